@@ -1,0 +1,110 @@
+//===- CpuPipeline.h - sparse-opt CPU pipelines -----------------*- C++ -*-===//
+//
+// The CPU pipeline takes linalg on tensors with #sparse_tensor.encoding
+// operands to the LLVM dialect. It is a composition of two named stages so
+// that tools can look at the module between them (sparse-compile writes the C
+// header from the bufferized entry points):
+//
+//   sparse-opt-cpu-bufferize     sparse ABI, sparsification, vectorization,
+//                                bufferization (func/scf/vector/memref out)
+//   sparse-opt-cpu-lower-to-llvm OpenMP outlining, thread control, LLVM
+//   sparse-opt-cpu-pipeline      both of the above
+//
+// All three accept the same options (CpuPipelineOptions).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSE_OPT_PIPELINES_CPUPIPELINE_H
+#define SPARSE_OPT_PIPELINES_CPUPIPELINE_H
+
+#include "mlir/Dialect/SparseTensor/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "llvm/Support/Error.h"
+
+namespace mlir::sparse_opt {
+
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  PassOptions::Option<SparseParallelizationStrategy> parallelization{
+      *this, "parallelization-strategy",
+      llvm::cl::desc("Which sparse loops become parallel (OpenMP) loops"),
+      llvm::cl::init(SparseParallelizationStrategy::kDenseOuterLoop),
+      llvm::cl::values(
+          clEnumValN(SparseParallelizationStrategy::kNone, "none",
+                     "No parallel loops"),
+          clEnumValN(SparseParallelizationStrategy::kDenseOuterLoop,
+                     "dense-outer-loop", "The outermost loop if it is dense"),
+          clEnumValN(SparseParallelizationStrategy::kAnyStorageOuterLoop,
+                     "any-storage-outer-loop",
+                     "The outermost loop, dense or sparse"),
+          clEnumValN(SparseParallelizationStrategy::kDenseAnyLoop,
+                     "dense-any-loop", "Every dense loop"),
+          clEnumValN(SparseParallelizationStrategy::kAnyStorageAnyLoop,
+                     "any-storage-any-loop", "Every loop"))};
+  PassOptions::Option<bool> useOpenMP{
+      *this, "openmp",
+      llvm::cl::desc("Run parallel loops on OpenMP threads (otherwise they "
+                     "are lowered to serial loops)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int32_t> numThreads{
+      *this, "num-threads",
+      llvm::cl::desc("Default thread count of the compiled module, changeable "
+                     "at run time (0: the OpenMP default)"),
+      llvm::cl::init(0)};
+  PassOptions::Option<std::string> threadSymbolPrefix{
+      *this, "thread-symbol-prefix",
+      llvm::cl::desc("Prefix of the exported thread-control functions"),
+      llvm::cl::init("sparse_opt")};
+  PassOptions::Option<std::string> targetCpu{
+      *this, "target-cpu",
+      llvm::cl::desc("LLVM CPU name the code is for, or 'host'"),
+      llvm::cl::init("host")};
+  PassOptions::Option<std::string> targetFeatures{
+      *this, "target-features",
+      llvm::cl::desc("Extra LLVM target features, e.g. '-avx512f'"),
+      llvm::cl::init("")};
+  PassOptions::Option<int32_t> vectorLength{
+      *this, "vector-length",
+      llvm::cl::desc("SIMD lanes used by sparse vectorization: -1 derives "
+                     "them from the target (32-bit lanes of its widest "
+                     "vector register), 0 disables vectorization"),
+      llvm::cl::init(-1)};
+  PassOptions::Option<bool> enableSIMDIndex32{
+      *this, "enable-simd-index32",
+      llvm::cl::desc("Use 32-bit indices in vector gathers/scatters (only "
+                     "correct when every index fits in 32 bits)"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> reassociateFPReductions{
+      *this, "reassociate-fp-reductions",
+      llvm::cl::desc("Let LLVM reorder floating-point reductions (tree "
+                     "reductions instead of ordered sums)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> enableBufferInitialization{
+      *this, "enable-buffer-initialization",
+      llvm::cl::desc("Zero-initialize buffers the sparsifier allocates"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> createSparseDeallocs{
+      *this, "create-sparse-deallocs",
+      llvm::cl::desc("Free temporary buffers created by sparsification"),
+      llvm::cl::init(true)};
+};
+
+/// Stage 1: sparse ABI (`--sparse-assembler`), sparsification with
+/// vectorization and parallel loops, and bufferization.
+llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
+                                      const CpuPipelineOptions &options);
+
+/// Stage 2: OpenMP, thread control and the conversion to the LLVM dialect.
+void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
+                                 const CpuPipelineOptions &options);
+
+/// Both stages.
+llvm::Error buildCpuPipeline(OpPassManager &pm,
+                             const CpuPipelineOptions &options);
+
+/// Registers the three named pipelines with the global pass registry.
+void registerCpuPipelines();
+
+} // namespace mlir::sparse_opt
+
+#endif // SPARSE_OPT_PIPELINES_CPUPIPELINE_H

@@ -1,0 +1,23 @@
+//===- Passes.h - sparse-opt transformation passes --------------*- C++ -*-===//
+
+#ifndef SPARSE_OPT_TRANSFORMS_PASSES_H
+#define SPARSE_OPT_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::sparse_opt {
+
+#define GEN_PASS_DECL
+#include "sparse-opt/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "sparse-opt/Transforms/Passes.h.inc"
+
+} // namespace mlir::sparse_opt
+
+#endif // SPARSE_OPT_TRANSFORMS_PASSES_H

@@ -1,0 +1,151 @@
+//===- CpuPipeline.cpp - sparse-opt CPU pipelines -------------------------===//
+
+#include "sparse-opt/Pipelines/CpuPipeline.h"
+
+#include "sparse-opt/Target/CpuTarget.h"
+#include "sparse-opt/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace mlir::sparse_opt {
+
+/// Lanes for sparse vectorization: explicit, or 32-bit lanes of the
+/// target's widest vector register (FP32 is what inference kernels use).
+static llvm::Expected<unsigned>
+resolveVectorLength(const CpuPipelineOptions &options) {
+  if (options.vectorLength >= 0)
+    return static_cast<unsigned>(options.vectorLength);
+  llvm::Expected<CpuTarget> target =
+      CpuTarget::resolve(options.targetCpu, options.targetFeatures);
+  if (!target)
+    return target.takeError();
+  return target->lanesFor(32);
+}
+
+llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
+                                      const CpuPipelineOptions &options) {
+  llvm::Expected<unsigned> vectorLength = resolveVectorLength(options);
+  if (!vectorLength)
+    return vectorLength.takeError();
+
+  // Stable ABI first: public functions take pos/crd/val buffers.
+  pm.addPass(createSparseAssembler()); // direct-out=false: caller-owned outputs
+  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+
+  SparsificationOptions sparsification(options.parallelization,
+                                       SparseEmitStrategy::kFunctional,
+                                       /*enableRT=*/false);
+  pm.addPass(createSparsificationAndBufferizationPass(
+      getBufferizationOptionsForSparsification(/*analysisOnly=*/false),
+      sparsification, options.createSparseDeallocs,
+      /*enableRuntimeLibrary=*/false, options.enableBufferInitialization,
+      *vectorLength, /*enableVLAVectorization=*/false,
+      options.enableSIMDIndex32, /*enableGPULibgen=*/false,
+      SparseEmitStrategy::kFunctional, options.parallelization));
+  pm.addPass(createStorageSpecifierToLLVMPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  return llvm::Error::success();
+}
+
+void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
+                                 const CpuPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass());
+  pm.addNestedPass<func::FuncOp>(memref::createExpandReallocPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+
+  if (options.useOpenMP) {
+    pm.addPass(createConvertSCFToOpenMPPass());
+    SparseOptThreadControlOptions threadControl;
+    threadControl.defaultNumThreads = options.numThreads;
+    threadControl.symbolPrefix = options.threadSymbolPrefix;
+    pm.addPass(createSparseOptThreadControl(threadControl));
+    // convert-scf-to-openmp wraps parallel bodies in memref.alloca_scope,
+    // which must be lowered while it still has a single block, i.e. before
+    // scf-to-cf.
+    pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  }
+  pm.addNestedPass<func::FuncOp>(createSCFToControlFlowPass());
+  if (options.useOpenMP)
+    pm.addPass(createConvertOpenMPToLLVMPass());
+
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.reassociateFPReductions = options.reassociateFPReductions;
+  vectorToLLVM.force32BitVectorIndices = options.enableSIMDIndex32;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  pm.addNestedPass<func::FuncOp>(createConvertComplexToStandardPass());
+  pm.addNestedPass<func::FuncOp>(arith::createArithExpandOpsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertComplexToLibm());
+  // Again: the passes above can produce new vector ops.
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+llvm::Error buildCpuPipeline(OpPassManager &pm,
+                             const CpuPipelineOptions &options) {
+  if (llvm::Error error = buildCpuBufferizePipeline(pm, options))
+    return error;
+  buildCpuLowerToLLVMPipeline(pm, options);
+  return llvm::Error::success();
+}
+
+/// Like PassPipelineRegistration, but a builder failure (an unknown CPU,
+/// say) is reported through the registry's error handler instead of
+/// aborting.
+static void registerCpuPipeline(
+    StringRef name, StringRef description,
+    std::function<llvm::Error(OpPassManager &, const CpuPipelineOptions &)>
+        builder) {
+  registerPassPipeline(
+      name, description,
+      [builder, name = name.str()](
+          OpPassManager &pm, StringRef optionsString,
+          function_ref<LogicalResult(const Twine &)> errorHandler) {
+        CpuPipelineOptions options;
+        if (failed(options.parseFromString(optionsString)))
+          return failure();
+        if (llvm::Error error = builder(pm, options))
+          return errorHandler(name + ": " + llvm::toString(std::move(error)));
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optionHandler) {
+        optionHandler(CpuPipelineOptions());
+      });
+}
+
+void registerCpuPipelines() {
+  registerCpuPipeline(
+      "sparse-opt-cpu-pipeline",
+      "Lower linalg on (sparse) tensors to the LLVM dialect for CPUs: "
+      "stable sparse ABI, vectorized sparse loops, OpenMP threads",
+      buildCpuPipeline);
+  registerCpuPipeline(
+      "sparse-opt-cpu-bufferize",
+      "First stage of sparse-opt-cpu-pipeline: sparse ABI, sparsification, "
+      "vectorization and bufferization",
+      buildCpuBufferizePipeline);
+  registerCpuPipeline(
+      "sparse-opt-cpu-lower-to-llvm",
+      "Second stage of sparse-opt-cpu-pipeline: OpenMP threads, run-time "
+      "thread control and the conversion to the LLVM dialect",
+      [](OpPassManager &pm, const CpuPipelineOptions &options) {
+        buildCpuLowerToLLVMPipeline(pm, options);
+        return llvm::Error::success();
+      });
+}
+
+} // namespace mlir::sparse_opt

@@ -1,0 +1,110 @@
+//===- ThreadControl.cpp - Run-time settable OpenMP thread count ----------===//
+//
+// Implements `sparse-opt-thread-control`; see Passes.td for the contract.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sparse-opt/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir::sparse_opt {
+#define GEN_PASS_DEF_SPARSEOPTTHREADCONTROL
+#include "sparse-opt/Transforms/Passes.h.inc"
+} // namespace mlir::sparse_opt
+
+using namespace mlir;
+
+namespace {
+
+struct ThreadControlPass
+    : public sparse_opt::impl::SparseOptThreadControlBase<ThreadControlPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::string globalName = symbolPrefix + "_num_threads";
+    std::string getterName = symbolPrefix + "_get_num_threads";
+    std::string setterName = symbolPrefix + "_set_num_threads";
+    for (StringRef name : {StringRef(globalName), StringRef(getterName),
+                           StringRef(setterName)}) {
+      if (SymbolTable::lookupSymbolIn(module, name)) {
+        module.emitError() << "symbol '" << name
+                           << "' is already defined; pick another "
+                              "symbol-prefix for sparse-opt-thread-control";
+        return signalPassFailure();
+      }
+    }
+
+    Location loc = module.getLoc();
+    OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+    Type i32 = builder.getI32Type();
+    auto ptrType = LLVM::LLVMPointerType::get(&getContext());
+
+    LLVM::GlobalOp::create(builder, loc, i32, /*isConstant=*/false,
+                           LLVM::Linkage::Internal, globalName,
+                           builder.getI32IntegerAttr(defaultNumThreads));
+
+    LLVM::LLVMFuncOp ompMaxThreads =
+        lookupOrDeclareOmpGetMaxThreads(builder, module, i32);
+
+    // Getter: the stored count if positive, else the OpenMP default.
+    auto getter = func::FuncOp::create(builder, loc, getterName,
+                                       builder.getFunctionType({}, {i32}));
+    {
+      OpBuilder::InsertionGuard guard(builder);
+      builder.setInsertionPointToStart(getter.addEntryBlock());
+      Value address =
+          LLVM::AddressOfOp::create(builder, loc, ptrType, globalName);
+      Value stored = LLVM::LoadOp::create(builder, loc, i32, address);
+      Value zero = arith::ConstantIntOp::create(builder, loc, 0, 32);
+      Value isSet = arith::CmpIOp::create(builder, loc,
+                                          arith::CmpIPredicate::sgt, stored,
+                                          zero);
+      Value ompDefault =
+          LLVM::CallOp::create(builder, loc, ompMaxThreads, ValueRange{})
+              .getResult();
+      Value count =
+          arith::SelectOp::create(builder, loc, isSet, stored, ompDefault);
+      func::ReturnOp::create(builder, loc, count);
+    }
+
+    auto setter = func::FuncOp::create(builder, loc, setterName,
+                                       builder.getFunctionType({i32}, {}));
+    {
+      OpBuilder::InsertionGuard guard(builder);
+      Block *entry = setter.addEntryBlock();
+      builder.setInsertionPointToStart(entry);
+      Value address =
+          LLVM::AddressOfOp::create(builder, loc, ptrType, globalName);
+      LLVM::StoreOp::create(builder, loc, entry->getArgument(0), address);
+      func::ReturnOp::create(builder, loc);
+    }
+
+    // Only outermost regions: a nested region's count is its parent's call.
+    module.walk([&](omp::ParallelOp parallel) {
+      if (parallel.getNumThreads() ||
+          parallel->getParentOfType<omp::ParallelOp>())
+        return;
+      OpBuilder callBuilder(parallel);
+      Value count = func::CallOp::create(callBuilder, parallel.getLoc(),
+                                         getter, ValueRange{})
+                        .getResult(0);
+      parallel.getNumThreadsMutable().assign(count);
+    });
+  }
+
+private:
+  static LLVM::LLVMFuncOp lookupOrDeclareOmpGetMaxThreads(OpBuilder &builder,
+                                                          ModuleOp module,
+                                                          Type i32) {
+    constexpr StringLiteral name = "omp_get_max_threads";
+    if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+      return existing;
+    return LLVM::LLVMFuncOp::create(builder, module.getLoc(), name,
+                                    LLVM::LLVMFunctionType::get(i32, {}));
+  }
+};
+
+} // namespace
