@@ -165,6 +165,10 @@ LogicalResult writeCHeader(ModuleOp module, const CHeaderOptions &options,
       continue;
 
     llvm::raw_string_ostream declaration(entry.declaration);
+    declaration << "/* The tensor signature " << function.getSymName()
+                << " was compiled from. */\n"
+                << "extern const char " << options.symbolPrefix
+                << "_signature_" << function.getSymName() << "[];\n";
     declaration << returnType << " " << name << "(";
     if (parameters.empty())
       declaration << "void";
@@ -190,12 +194,11 @@ LogicalResult writeCHeader(ModuleOp module, const CHeaderOptions &options,
     writeMemRefStruct(rank, os);
   for (const EntryPoint &entry : entryPoints)
     os << entry.resultStruct << entry.declaration;
-  if (!options.threadSymbolPrefix.empty())
+  if (options.exportsThreadControl)
     os << "/* Threads used by parallel loops; n <= 0 selects the OpenMP\n"
        << " * default. */\n"
-       << "void " << options.threadSymbolPrefix
-       << "_set_num_threads(int32_t n);\n"
-       << "int32_t " << options.threadSymbolPrefix
+       << "void " << options.symbolPrefix << "_set_num_threads(int32_t n);\n"
+       << "int32_t " << options.symbolPrefix
        << "_get_num_threads(void);\n\n";
   os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << options.guard
      << " */\n";

@@ -37,7 +37,11 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   if (!vectorLength)
     return vectorLength.takeError();
 
-  // Stable ABI first: public functions take pos/crd/val buffers.
+  // Record the tensor signatures before the stable ABI erases them; public
+  // functions then take pos/crd/val buffers.
+  SparseOptExportSignaturesOptions signatures;
+  signatures.symbolPrefix = options.symbolPrefix;
+  pm.addPass(createSparseOptExportSignatures(signatures));
   pm.addPass(createSparseAssembler()); // direct-out=false: caller-owned outputs
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
@@ -69,7 +73,7 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createConvertSCFToOpenMPPass());
     SparseOptThreadControlOptions threadControl;
     threadControl.defaultNumThreads = options.numThreads;
-    threadControl.symbolPrefix = options.threadSymbolPrefix;
+    threadControl.symbolPrefix = options.symbolPrefix;
     pm.addPass(createSparseOptThreadControl(threadControl));
     // convert-scf-to-openmp wraps parallel bodies in memref.alloca_scope,
     // which must be lowered while it still has a single block, i.e. before

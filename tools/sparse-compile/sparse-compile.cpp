@@ -193,8 +193,8 @@ int compile(MLIRContext &context) {
     llvm::raw_string_ostream headerStream(header);
     CHeaderOptions headerOptions;
     headerOptions.guard = headerGuardFor(headerPath);
-    if (options.useOpenMP)
-      headerOptions.threadSymbolPrefix = options.threadSymbolPrefix;
+    headerOptions.symbolPrefix = options.symbolPrefix;
+    headerOptions.exportsThreadControl = options.useOpenMP;
     if (failed(writeCHeader(*module, headerOptions, headerStream)))
       return 1;
   }

@@ -28,9 +28,11 @@ inline constexpr llvm::StringLiteral kGeneratedHeaderMarker =
 struct CHeaderOptions {
   /// Include guard macro.
   std::string guard = "SPARSE_OPT_GENERATED_H";
-  /// Prefix of the thread-control functions the library exports
-  /// (sparse-opt-thread-control); empty when it exports none.
-  std::string threadSymbolPrefix;
+  /// Prefix of the signature strings (sparse-opt-export-signatures) and
+  /// thread-control functions (sparse-opt-thread-control) of the library.
+  std::string symbolPrefix = "sparse_opt";
+  /// Whether the library exports the thread-control functions.
+  bool exportsThreadControl = true;
 };
 
 /// Writes the header for the public C-interface functions of `module`.

@@ -51,9 +51,10 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Default thread count of the compiled module, changeable "
                      "at run time (0: the OpenMP default)"),
       llvm::cl::init(0)};
-  PassOptions::Option<std::string> threadSymbolPrefix{
-      *this, "thread-symbol-prefix",
-      llvm::cl::desc("Prefix of the exported thread-control functions"),
+  PassOptions::Option<std::string> symbolPrefix{
+      *this, "symbol-prefix",
+      llvm::cl::desc("Prefix of the exported thread-control functions and "
+                     "signature strings"),
       llvm::cl::init("sparse_opt")};
   PassOptions::Option<std::string> targetCpu{
       *this, "target-cpu",

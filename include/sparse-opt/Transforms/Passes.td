@@ -62,4 +62,32 @@ def SparseOptThreadControl : Pass<"sparse-opt-thread-control", "ModuleOp"> {
   ];
 }
 
+def SparseOptExportSignatures : Pass<"sparse-opt-export-signatures",
+                                     "ModuleOp"> {
+  let summary = "Record each entry point's tensor signature in the module";
+  let description = [{
+    The stable sparse ABI passes a sparse tensor as bare positions,
+    coordinates and values buffers and erases its static shape, so a caller
+    holding only the compiled library cannot tell which matrix shape, index
+    width or format an entry point was compiled for, and a mismatch reads out
+    of bounds. This pass keeps that information: for every public function
+    marked `llvm.emit_c_interface` it adds an exported constant C string
+    `@<symbol-prefix>_signature_<name>` holding the function's type as
+    written before the sparse ABI rewrite, e.g.
+
+    ```
+    (tensor<64x32xf32, #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>>, tensor<32x?xf32>) -> tensor<64x?xf32>
+    ```
+
+    which the runtime (`so_library_signature`) and `sparse-run` read to
+    validate operands before calling. Run it before `sparse-assembler`.
+  }];
+  let options = [
+    Option<"symbolPrefix", "symbol-prefix", "std::string",
+           /*default=*/"\"sparse_opt\"",
+           "Prefix of the generated signature strings">,
+  ];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // SPARSE_OPT_TRANSFORMS_PASSES
