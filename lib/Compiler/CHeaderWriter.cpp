@@ -65,7 +65,7 @@ void writeMemRefStruct(int64_t rank, llvm::raw_ostream &os) {
   std::string macro = "SO_MEMREF_" + std::to_string(rank) + "D_DEFINED";
   os << "#ifndef " << macro << "\n#define " << macro << "\n";
   os << "typedef struct " << name << " {\n"
-     << "  void *allocated; /* start of the allocation (free() this) */\n"
+     << "  void *allocated; /* base of the allocation */\n"
      << "  void *aligned;   /* first element is aligned + offset */\n"
      << "  int64_t offset;\n";
   if (rank > 0)
@@ -183,8 +183,9 @@ LogicalResult writeCHeader(ModuleOp module, const CHeaderOptions &options,
   os << kGeneratedHeaderMarker << "\n"
      << "/* Entry points of a library compiled by sparse-compile. Sparse\n"
      << " * arguments are passed as their positions, coordinates and values\n"
-     << " * buffers, level by level; results returned through the first\n"
-     << " * pointer are allocated by the library with malloc. */\n"
+     << " * buffers, level by level. A memref result is returned through\n"
+     << " * the first pointer; a computed one is malloc'ed by the library and\n"
+     << " * the caller frees its 'allocated' pointer. */\n"
      << "#ifndef " << options.guard << "\n#define " << options.guard
      << "\n\n#include <stdbool.h>\n#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";

@@ -81,31 +81,38 @@ Expected<CpuTarget> CpuTarget::resolve(StringRef cpu, StringRef features) {
     target.features += features.str();
   }
 
-  std::unique_ptr<MCSubtargetInfo> subtarget(llvmTarget->createMCSubtargetInfo(
-      triple, target.cpu, target.features));
-  if (!subtarget)
+  // Validate names on a generic subtarget first: creating one for an unknown
+  // CPU or feature prints LLVM's own warning and carries on.
+  std::unique_ptr<MCSubtargetInfo> generic(
+      llvmTarget->createMCSubtargetInfo(triple, "", ""));
+  if (!generic)
     return createStringError(inconvertibleErrorCode(),
-                             "cannot describe CPU '" + target.cpu +
-                                 "' for '" + target.triple + "'");
-  if (!subtarget->isCPUStringValid(target.cpu))
+                             "cannot describe CPUs of '" + target.triple + "'");
+  if (!generic->isCPUStringValid(target.cpu))
     return createStringError(inconvertibleErrorCode(),
                              "unknown CPU '" + target.cpu + "' for '" +
                                  target.triple +
                                  "' (use an LLVM CPU name such as "
                                  "'x86-64-v3', 'skylake-avx512' or 'host')");
-  llvm::SmallVector<StringRef> requested;
+  SmallVector<StringRef> requested;
   features.split(requested, ',');
   for (StringRef feature : requested) {
     feature = feature.trim();
     if (feature.empty())
       continue;
     if ((feature[0] != '+' && feature[0] != '-') ||
-        !isKnownFeature(*subtarget, feature.drop_front()))
+        !isKnownFeature(*generic, feature.drop_front()))
       return createStringError(inconvertibleErrorCode(),
                                "unknown target feature '" + feature.str() +
                                    "' (expected '+name' or '-name' with an "
                                    "LLVM feature name such as '+avx2')");
   }
+
+  std::unique_ptr<MCSubtargetInfo> subtarget(llvmTarget->createMCSubtargetInfo(
+      triple, target.cpu, target.features));
+  if (!subtarget)
+    return createStringError(inconvertibleErrorCode(),
+                             "cannot describe CPU '" + target.cpu + "'");
   target.vectorBits = widestVectorBits(triple, *subtarget);
   return target;
 }

@@ -287,5 +287,7 @@ int main(int argc, char **argv) {
   // Multi-threaded pass execution buys little on one small module and
   // makes diagnostics order nondeterministic.
   context.disableMultithreading();
+  // The diagnostic's location already points at the source.
+  context.printOpOnDiagnostic(false);
   return compile(context);
 }

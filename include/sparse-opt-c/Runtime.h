@@ -1,0 +1,222 @@
+/*===- sparse-opt-c/Runtime.h - sparse-opt runtime C API ----------*- C -*-===*
+ *
+ * The small runtime that goes with libraries built by `sparse-compile`:
+ * memref descriptors matching MLIR's C interface, a CSR matrix type with
+ * readers for DLMC `.smtx` and Matrix Market `.mtx` files, loading of compiled
+ * libraries, and helpers that call their SpMM / SpMV entry points.
+ *
+ * Conventions:
+ *  - Functions returning `int` return 0 on success and non-zero on failure.
+ *    On failure, so_last_error() describes what went wrong; for file readers
+ *    the message reads `PATH:LINE: expected ..., found ...`.
+ *  - Memory handed to the caller is malloc'ed; release it with the function
+ *    named in the documentation of the call that produced it.
+ *  - All functions are thread-safe as long as distinct threads do not modify
+ *    the same object at the same time.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef SPARSE_OPT_C_RUNTIME_H
+#define SPARSE_OPT_C_RUNTIME_H
+
+#include <stdint.h>
+
+/* The library is built with hidden visibility; this marks the API. */
+#define SO_API __attribute__((visibility("default")))
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*===----------------------------------------------------------------------===*
+ * Memref descriptors
+ *
+ * Layout-compatible with MLIR's ranked strided memref descriptors as passed to
+ * `_mlir_ciface_*` functions, for any element type. The guards let a header
+ * generated for a compiled library define the same structs.
+ *===----------------------------------------------------------------------===*/
+
+#ifndef SO_MEMREF_1D_DEFINED
+#define SO_MEMREF_1D_DEFINED
+typedef struct SoMemRef1D {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[1];
+  int64_t strides[1];
+} SoMemRef1D;
+#endif
+
+#ifndef SO_MEMREF_2D_DEFINED
+#define SO_MEMREF_2D_DEFINED
+typedef struct SoMemRef2D {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} SoMemRef2D;
+#endif
+
+/* A contiguous 1-D view of `data` (not owned). */
+SO_API SoMemRef1D so_memref_1d(void *data, int64_t size);
+
+/* A contiguous row-major `rows` x `cols` view of `data` (not owned). */
+SO_API SoMemRef2D so_memref_2d(void *data, int64_t rows, int64_t cols);
+
+/* Frees the `allocated` pointer of a memref returned by a compiled kernel
+ * (kernels malloc their results), or any other buffer this runtime malloc'ed.
+ * NULL is ignored. */
+SO_API void so_memref_release(void *allocated);
+
+/*===----------------------------------------------------------------------===*
+ * CSR matrices
+ *===----------------------------------------------------------------------===*/
+
+/* A rows x cols sparse matrix in compressed sparse row form: the entries of
+ * row i are col_idx[row_ptr[i] .. row_ptr[i+1]) with values at the same
+ * positions. Matrices produced by this runtime have sorted, distinct column
+ * indices within each row and own their arrays (release with so_csr_free). */
+typedef struct SoCsr {
+  int64_t rows, cols, nnz;
+  int64_t *row_ptr; /* rows + 1 entries */
+  int64_t *col_idx; /* nnz entries */
+  float *values;    /* nnz entries */
+} SoCsr;
+
+/* Frees the arrays of `m` and zeroes it. NULL and zeroed matrices are fine. */
+SO_API void so_csr_free(SoCsr *m);
+
+/* Fills `count` floats with values uniform in [-1, 1) drawn from splitmix64
+ * seeded with `seed`: value k is (top 24 bits of the k-th output) * 2^-23 - 1,
+ * so the sequence is identical on every platform. Fails on NULL data with a
+ * positive count or a negative count. */
+SO_API int so_fill_random(float *data, int64_t count, uint64_t seed);
+
+/* Replaces the values of `m` with so_fill_random(values, nnz, seed). */
+SO_API int so_csr_fill_random(SoCsr *m, uint64_t seed);
+
+/* A random rows x cols matrix: each entry is present independently with
+ * probability `density` (in [0, 1]), drawn from splitmix64 seeded with
+ * `seed ^ 0x5851F42D4C957F2D` with integer thresholds only, so the pattern is
+ * identical on every platform; values then come from so_csr_fill_random(seed).
+ * Takes O(rows * cols) time. On failure *out is zeroed. */
+SO_API int so_csr_random(int64_t rows, int64_t cols, double density,
+                         uint64_t seed, SoCsr *out);
+
+/* Copies the index arrays of `m` to malloc'ed 32-bit arrays (release each with
+ * so_memref_release). Fails, writing NULL to both, if a size or any index
+ * does not fit in int32_t. */
+SO_API int so_csr_to_index32(const SoCsr *m, int32_t **row_ptr32,
+                             int32_t **col_idx32);
+
+/*===----------------------------------------------------------------------===*
+ * Matrix files. On failure *out is zeroed.
+ *===----------------------------------------------------------------------===*/
+
+/* Reads a DLMC `.smtx` file: line 1 `nrows, ncols, nnz`, line 2 the nrows+1
+ * row offsets, line 3 the nnz 0-based column indices (ascending and distinct
+ * within each row). The files hold a pattern only: values are set to 1.0
+ * (call so_csr_fill_random to draw values). */
+SO_API int so_csr_read_smtx(const char *path, SoCsr *out);
+
+/* Reads a Matrix Market coordinate file (`real`, `integer` or `pattern`;
+ * `general`, `symmetric` or `skew-symmetric`). Symmetric files must store the
+ * lower triangle (skew-symmetric: strictly lower) and are expanded to both
+ * triangles. Entries may come in any order; duplicates are summed (pattern
+ * entries are 1.0 however often they occur). */
+SO_API int so_csr_read_mtx(const char *path, SoCsr *out);
+
+/* Reads `path` with the reader its extension names (.smtx or .mtx). */
+SO_API int so_csr_read(const char *path, SoCsr *out);
+
+/*===----------------------------------------------------------------------===*
+ * Compiled libraries
+ *===----------------------------------------------------------------------===*/
+
+typedef struct SoLibrary SoLibrary;
+
+/* dlopen()s a library built by sparse-compile (RTLD_NOW | RTLD_LOCAL).
+ * Returns NULL on failure. */
+SO_API SoLibrary *so_library_open(const char *path);
+
+/* The address of entry point `name`: `_mlir_ciface_<name>` if the library
+ * exports it, else `<name>`. NULL if neither exists. */
+SO_API void *so_library_lookup(SoLibrary *lib, const char *name);
+
+/* Sets the number of OpenMP threads the library's kernels use, through its
+ * exported `sparse_opt_set_num_threads(int32_t)`; n <= 0 passes 0, which
+ * restores the OpenMP default. Fails if the library does not export it. */
+SO_API int so_library_set_num_threads(SoLibrary *lib, int n);
+
+/* The library's thread count (its `sparse_opt_get_num_threads()`), or a
+ * negative value if it does not export that function. */
+SO_API int so_library_get_num_threads(SoLibrary *lib);
+
+/* dlclose()s the library and frees `lib`. NULL is ignored. */
+SO_API void so_library_close(SoLibrary *lib);
+
+/*===----------------------------------------------------------------------===*
+ * Calling compiled kernels
+ *
+ * Entry points follow the sparse-assembler ABI with C-interface descriptors:
+ * the CSR operand is passed as its pos (row_ptr), crd (col_idx) and val
+ * buffers, and the returned dense tensor comes back, malloc'ed by the kernel,
+ * through a descriptor pointed to by the FIRST argument.
+ *===----------------------------------------------------------------------===*/
+
+/* C[M,N] = A[M,K] * B[K,N]. */
+typedef void (*SoSpmmFn)(SoMemRef2D *result, SoMemRef1D *pos, SoMemRef1D *crd,
+                         SoMemRef1D *val, SoMemRef2D *b);
+/* y[M] = A[M,K] * x[K]. */
+typedef void (*SoSpmvFn)(SoMemRef1D *result, SoMemRef1D *pos, SoMemRef1D *crd,
+                         SoMemRef1D *val, SoMemRef1D *x);
+
+/* The descriptors of a CSR operand, built once so that timing loops do not
+ * convert indices on every call. It borrows the values of the matrix (and,
+ * for 64-bit indices, its index arrays): keep the matrix alive and unchanged
+ * while the operand is in use. */
+typedef struct SoCsrOperand {
+  int64_t rows, cols, nnz;
+  int index_bits; /* element width of pos and crd: 32 or 64 */
+  SoMemRef1D pos, crd, val;
+} SoCsrOperand;
+
+/* Builds the descriptors of `a` for a kernel compiled with `index_bits`-wide
+ * (32 or 64) positions and coordinates. On failure *out is zeroed. */
+SO_API int so_csr_operand_init(const SoCsr *a, int index_bits,
+                               SoCsrOperand *out);
+
+/* Frees what so_csr_operand_init allocated and zeroes `op`. */
+SO_API void so_csr_operand_release(SoCsrOperand *op);
+
+/* Calls SpMM entry `fn` (an SoSpmmFn) on A and row-major B (K x n) and copies
+ * the M x n result, row-major, into `c`; `c` may be NULL to discard it (timing
+ * loops). Fails if the kernel returns a result of another shape. */
+SO_API int so_call_spmm_prepared(void *fn, const SoCsrOperand *a,
+                                 const float *b, int64_t n, float *c);
+
+/* Calls SpMV entry `fn` (an SoSpmvFn) on A and x (K floats) and copies the
+ * result into `y` (M floats, or NULL to discard it). */
+SO_API int so_call_spmv_prepared(void *fn, const SoCsrOperand *a,
+                                 const float *x, float *y);
+
+/* One-shot forms of the above: build the operand, call, release. */
+SO_API int so_call_spmm(void *fn, const SoCsr *a, int index_bits,
+                        const float *b, int64_t n, float *c);
+SO_API int so_call_spmv(void *fn, const SoCsr *a, int index_bits,
+                        const float *x, float *y);
+
+/*===----------------------------------------------------------------------===*
+ * Errors
+ *===----------------------------------------------------------------------===*/
+
+/* The message of the last failed call on this thread ("" if none). The
+ * pointer stays valid until the next failing call on this thread. */
+SO_API const char *so_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPARSE_OPT_C_RUNTIME_H */

@@ -1,0 +1,169 @@
+//===- Call.cpp - Calling compiled SpMM / SpMV entry points ---------------===//
+
+#include "Error.h"
+
+#include "sparse-opt-c/Runtime.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+using sparse_opt::runtime::fail;
+
+namespace {
+
+std::string shapeText(int64_t rows, int64_t cols) {
+  return std::to_string(rows) + " x " + std::to_string(cols);
+}
+
+/// Checks the operand handed to a call.
+int checkOperand(const char *caller, void *fn, const SoCsrOperand *a) {
+  if (!fn || !a)
+    return fail(std::string(caller) + ": NULL entry point or operand");
+  if (a->index_bits != 32 && a->index_bits != 64)
+    return fail(std::string(caller) +
+                ": operand is not initialized (index_bits = " +
+                std::to_string(a->index_bits) + ")");
+  return 0;
+}
+
+/// Copies the kernel's result into `dst` (row-major rows x cols, or NULL),
+/// honoring the descriptor's offset and strides, then frees the result.
+/// Fails, still freeing it, if its shape is not rows x cols.
+int takeResult(const char *caller, void *allocated, const float *aligned,
+               int64_t offset, const int64_t *sizes, const int64_t *strides,
+               int rank, int64_t rows, int64_t cols, float *dst) {
+  int64_t gotRows = sizes[0];
+  int64_t gotCols = rank == 2 ? sizes[1] : 1;
+  if (gotRows != rows || gotCols != cols) {
+    std::free(allocated);
+    return fail(std::string(caller) + ": the kernel returned a " +
+                (rank == 2 ? shapeText(gotRows, gotCols)
+                           : std::to_string(gotRows)) +
+                " result, expected " +
+                (rank == 2 ? shapeText(rows, cols) : std::to_string(rows)));
+  }
+  if (!aligned && rows * cols > 0) {
+    std::free(allocated);
+    return fail(std::string(caller) + ": the kernel returned no data");
+  }
+  if (dst) {
+    int64_t rowStride = strides[0];
+    int64_t colStride = rank == 2 ? strides[1] : 1;
+    const float *base = aligned + offset;
+    if (colStride == 1 && (rowStride == cols || rows <= 1)) {
+      if (rows * cols > 0)
+        std::memcpy(dst, base, static_cast<size_t>(rows * cols) * 4);
+    } else {
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j)
+          dst[i * cols + j] = base[i * rowStride + j * colStride];
+    }
+  }
+  std::free(allocated);
+  return 0;
+}
+
+} // namespace
+
+int so_csr_operand_init(const SoCsr *a, int index_bits, SoCsrOperand *out) {
+  if (!out)
+    return fail("so_csr_operand_init: NULL output");
+  *out = SoCsrOperand{};
+  if (!a)
+    return fail("so_csr_operand_init: NULL matrix");
+  if (index_bits != 32 && index_bits != 64)
+    return fail("so_csr_operand_init: index_bits must be 32 or 64, got " +
+                std::to_string(index_bits));
+  if (a->rows < 0 || a->cols < 0 || a->nnz < 0 || !a->row_ptr ||
+      (a->nnz > 0 && (!a->col_idx || !a->values)))
+    return fail("so_csr_operand_init: malformed matrix (" +
+                shapeText(a->rows, a->cols) + ", " + std::to_string(a->nnz) +
+                " entries)");
+  SoCsrOperand op{};
+  op.rows = a->rows;
+  op.cols = a->cols;
+  op.nnz = a->nnz;
+  op.index_bits = index_bits;
+  void *pos = a->row_ptr;
+  void *crd = a->col_idx;
+  if (index_bits == 32) {
+    int32_t *pos32, *crd32;
+    if (so_csr_to_index32(a, &pos32, &crd32))
+      return -1;
+    pos = pos32;
+    crd = crd32;
+  }
+  op.pos = so_memref_1d(pos, a->rows + 1);
+  op.crd = so_memref_1d(crd, a->nnz);
+  op.val = so_memref_1d(a->values, a->nnz);
+  *out = op;
+  return 0;
+}
+
+void so_csr_operand_release(SoCsrOperand *op) {
+  if (!op)
+    return;
+  // Only the 32-bit index copies are owned; everything else is borrowed.
+  if (op->index_bits == 32) {
+    std::free(op->pos.allocated);
+    std::free(op->crd.allocated);
+  }
+  *op = SoCsrOperand{};
+}
+
+int so_call_spmm_prepared(void *fn, const SoCsrOperand *a, const float *b,
+                          int64_t n, float *c) {
+  const char *caller = "so_call_spmm";
+  if (checkOperand(caller, fn, a))
+    return -1;
+  if (n <= 0 || (!b && a->cols > 0))
+    return fail(std::string(caller) + ": expected a K x N operand with N > 0, "
+                                      "found N = " +
+                std::to_string(n) + (b ? "" : " and NULL data"));
+  // Kernels take their descriptors by pointer: pass copies so that the
+  // operand stays untouched whatever the callee does with them.
+  SoMemRef1D pos = a->pos, crd = a->crd, val = a->val;
+  SoMemRef2D dense = so_memref_2d(const_cast<float *>(b), a->cols, n);
+  SoMemRef2D result{};
+  reinterpret_cast<SoSpmmFn>(fn)(&result, &pos, &crd, &val, &dense);
+  return takeResult(caller, result.allocated,
+                    static_cast<const float *>(result.aligned), result.offset,
+                    result.sizes, result.strides, 2, a->rows, n, c);
+}
+
+int so_call_spmv_prepared(void *fn, const SoCsrOperand *a, const float *x,
+                          float *y) {
+  const char *caller = "so_call_spmv";
+  if (checkOperand(caller, fn, a))
+    return -1;
+  if (!x && a->cols > 0)
+    return fail(std::string(caller) + ": NULL x");
+  SoMemRef1D pos = a->pos, crd = a->crd, val = a->val;
+  SoMemRef1D vector = so_memref_1d(const_cast<float *>(x), a->cols);
+  SoMemRef1D result{};
+  reinterpret_cast<SoSpmvFn>(fn)(&result, &pos, &crd, &val, &vector);
+  return takeResult(caller, result.allocated,
+                    static_cast<const float *>(result.aligned), result.offset,
+                    result.sizes, result.strides, 1, a->rows, 1, y);
+}
+
+int so_call_spmm(void *fn, const SoCsr *a, int index_bits, const float *b,
+                 int64_t n, float *c) {
+  SoCsrOperand op;
+  if (so_csr_operand_init(a, index_bits, &op))
+    return -1;
+  int status = so_call_spmm_prepared(fn, &op, b, n, c);
+  so_csr_operand_release(&op);
+  return status;
+}
+
+int so_call_spmv(void *fn, const SoCsr *a, int index_bits, const float *x,
+                 float *y) {
+  SoCsrOperand op;
+  if (so_csr_operand_init(a, index_bits, &op))
+    return -1;
+  int status = so_call_spmv_prepared(fn, &op, x, y);
+  so_csr_operand_release(&op);
+  return status;
+}

@@ -1,0 +1,9 @@
+// RUN: sparse-opt --sparse-opt-thread-control %s -verify-diagnostics
+
+// expected-error @+1 {{symbol 'sparse_opt_get_num_threads' is already defined; pick another symbol-prefix for sparse-opt-thread-control}}
+module {
+  func.func @sparse_opt_get_num_threads() -> i32 {
+    %c = arith.constant 1 : i32
+    return %c : i32
+  }
+}
