@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Thread scaling of compiled SpMM kernels on the DLMC matrices.
+
+For every DLMC matrix with M x K >= --min-elements (default 512 x 512) this
+compiles the SpMM kernel for its shape with sparse-compile (once per shape),
+runs it with sparse-run on 1 and 2 threads (checked against the reference)
+next to OpenBLAS sgemm on the same shape and thread count, and reports the
+2-thread over 1-thread speedup: per matrix in the CSV, as a geomean per
+sparsity level in a Markdown table on stdout.
+
+  bench/thread_scaling.py [--n 256] [--repeat 10] [--methods magnitude_pruning]
+
+Timings are best-of-R; every ratio compares runs of the same script run on
+the same machine.
+"""
+
+import argparse
+import csv
+import io
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def read_shape(path):
+    with open(path) as f:
+        rows, cols, nnz = (int(x) for x in f.readline().replace(",", " ").split())
+    return rows, cols, nnz
+
+
+def geomean(values):
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dlmc", default=os.path.join(ROOT, "..", "shared", "dlmc"))
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--n", type=int, default=256)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--methods", default="magnitude_pruning",
+                        help="comma-separated DLMC pruning methods")
+    parser.add_argument("--models", default="transformer,rn50")
+    parser.add_argument("--min-elements", type=int, default=512 * 512)
+    parser.add_argument("--csv", default=os.path.join(ROOT, "bench", "results",
+                                                      "thread_scaling.csv"))
+    args = parser.parse_args()
+
+    compile_tool = os.path.join(args.build, "bin", "sparse-compile")
+    run_tool = os.path.join(args.build, "bin", "sparse-run")
+    make_kernel = os.path.join(ROOT, "scripts", "make-kernel.py")
+    for tool in (compile_tool, run_tool):
+        if not os.access(tool, os.X_OK):
+            sys.exit(f"error: {tool} not found; build first (scripts/build.sh)")
+    if not os.path.isdir(args.dlmc):
+        sys.exit(f"error: DLMC matrices not found at {args.dlmc}")
+
+    matrices = []
+    for model in args.models.split(","):
+        for method in args.methods.split(","):
+            base = os.path.join(args.dlmc, model, method)
+            if not os.path.isdir(base):
+                sys.exit(f"error: no folder {base}")
+            for sparsity in sorted(os.listdir(base)):
+                for name in sorted(os.listdir(os.path.join(base, sparsity))):
+                    path = os.path.join(base, sparsity, name)
+                    rows, cols, _ = read_shape(path)
+                    if rows * cols >= args.min_elements:
+                        matrices.append((model, method, sparsity, path, rows, cols))
+
+    os.makedirs(os.path.dirname(args.csv), exist_ok=True)
+    rows_out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        libraries = {}
+        for index, (model, method, sparsity, path, rows, cols) in enumerate(matrices):
+            shape = (rows, cols)
+            if shape not in libraries:
+                mlir = os.path.join(tmp, f"spmm_{rows}x{cols}.mlir")
+                lib = os.path.join(tmp, f"spmm_{rows}x{cols}.so")
+                subprocess.run([sys.executable, make_kernel, "spmm", "--rows", str(rows),
+                                "--cols", str(cols), "-o", mlir], check=True)
+                subprocess.run([compile_tool, mlir, "-o", lib, "--no-header"], check=True)
+                libraries[shape] = lib
+            print(f"[{index + 1}/{len(matrices)}] {model}/{method}/{sparsity}/"
+                  f"{os.path.basename(path)}", file=sys.stderr)
+            result = subprocess.run(
+                [run_tool, libraries[shape], "--entry", "spmm", "--kind", "spmm",
+                 "--index-bits", "32", "--matrix", path, "--n", str(args.n),
+                 "--threads", "1,2", "--repeat", str(args.repeat),
+                 "--dense-baseline", "--csv", "-"],
+                check=False, capture_output=True, text=True)
+            if result.returncode != 0:
+                sys.exit(f"error: sparse-run failed on {path}:\n{result.stderr}")
+            for row in csv.DictReader(io.StringIO(result.stdout)):
+                row.update(model=model, method=method, level=sparsity)
+                rows_out.append(row)
+
+    with open(args.csv, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows_out[0].keys()))
+        writer.writeheader()
+        writer.writerows(rows_out)
+
+    # Speedup of 2 threads over 1, per matrix, then geomean per level.
+    by_matrix = defaultdict(dict)
+    for row in rows_out:
+        key = (row["model"], row["method"], row["level"], row["matrix"])
+        by_matrix[key][int(row["threads"])] = row
+    per_level = defaultdict(lambda: defaultdict(list))
+    for (model, method, level, _), runs in by_matrix.items():
+        one, two = runs[1], runs[2]
+        stats = per_level[(model, level)]
+        stats["thread_speedup"].append(float(one["best_s"]) / float(two["best_s"]))
+        stats["gflops_1t"].append(float(one["gflops"]))
+        stats["gflops_2t"].append(float(two["gflops"]))
+        stats["vs_dense_1t"].append(float(one["speedup_vs_dense"]))
+        stats["vs_dense_2t"].append(float(two["speedup_vs_dense"]))
+
+    print(f"\nSpMM, N = {args.n}, best of {args.repeat}, geomean over the "
+          f"matrices of each level with M x K >= {args.min_elements}\n")
+    print("| model | sparsity | matrices | 2T / 1T | GF/s 1T | GF/s 2T "
+          "| sparse / dense 1T | sparse / dense 2T |")
+    print("|---|---|---|---|---|---|---|---|")
+    all_speedups = []
+    for (model, level), stats in sorted(per_level.items()):
+        all_speedups += stats["thread_speedup"]
+        print(f"| {model} | {level} | {len(stats['thread_speedup'])} "
+              f"| {geomean(stats['thread_speedup']):.2f}x "
+              f"| {geomean(stats['gflops_1t']):.1f} | {geomean(stats['gflops_2t']):.1f} "
+              f"| {geomean(stats['vs_dense_1t']):.2f}x | {geomean(stats['vs_dense_2t']):.2f}x |")
+    print(f"\nAll {len(all_speedups)} matrices: 2 threads are "
+          f"{geomean(all_speedups):.2f}x faster than 1 (geomean; min "
+          f"{min(all_speedups):.2f}x, max {max(all_speedups):.2f}x). CSV: {args.csv}")
+
+
+if __name__ == "__main__":
+    main()
