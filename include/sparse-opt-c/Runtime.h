@@ -96,11 +96,12 @@ SO_API int so_fill_random(float *data, int64_t count, uint64_t seed);
 /* Replaces the values of `m` with so_fill_random(values, nnz, seed). */
 SO_API int so_csr_fill_random(SoCsr *m, uint64_t seed);
 
-/* A random rows x cols matrix: each entry is present independently with
- * probability `density` (in [0, 1]), drawn from splitmix64 seeded with
- * `seed ^ 0x5851F42D4C957F2D` with integer thresholds only, so the pattern is
- * identical on every platform; values then come from so_csr_fill_random(seed).
- * Takes O(rows * cols) time. On failure *out is zeroed. */
+/* A random rows x cols matrix with exactly round(density * rows * cols)
+ * entries (density in [0, 1]), a uniformly random subset of the cells picked
+ * with splitmix64 seeded with `seed ^ 0x5851F42D4C957F2D` and integer
+ * arithmetic only, so the pattern is identical on every platform; values
+ * then come from so_csr_fill_random(seed). Takes O(nnz log nnz) time, or
+ * O(rows * cols) above density 0.5. On failure *out is zeroed. */
 SO_API int so_csr_random(int64_t rows, int64_t cols, double density,
                          uint64_t seed, SoCsr *out);
 
@@ -137,12 +138,19 @@ SO_API int so_csr_read(const char *path, SoCsr *out);
 typedef struct SoLibrary SoLibrary;
 
 /* dlopen()s a library built by sparse-compile (RTLD_NOW | RTLD_LOCAL).
- * Returns NULL on failure. */
+ * `path` names a file: unlike with dlopen, a name without '/' is relative to
+ * the working directory. Returns NULL on failure. */
 SO_API SoLibrary *so_library_open(const char *path);
 
 /* The address of entry point `name`: `_mlir_ciface_<name>` if the library
  * exports it, else `<name>`. NULL if neither exists. */
 SO_API void *so_library_lookup(SoLibrary *lib, const char *name);
+
+/* The signature entry point `name` was compiled from, as MLIR function type
+ * text such as "(tensor<64x32xf32, #sparse_tensor.encoding<{...}>>,
+ * tensor<32x?xf32>) -> tensor<64x?xf32>" (sparse-compile exports it as
+ * `sparse_opt_signature_<name>`), or NULL if the library has none. */
+SO_API const char *so_library_signature(SoLibrary *lib, const char *name);
 
 /* Sets the number of OpenMP threads the library's kernels use, through its
  * exported `sparse_opt_set_num_threads(int32_t)`; n <= 0 passes 0, which

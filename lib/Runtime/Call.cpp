@@ -4,6 +4,7 @@
 
 #include "sparse-opt-c/Runtime.h"
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -11,6 +12,18 @@
 using sparse_opt::runtime::fail;
 
 namespace {
+
+/// A rank-1 descriptor with room behind it for a rank-2 one. An SpMM entry
+/// point called through the SpMV helper by mistake then reads and writes
+/// within bounds, and a rank-2 result reveals itself by overwriting the tail.
+struct PaddedMemRef1D {
+  SoMemRef1D memref;
+  int64_t tail[2];
+};
+static_assert(offsetof(PaddedMemRef1D, tail) == sizeof(SoMemRef1D) &&
+                  sizeof(PaddedMemRef1D) >= sizeof(SoMemRef2D),
+              "the padding must cover a rank-2 descriptor");
+constexpr int64_t kTailSentinel = 0x5EB7A11D5EB7A11Dll;
 
 std::string shapeText(int64_t rows, int64_t cols) {
   return std::to_string(rows) + " x " + std::to_string(cols);
@@ -37,11 +50,11 @@ int takeResult(const char *caller, void *allocated, const float *aligned,
   int64_t gotCols = rank == 2 ? sizes[1] : 1;
   if (gotRows != rows || gotCols != cols) {
     std::free(allocated);
-    return fail(std::string(caller) + ": the kernel returned a " +
-                (rank == 2 ? shapeText(gotRows, gotCols)
-                           : std::to_string(gotRows)) +
-                " result, expected " +
-                (rank == 2 ? shapeText(rows, cols) : std::to_string(rows)));
+    return fail(
+        std::string(caller) + ": the kernel returned a " +
+        (rank == 2 ? shapeText(gotRows, gotCols) : std::to_string(gotRows)) +
+        " result, expected " +
+        (rank == 2 ? shapeText(rows, cols) : std::to_string(rows)));
   }
   if (!aligned && rows * cols > 0) {
     std::free(allocated);
@@ -118,8 +131,9 @@ int so_call_spmm_prepared(void *fn, const SoCsrOperand *a, const float *b,
   if (checkOperand(caller, fn, a))
     return -1;
   if (n <= 0 || (!b && a->cols > 0))
-    return fail(std::string(caller) + ": expected a K x N operand with N > 0, "
-                                      "found N = " +
+    return fail(std::string(caller) +
+                ": expected a K x N operand with N > 0, "
+                "found N = " +
                 std::to_string(n) + (b ? "" : " and NULL data"));
   // Kernels take their descriptors by pointer: pass copies so that the
   // operand stays untouched whatever the callee does with them.
@@ -140,12 +154,19 @@ int so_call_spmv_prepared(void *fn, const SoCsrOperand *a, const float *x,
   if (!x && a->cols > 0)
     return fail(std::string(caller) + ": NULL x");
   SoMemRef1D pos = a->pos, crd = a->crd, val = a->val;
-  SoMemRef1D vector = so_memref_1d(const_cast<float *>(x), a->cols);
-  SoMemRef1D result{};
-  reinterpret_cast<SoSpmvFn>(fn)(&result, &pos, &crd, &val, &vector);
-  return takeResult(caller, result.allocated,
-                    static_cast<const float *>(result.aligned), result.offset,
-                    result.sizes, result.strides, 1, a->rows, 1, y);
+  PaddedMemRef1D vector{so_memref_1d(const_cast<float *>(x), a->cols), {0, 0}};
+  PaddedMemRef1D result{SoMemRef1D{}, {kTailSentinel, kTailSentinel}};
+  reinterpret_cast<SoSpmvFn>(fn)(&result.memref, &pos, &crd, &val,
+                                 &vector.memref);
+  if (result.tail[0] != kTailSentinel || result.tail[1] != kTailSentinel) {
+    std::free(result.memref.allocated);
+    return fail(std::string(caller) + ": the kernel returned a rank-2 "
+                                      "result; is it an SpMM entry point?");
+  }
+  return takeResult(caller, result.memref.allocated,
+                    static_cast<const float *>(result.memref.aligned),
+                    result.memref.offset, result.memref.sizes,
+                    result.memref.strides, 1, a->rows, 1, y);
 }
 
 int so_call_spmm(void *fn, const SoCsr *a, int index_bits, const float *b,

@@ -4,8 +4,11 @@
 
 #include "sparse-opt-c/Runtime.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <string>
 #include <vector>
@@ -32,6 +35,42 @@ private:
 
 /// Separates the pattern stream of so_csr_random from its value stream.
 constexpr uint64_t kPatternSeedMix = 0x5851F42D4C957F2Dull;
+
+/// A uniform integer in [0, bound) for bound > 0, without bias (Lemire,
+/// "Fast Random Integer Generation in an Interval", 2019).
+uint64_t uniformBelow(SplitMix64 &rng, uint64_t bound) {
+  unsigned __int128 product = (unsigned __int128)rng.next() * bound;
+  if (uint64_t(product) < bound) {
+    uint64_t threshold = (0 - bound) % bound;
+    while (uint64_t(product) < threshold)
+      product = (unsigned __int128)rng.next() * bound;
+  }
+  return uint64_t(product >> 64);
+}
+
+/// `count` distinct integers drawn uniformly from [0, universe), ascending.
+/// Draws with replacement, drops duplicates and draws again for the missing
+/// ones: the process treats all values alike, so every subset of `count`
+/// values is equally likely. Meant for count <= universe / 2, where few
+/// rounds are needed.
+std::vector<uint64_t> randomSubset(uint64_t universe, uint64_t count,
+                                   uint64_t seed) {
+  SplitMix64 rng(seed);
+  std::vector<uint64_t> subset, drawn, merged;
+  subset.reserve(count);
+  while (subset.size() < count) {
+    drawn.clear();
+    for (uint64_t missing = count - subset.size(); missing > 0; --missing)
+      drawn.push_back(uniformBelow(rng, universe));
+    std::sort(drawn.begin(), drawn.end());
+    merged.resize(subset.size() + drawn.size());
+    std::merge(subset.begin(), subset.end(), drawn.begin(), drawn.end(),
+               merged.begin());
+    merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+    subset.swap(merged);
+  }
+  return subset;
+}
 
 } // namespace
 
@@ -103,48 +142,61 @@ int so_csr_random(int64_t rows, int64_t cols, double density, uint64_t seed,
   if (!(density >= 0.0 && density <= 1.0))
     return fail("so_csr_random: density must be in [0, 1], got " +
                 std::to_string(density));
+  // Compared in double first: double(cells) may round up past INT64_MAX.
+  double target = density * double(cells) + 0.5;
+  int64_t nnz = target >= double(cells) ? cells : static_cast<int64_t>(target);
 
-  // Entry present iff a 64-bit draw is below density * 2^64: exact integer
-  // comparisons, no platform-dependent floating-point functions.
-  bool everyEntry = density >= 1.0;
-  uint64_t threshold =
-      everyEntry ? 0 : static_cast<uint64_t>(density * 0x1p64);
-  SplitMix64 rng(seed ^ kPatternSeedMix);
-  std::vector<int64_t> rowPtr, colIdx;
+  std::vector<uint64_t> linear; // row * cols + col of every entry, ascending
   try {
-    rowPtr.reserve(static_cast<size_t>(rows) + 1);
-    rowPtr.push_back(0);
-    for (int64_t i = 0; i < rows; ++i) {
-      for (int64_t j = 0; j < cols; ++j)
-        if (everyEntry || rng.next() < threshold)
-          colIdx.push_back(j);
-      rowPtr.push_back(static_cast<int64_t>(colIdx.size()));
+    // Pick the smaller of the entry set and its complement.
+    bool pickEntries = nnz <= cells / 2;
+    std::vector<uint64_t> picked =
+        randomSubset(uint64_t(cells), uint64_t(pickEntries ? nnz : cells - nnz),
+                     seed ^ kPatternSeedMix);
+    if (pickEntries) {
+      linear = std::move(picked);
+    } else {
+      linear.reserve(static_cast<size_t>(nnz));
+      auto excluded = picked.begin();
+      for (uint64_t cell = 0; cell < uint64_t(cells); ++cell) {
+        if (excluded != picked.end() && *excluded == cell)
+          ++excluded;
+        else
+          linear.push_back(cell);
+      }
     }
-  } catch (const std::bad_alloc &) {
-    return fail("so_csr_random: out of memory");
+  } catch (const std::exception &) { // bad_alloc or length_error
+    return fail("so_csr_random: out of memory for " + std::to_string(nnz) +
+                " entries");
   }
 
-  int64_t nnz = static_cast<int64_t>(colIdx.size());
   SoCsr m{};
   m.rows = rows;
   m.cols = cols;
   m.nnz = nnz;
-  m.row_ptr = static_cast<int64_t *>(std::malloc(rowPtr.size() * 8));
+  m.row_ptr = static_cast<int64_t *>(std::malloc((rows + 1) * 8));
   m.col_idx = static_cast<int64_t *>(std::malloc(nnz ? nnz * 8 : 1));
   m.values = static_cast<float *>(std::malloc(nnz ? nnz * 4 : 1));
   if (!m.row_ptr || !m.col_idx || !m.values) {
     so_csr_free(&m);
-    return fail("so_csr_random: out of memory");
+    return fail("so_csr_random: out of memory for " + std::to_string(nnz) +
+                " entries");
   }
-  std::memcpy(m.row_ptr, rowPtr.data(), rowPtr.size() * 8);
-  if (nnz)
-    std::memcpy(m.col_idx, colIdx.data(), nnz * 8);
+  // Row-major cell order is CSR order: count per row, then split.
+  std::fill(m.row_ptr, m.row_ptr + rows + 1, 0);
+  for (int64_t k = 0; k < nnz; ++k) {
+    ++m.row_ptr[linear[k] / cols + 1];
+    m.col_idx[k] = static_cast<int64_t>(linear[k] % cols);
+  }
+  for (int64_t i = 0; i < rows; ++i)
+    m.row_ptr[i + 1] += m.row_ptr[i];
   so_csr_fill_random(&m, seed);
   *out = m;
   return 0;
 }
 
-int so_csr_to_index32(const SoCsr *m, int32_t **row_ptr32, int32_t **col_idx32) {
+int so_csr_to_index32(const SoCsr *m, int32_t **row_ptr32,
+                      int32_t **col_idx32) {
   if (!m || !row_ptr32 || !col_idx32)
     return fail("so_csr_to_index32: NULL argument");
   *row_ptr32 = nullptr;
@@ -152,9 +204,10 @@ int so_csr_to_index32(const SoCsr *m, int32_t **row_ptr32, int32_t **col_idx32) 
   constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
   constexpr int64_t kMin = std::numeric_limits<int32_t>::min();
   if (m->rows < 0 || m->rows >= kMax || m->nnz < 0 || m->nnz > kMax)
-    return fail("so_csr_to_index32: expected sizes that fit in 32 bits, found " +
-                std::to_string(m->rows) + " rows and " +
-                std::to_string(m->nnz) + " entries");
+    return fail(
+        "so_csr_to_index32: expected sizes that fit in 32 bits, found " +
+        std::to_string(m->rows) + " rows and " + std::to_string(m->nnz) +
+        " entries");
   if (!m->row_ptr || (m->nnz > 0 && !m->col_idx))
     return fail("so_csr_to_index32: matrix has no index arrays");
 

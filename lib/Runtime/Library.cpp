@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 
+#include <cstring>
 #include <string>
 
 using sparse_opt::runtime::fail;
@@ -32,8 +33,11 @@ SoLibrary *so_library_open(const char *path) {
     fail("so_library_open: NULL path");
     return nullptr;
   }
+  // A bare file name would make dlopen search the library path instead of
+  // the working directory.
+  std::string file = std::strchr(path, '/') ? path : std::string("./") + path;
   dlerror(); // Clear any stale error so the message below is ours.
-  void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  void *handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     fail(std::string(path) + ": cannot load library: " + dlErrorText());
     return nullptr;
@@ -58,6 +62,19 @@ void *so_library_lookup(SoLibrary *lib, const char *name) {
     return symbol;
   fail(lib->path + ": no entry point '" + ciface + "' or '" + name + "'");
   return nullptr;
+}
+
+const char *so_library_signature(SoLibrary *lib, const char *name) {
+  if (!lib || !name) {
+    fail("so_library_signature: NULL argument");
+    return nullptr;
+  }
+  std::string symbol = std::string("sparse_opt_signature_") + name;
+  auto *signature =
+      static_cast<const char *>(dlsym(lib->handle, symbol.c_str()));
+  if (!signature)
+    fail(lib->path + ": no signature '" + symbol + "'");
+  return signature;
 }
 
 int so_library_set_num_threads(SoLibrary *lib, int n) {

@@ -14,6 +14,7 @@
 #include "sparse-opt-c/Runtime.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -53,8 +54,8 @@ int readFile(const char *path, std::string &text) {
   int savedErrno = errno;
   std::fclose(file);
   if (readError)
-    return fail(std::string(path) + ": cannot read: " +
-                std::strerror(savedErrno));
+    return fail(std::string(path) +
+                ": cannot read: " + std::strerror(savedErrno));
   return 0;
 }
 
@@ -182,7 +183,7 @@ public:
     return 0;
   }
 
-  /// Reads a decimal integer token (a leading '-' only if `allowSign`) that
+  /// Reads a decimal integer token (signed only if `allowSign`) that
   /// ends at a blank, a line break, the end of the file or one of the
   /// characters in `terminators`. `what` names the value in error messages.
   int readInteger(int64_t &value, const char *what, bool allowSign = false,
@@ -199,8 +200,8 @@ public:
     bool overflow = false;
     for (; p != end && isDigit(*p); ++p) {
       overflow |= __builtin_mul_overflow(magnitude, 10u, &magnitude);
-      overflow |= __builtin_add_overflow(magnitude, unsigned(*p - '0'),
-                                         &magnitude);
+      overflow |=
+          __builtin_add_overflow(magnitude, unsigned(*p - '0'), &magnitude);
     }
     bool terminated = p == end || *p == '\n' || isBlank(*p) ||
                       (*p != '\0' && std::strchr(terminators, *p));
@@ -209,8 +210,8 @@ public:
     // The largest magnitude is that of INT64_MIN, one past INT64_MAX.
     uint64_t limit = uint64_t(kInt64Max) + (negative ? 1 : 0);
     if (overflow || magnitude > limit)
-      return error(what, quote(std::string_view(pos, p - pos)) +
-                             " (out of range)");
+      return error(what,
+                   quote(std::string_view(pos, p - pos)) + " (out of range)");
     value = negative ? int64_t(0 - magnitude) : int64_t(magnitude);
     pos = p;
     return 0;
@@ -245,8 +246,7 @@ public:
   bool allocateRowPtr() {
     if (matrix.rows >= kMaxElements)
       return false;
-    matrix.row_ptr =
-        static_cast<int64_t *>(std::malloc((matrix.rows + 1) * 8));
+    matrix.row_ptr = static_cast<int64_t *>(std::malloc((matrix.rows + 1) * 8));
     return matrix.row_ptr != nullptr;
   }
 
@@ -373,8 +373,8 @@ int readSmtx(const char *path, std::string_view text, SoCsr *out) {
     for (int64_t k = m.row_ptr[row]; k < m.row_ptr[row + 1]; ++k) {
       int64_t col = m.col_idx[k];
       auto where = [&] {
-        return " (entry " + std::to_string(k) + ", row " +
-               std::to_string(row) + ")";
+        return " (entry " + std::to_string(k) + ", row " + std::to_string(row) +
+               ")";
       };
       if (col >= cols)
         return errorAt(path, indicesLine,
@@ -477,7 +477,8 @@ int readValue(Scanner &in, Field field, float &value) {
   if (ec != std::errc() || !std::isfinite(parsed) ||
       std::fabs(parsed) > std::numeric_limits<float>::max())
     return in.error("a finite value in float range",
-                    quote(token) + (ec == std::errc() ? "" : " (out of range)"));
+                    quote(token) +
+                        (ec == std::errc() ? "" : " (out of range)"));
   value = static_cast<float>(parsed);
   in.takeToken();
   return 0;
@@ -487,6 +488,67 @@ struct Entry {
   int64_t row, col;
   float value;
 };
+
+/// Builds the CSR form of `entries` (0-based, in any order): buckets them by
+/// row, then sorts each row by column and merges duplicates, summing their
+/// values unless `pattern`. Linear but for the short per-row sorts.
+int buildCsr(const char *path, int64_t rows, int64_t cols,
+             const std::vector<Entry> &entries, bool pattern, SoCsr *out) {
+  CsrBuilder csr(rows, cols);
+  if (!csr.allocateRowPtr())
+    return outOfMemory(path);
+  SoCsr &m = csr.get();
+  int64_t *rowPtr = m.row_ptr;
+
+  // Counting sort by row; afterwards rowPtr[i] is where row i starts.
+  std::fill(rowPtr, rowPtr + rows + 1, 0);
+  for (const Entry &e : entries)
+    ++rowPtr[e.row + 1];
+  for (int64_t i = 0; i < rows; ++i)
+    rowPtr[i + 1] += rowPtr[i];
+  std::vector<std::pair<int64_t, float>> byRow;
+  try {
+    byRow.resize(entries.size());
+  } catch (const std::bad_alloc &) {
+    return outOfMemory(path);
+  }
+  for (const Entry &e : entries)
+    byRow[rowPtr[e.row]++] = {e.col, e.value};
+  // Each rowPtr[i] now holds the end of row i: shift back to starts.
+  for (int64_t i = rows; i > 0; --i)
+    rowPtr[i] = rowPtr[i - 1];
+  rowPtr[0] = 0;
+
+  // Sort and merge each row, compacting in place (writes never overtake
+  // reads).
+  size_t distinct = 0;
+  size_t rowBegin = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    size_t rowEnd = static_cast<size_t>(rowPtr[i + 1]);
+    std::sort(byRow.begin() + rowBegin, byRow.begin() + rowEnd,
+              [](const auto &a, const auto &b) { return a.first < b.first; });
+    size_t rowStart = distinct;
+    for (size_t k = rowBegin; k < rowEnd; ++k) {
+      if (distinct > rowStart && byRow[distinct - 1].first == byRow[k].first) {
+        if (!pattern)
+          byRow[distinct - 1].second += byRow[k].second;
+      } else {
+        byRow[distinct++] = byRow[k];
+      }
+    }
+    rowBegin = rowEnd;
+    rowPtr[i + 1] = static_cast<int64_t>(distinct);
+  }
+
+  if (!csr.allocateEntries(static_cast<int64_t>(distinct)))
+    return outOfMemory(path);
+  for (size_t k = 0; k < distinct; ++k) {
+    m.col_idx[k] = byRow[k].first;
+    m.values[k] = byRow[k].second;
+  }
+  csr.releaseTo(out);
+  return 0;
+}
 
 int readMtx(const char *path, std::string_view text, SoCsr *out) {
   Scanner in(path, text);
@@ -544,16 +606,17 @@ int readMtx(const char *path, std::string_view text, SoCsr *out) {
       if (e.col < 1 || e.col > cols)
         return in.error("a column index in [1, " + std::to_string(cols) + "]",
                         std::to_string(e.col));
-      std::string position =
-          "(" + std::to_string(e.row) + ", " + std::to_string(e.col) + ")";
+      auto position = [&] {
+        return "(" + std::to_string(e.row) + ", " + std::to_string(e.col) + ")";
+      };
       if (symmetry == Symmetry::Symmetric && e.row < e.col)
         return in.error("an entry on or below the diagonal of a symmetric "
                         "matrix",
-                        position);
+                        position());
       if (symmetry == Symmetry::SkewSymmetric && e.row <= e.col)
         return in.error("an entry below the diagonal of a skew-symmetric "
                         "matrix",
-                        position);
+                        position());
       if (field != Field::Pattern && readValue(in, field, e.value))
         return -1;
       if (in.expectEndOfLine())
@@ -571,40 +634,10 @@ int readMtx(const char *path, std::string_view text, SoCsr *out) {
       return in.errorAtNext("end of file after " + std::to_string(nnz) +
                             " entries");
 
-    // Sort by (row, column) and merge duplicates into the first of each run.
-    std::sort(entries.begin(), entries.end(),
-              [](const Entry &a, const Entry &b) {
-                return a.row != b.row ? a.row < b.row : a.col < b.col;
-              });
   } catch (const std::bad_alloc &) {
     return outOfMemory(path);
   }
-  size_t distinct = 0;
-  for (size_t k = 0; k < entries.size(); ++k) {
-    if (distinct > 0 && entries[distinct - 1].row == entries[k].row &&
-        entries[distinct - 1].col == entries[k].col) {
-      if (field != Field::Pattern)
-        entries[distinct - 1].value += entries[k].value;
-    } else {
-      entries[distinct++] = entries[k];
-    }
-  }
-
-  CsrBuilder csr(rows, cols);
-  if (!csr.allocateRowPtr() ||
-      !csr.allocateEntries(static_cast<int64_t>(distinct)))
-    return outOfMemory(path);
-  SoCsr &m = csr.get();
-  std::fill(m.row_ptr, m.row_ptr + rows + 1, 0);
-  for (size_t k = 0; k < distinct; ++k) {
-    ++m.row_ptr[entries[k].row + 1];
-    m.col_idx[k] = entries[k].col;
-    m.values[k] = entries[k].value;
-  }
-  for (int64_t i = 0; i < rows; ++i)
-    m.row_ptr[i + 1] += m.row_ptr[i];
-  csr.releaseTo(out);
-  return 0;
+  return buildCsr(path, rows, cols, entries, field == Field::Pattern, out);
 }
 
 /// Shared entry checks and file loading of the readers.
@@ -649,7 +682,6 @@ int so_csr_read(const char *path, SoCsr *out) {
   if (equalsIgnoreCase(extension, ".mtx"))
     return so_csr_read_mtx(path, out);
   return fail(std::string(path) + ": unknown matrix file extension " +
-              (extension.empty() ? std::string("(none)")
-                                 : quote(extension)) +
+              (extension.empty() ? std::string("(none)") : quote(extension)) +
               ", expected .smtx or .mtx");
 }

@@ -1,0 +1,669 @@
+//===- sparse-run.cpp - Run, check and time compiled sparse kernels -------===//
+//
+// Loads a library built by sparse-compile, calls one SpMM or SpMV entry point
+// on a matrix file or a random matrix, checks the result against a reference
+// computed in double precision and times it per thread count, optionally
+// next to OpenBLAS on the densified matrix.
+//
+// Exit status: 0 if every check passed, 1 if a check failed, 2 on usage or
+// input errors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sparse-opt-c/Runtime.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace {
+
+// A small hand-written parser rather than llvm::cl: libLLVM.so registers its
+// own global `threads` option, which clashes with ours.
+const char *const kUsage =
+    R"(usage: sparse-run LIB.so --entry NAME --kind spmm|spmv
+                  (--matrix FILE.smtx|FILE.mtx | --random MxK:DENSITY) [options]
+
+Runs a compiled SpMM (C[M,N] = A[M,K] * B[K,N]) or SpMV (y[M] = A[M,K] * x[K])
+entry point, checks it against a double-precision reference and times it.
+
+  --entry NAME          entry point (_mlir_ciface_NAME or NAME)
+  --kind spmm|spmv      kind of the entry point
+  --matrix FILE         sparse matrix A (.smtx or .mtx)
+  --random MxK:DENSITY  random A instead, e.g. 2048x512:0.1
+  --n N                 columns of B and C, spmm only (default 256)
+  --index-bits 32|64    index width the kernel was compiled for (default:
+                        from the library's signature of the entry, else 64)
+  --threads T1,T2,...   thread counts to run (default: the library's default)
+  --seed S              seed of A's values; B uses S + 1 (default 1)
+  --warmup W            untimed calls before timing (default 2)
+  --repeat R            timed calls (default 10)
+  --rtol X              pass iff |c - ref| <= X * sum_k |a_ik * b_kj| (1e-5)
+  --dense-baseline      also time OpenBLAS sgemm/sgemv on the densified A
+  --csv FILE|-          append CSV rows to FILE ('-': stdout; the table then
+                        goes to stderr)
+  --help                show this text
+
+Exit status: 0 if every check passed, 1 if a check failed, 2 on usage or
+input errors.
+)";
+
+enum class Kind { SpMM, SpMV };
+
+struct Options {
+  std::string library, entry, matrix, random, csv;
+  Kind kind = Kind::SpMM;
+  bool kindGiven = false;
+  int64_t n = 256;
+  bool nGiven = false;
+  int indexBits = 64;
+  bool indexBitsGiven = false;
+  std::vector<int> threads;
+  uint64_t seed = 1;
+  int warmup = 2, repeat = 10;
+  double rtol = 1e-5;
+  bool denseBaseline = false;
+};
+
+constexpr int kExitCheckFailed = 1;
+constexpr int kExitUsage = 2;
+
+int usageError(const std::string &message) {
+  std::fprintf(stderr, "sparse-run: error: %s\n", message.c_str());
+  return kExitUsage;
+}
+
+/// Parses all of `text` as a base-10 integer in [lo, hi].
+bool parseInteger(const std::string &text, int64_t lo, int64_t hi,
+                  int64_t &value) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])))
+    return false;
+  char *end;
+  errno = 0;
+  long long parsed = std::strtoll(text.c_str(), &end, 10);
+  if (errno || *end || parsed < lo || parsed > hi)
+    return false;
+  value = parsed;
+  return true;
+}
+
+bool parseUnsigned(const std::string &text, uint64_t &value) {
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])))
+    return false;
+  char *end;
+  errno = 0;
+  unsigned long long parsed = std::strtoull(text.c_str(), &end, 10);
+  if (errno || *end)
+    return false;
+  value = parsed;
+  return true;
+}
+
+/// Parses all of `text` as a finite number.
+bool parseReal(const std::string &text, double &value) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])))
+    return false;
+  char *end;
+  errno = 0;
+  value = std::strtod(text.c_str(), &end);
+  return !errno && !*end && std::isfinite(value);
+}
+
+/// Parses "MxK:DENSITY" with M, K >= 1 and DENSITY in [0, 1].
+bool parseRandomSpec(const std::string &spec, int64_t &rows, int64_t &cols,
+                     double &density) {
+  size_t colon = spec.find(':');
+  size_t times = spec.find('x');
+  if (colon == std::string::npos || times == std::string::npos || times > colon)
+    return false;
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  return parseInteger(spec.substr(0, times), 1, kMax, rows) &&
+         parseInteger(spec.substr(times + 1, colon - times - 1), 1, kMax,
+                      cols) &&
+         parseReal(spec.substr(colon + 1), density) && density >= 0.0 &&
+         density <= 1.0;
+}
+
+enum class ParseResult { Run, Help, Error };
+
+/// Parses the command line into `options`; on errors prints the message.
+ParseResult parseCommandLine(int argc, char **argv, Options &options) {
+  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+  auto error = [](const std::string &message) {
+    usageError(message + " (see --help)");
+    return ParseResult::Error;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h")
+      return ParseResult::Help;
+    if (arg.rfind("--", 0) != 0) {
+      if (!options.library.empty())
+        return error("unexpected argument '" + arg + "'");
+      options.library = arg;
+      continue;
+    }
+    // --name=value or --name value.
+    std::string name = arg, value;
+    bool hasValue = false;
+    if (size_t eq = arg.find('='); eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      hasValue = true;
+    }
+    if (name == "--dense-baseline") {
+      if (hasValue)
+        return error("--dense-baseline takes no value");
+      options.denseBaseline = true;
+      continue;
+    }
+    static const char *const kValued[] = {
+        "--entry",   "--kind", "--matrix", "--random", "--n",    "--index-bits",
+        "--threads", "--seed", "--warmup", "--repeat", "--rtol", "--csv"};
+    if (std::find_if(std::begin(kValued), std::end(kValued),
+                     [&](const char *known) { return name == known; }) ==
+        std::end(kValued))
+      return error("unknown option '" + name + "'");
+    if (!hasValue) {
+      if (i + 1 == argc)
+        return error(name + " needs a value");
+      value = argv[++i];
+    }
+
+    int64_t integer;
+    auto badValue = [&](const char *expected) {
+      return error(name + " expects " + expected + ", got '" + value + "'");
+    };
+    if (name == "--entry") {
+      options.entry = value;
+    } else if (name == "--kind") {
+      if (value != "spmm" && value != "spmv")
+        return badValue("spmm or spmv");
+      options.kind = value == "spmm" ? Kind::SpMM : Kind::SpMV;
+      options.kindGiven = true;
+    } else if (name == "--matrix") {
+      options.matrix = value;
+    } else if (name == "--random") {
+      options.random = value;
+    } else if (name == "--n") {
+      if (!parseInteger(value, 1, kIntMax, options.n))
+        return badValue("a positive integer");
+      options.nGiven = true;
+    } else if (name == "--index-bits") {
+      if (!parseInteger(value, 32, 64, integer) ||
+          (integer != 32 && integer != 64))
+        return badValue("32 or 64");
+      options.indexBits = static_cast<int>(integer);
+      options.indexBitsGiven = true;
+    } else if (name == "--threads") {
+      options.threads.clear();
+      size_t start = 0;
+      for (;;) {
+        size_t comma = value.find(',', start);
+        if (!parseInteger(value.substr(start, comma - start), 1, kIntMax,
+                          integer))
+          return badValue("a comma-separated list of positive integers");
+        options.threads.push_back(static_cast<int>(integer));
+        if (comma == std::string::npos)
+          break;
+        start = comma + 1;
+      }
+    } else if (name == "--seed") {
+      if (!parseUnsigned(value, options.seed))
+        return badValue("an unsigned 64-bit integer");
+    } else if (name == "--warmup") {
+      if (!parseInteger(value, 0, kIntMax, integer))
+        return badValue("a non-negative integer");
+      options.warmup = static_cast<int>(integer);
+    } else if (name == "--repeat") {
+      if (!parseInteger(value, 1, kIntMax, integer))
+        return badValue("a positive integer");
+      options.repeat = static_cast<int>(integer);
+    } else if (name == "--rtol") {
+      if (!parseReal(value, options.rtol) || !(options.rtol > 0))
+        return badValue("a positive number");
+    } else if (name == "--csv") {
+      options.csv = value;
+    }
+  }
+  if (options.library.empty())
+    return error("missing the library to load");
+  if (options.entry.empty())
+    return error("missing --entry");
+  if (!options.kindGiven)
+    return error("missing --kind");
+  if (options.matrix.empty() == options.random.empty())
+    return error("give exactly one of --matrix and --random");
+  if (options.kind == Kind::SpMV && options.nGiven)
+    return error("--n applies to --kind spmm only");
+  return ParseResult::Run;
+}
+
+/// Times of the calls of one measurement.
+struct Timing {
+  double best = 0, median = 0;
+};
+
+/// Calls `call` `warmup` times, then `repeat` times on the clock; false as
+/// soon as a call fails.
+bool measure(int warmup, int repeat, const std::function<bool()> &call,
+             Timing &timing) {
+  for (int i = 0; i < warmup; ++i)
+    if (!call())
+      return false;
+  std::vector<double> seconds;
+  for (int i = 0; i < repeat; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    if (!call())
+      return false;
+    auto stop = std::chrono::steady_clock::now();
+    seconds.push_back(std::chrono::duration<double>(stop - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  size_t mid = seconds.size() / 2;
+  timing.best = seconds.front();
+  timing.median =
+      seconds.size() % 2 ? seconds[mid] : (seconds[mid - 1] + seconds[mid]) / 2;
+  return true;
+}
+
+/// The product A * B in double precision, and for each element the bound
+/// sum_k |a_ik * b_kj| that scales its acceptable rounding error.
+struct Reference {
+  std::vector<double> value, bound;
+};
+
+Reference computeReference(const SoCsr &a, const std::vector<float> &b,
+                           int64_t n) {
+  Reference ref;
+  ref.value.assign(a.rows * n, 0.0);
+  ref.bound.assign(a.rows * n, 0.0);
+  for (int64_t i = 0; i < a.rows; ++i) {
+    for (int64_t k = a.row_ptr[i]; k < a.row_ptr[i + 1]; ++k) {
+      double aik = a.values[k];
+      const float *bRow = &b[a.col_idx[k] * n];
+      for (int64_t j = 0; j < n; ++j) {
+        double product = aik * bRow[j];
+        ref.value[i * n + j] += product;
+        ref.bound[i * n + j] += std::fabs(product);
+      }
+    }
+  }
+  return ref;
+}
+
+/// The largest |c - ref| / bound over all elements (infinite for NaN). The
+/// smallest normal float in the denominator keeps exact zeros (empty rows)
+/// from dividing by zero while still requiring them to come out as zero.
+double maxScaledError(const std::vector<float> &c, const Reference &ref) {
+  double worst = 0;
+  for (size_t i = 0; i < c.size(); ++i) {
+    double error = std::fabs(c[i] - ref.value[i]) /
+                   (ref.bound[i] + std::numeric_limits<float>::min());
+    if (std::isnan(error))
+      return std::numeric_limits<double>::infinity();
+    worst = std::max(worst, error);
+  }
+  return worst;
+}
+
+/// Quotes a CSV field when it needs it.
+std::string csvField(const std::string &text) {
+  if (text.find_first_of(",\"\n") == std::string::npos)
+    return text;
+  std::string quoted = "\"";
+  for (char c : text)
+    quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+/// Whether OpenBLAS chose pre-AVX kernels on a CPU with AVX2. Its CPU
+/// detection fails on some virtual machines (0.3.21 picks "Prescott" on
+/// AVX-512 Xeons here), which makes the dense baseline several times slower
+/// than it should be.
+bool openblasMissesAvx2() {
+  static const char *const kPreAvxCores[] = {
+      "katmai",  "coppermine",   "northwood", "prescott",   "banias",
+      "atom",    "core2",        "penryn",    "dunnington", "nehalem",
+      "opteron", "opteron_sse3", "barcelona", "nano"};
+  std::string core = openblas_get_corename();
+  std::transform(core.begin(), core.end(), core.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return __builtin_cpu_supports("avx2") &&
+         std::find(std::begin(kPreAvxCores), std::end(kPreAvxCores), core) !=
+             std::end(kPreAvxCores);
+}
+
+/// What the signature an entry point was compiled from says about calling
+/// it; see so_library_signature. Unknown fields stay at their defaults.
+struct EntrySignature {
+  int resultRank = 0;               // 2 for SpMM, 1 for SpMV
+  int64_t rows = -1, cols = -1;     // static shape of the sparse operand
+  int posWidth = -1, crdWidth = -1; // bits; `index` is 64
+};
+
+/// Parses the dimensions of the `tensor<` type at `text` (-1 for '?').
+std::vector<int64_t> parseTensorShape(const std::string &text, size_t at) {
+  std::vector<int64_t> shape;
+  size_t p = at + std::strlen("tensor<");
+  for (;;) {
+    size_t end = text.find_first_not_of("0123456789?", p);
+    if (end == std::string::npos || end == p || text[end] != 'x')
+      return shape;
+    shape.push_back(
+        text[p] == '?' ? -1 : std::atoll(text.substr(p, end - p).c_str()));
+    p = end + 1;
+  }
+}
+
+/// The width in bits that `key = N` (posWidth or crdWidth) gives the sparse
+/// operand: N, or 64 (`index`) when N is 0 or absent; -1 if the signature has
+/// no sparse operand.
+int parseWidth(const std::string &text, const char *key) {
+  size_t at = text.find(key);
+  if (at == std::string::npos)
+    return text.find("#sparse_tensor.encoding") == std::string::npos ? -1 : 64;
+  int width = std::atoi(text.c_str() + at + std::strlen(key));
+  return width == 0 ? 64 : width;
+}
+
+EntrySignature parseSignature(const std::string &text) {
+  EntrySignature signature;
+  size_t sparse = text.find("#sparse_tensor.encoding");
+  size_t operand = text.rfind("tensor<", sparse);
+  if (sparse != std::string::npos && operand != std::string::npos) {
+    std::vector<int64_t> shape = parseTensorShape(text, operand);
+    if (shape.size() == 2) {
+      signature.rows = shape[0];
+      signature.cols = shape[1];
+    }
+  }
+  signature.posWidth = parseWidth(text, "posWidth = ");
+  signature.crdWidth = parseWidth(text, "crdWidth = ");
+  size_t arrow = text.find("->");
+  size_t result = text.find("tensor<", arrow);
+  if (arrow != std::string::npos && result != std::string::npos)
+    signature.resultRank =
+        static_cast<int>(parseTensorShape(text, result).size());
+  return signature;
+}
+
+/// Checks the call sparse-run is about to make against the entry's recorded
+/// signature, if any: a wrong kind, index width or matrix shape would make
+/// the kernel read out of bounds. May set --index-bits when not given.
+/// Returns a description of the mismatch, or "".
+std::string checkSignature(SoLibrary *lib, Options &options, const SoCsr &a) {
+  const char *text = so_library_signature(lib, options.entry.c_str());
+  if (!text)
+    return "";
+  EntrySignature signature = parseSignature(text);
+  std::string entry = options.library + ": entry '" + options.entry + "'";
+  bool isSpmm = options.kind == Kind::SpMM;
+  if (signature.resultRank == (isSpmm ? 1 : 2))
+    return entry + " returns a rank-" + std::to_string(signature.resultRank) +
+           " tensor: use --kind " + (isSpmm ? "spmv" : "spmm");
+  if (signature.posWidth > 0 && signature.posWidth == signature.crdWidth) {
+    if (!options.indexBitsGiven)
+      options.indexBits = signature.posWidth;
+    if (options.indexBits != signature.posWidth)
+      return entry + " was compiled for " + std::to_string(signature.posWidth) +
+             "-bit indices: use --index-bits " +
+             std::to_string(signature.posWidth);
+  } else if (signature.posWidth != signature.crdWidth) {
+    return entry + " has " + std::to_string(signature.posWidth) +
+           "-bit positions but " + std::to_string(signature.crdWidth) +
+           "-bit coordinates, which sparse-run does not support";
+  }
+  if ((signature.rows >= 0 && signature.rows != a.rows) ||
+      (signature.cols >= 0 && signature.cols != a.cols))
+    return entry + " was compiled for a " + std::to_string(signature.rows) +
+           " x " + std::to_string(signature.cols) + " matrix, not " +
+           std::to_string(a.rows) + " x " + std::to_string(a.cols);
+  return "";
+}
+
+/// Owners that release runtime objects on every exit path.
+struct OwnedCsr {
+  SoCsr csr{};
+  ~OwnedCsr() { so_csr_free(&csr); }
+};
+struct OwnedOperand {
+  SoCsrOperand operand{};
+  ~OwnedOperand() { so_csr_operand_release(&operand); }
+};
+using OwnedLibrary = std::unique_ptr<SoLibrary, decltype(&so_library_close)>;
+
+/// One row of results, for the table and the CSV.
+struct Result {
+  int threads; // 0: the library's default, count unknown
+  Timing sparse;
+  double gflops;
+  bool haveDense;
+  Timing dense;
+  double maxError;
+  bool passed;
+};
+
+/// Does the work of main() once the command line is parsed; returns the exit
+/// status.
+int run(Options options) {
+  bool isSpmm = options.kind == Kind::SpMM;
+  int64_t n = isSpmm ? options.n : 1;
+
+  // The sparse operand A and its name in the output.
+  OwnedCsr matrix;
+  SoCsr &a = matrix.csr;
+  std::string matrixName;
+  if (!options.matrix.empty()) {
+    matrixName = options.matrix;
+    if (so_csr_read(options.matrix.c_str(), &a) ||
+        so_csr_fill_random(&a, options.seed))
+      return usageError(so_last_error());
+  } else {
+    int64_t rows, cols;
+    double density;
+    if (!parseRandomSpec(options.random, rows, cols, density))
+      return usageError("--random expects MxK:DENSITY with M, K >= 1 and "
+                        "DENSITY in [0, 1], got '" +
+                        options.random + "'");
+    matrixName = "random:" + options.random;
+    if (so_csr_random(rows, cols, density, options.seed, &a))
+      return usageError(so_last_error());
+  }
+  int64_t m = a.rows, k = a.cols;
+
+  int64_t outputSize, denseSize, cells = 0;
+  if (__builtin_mul_overflow(m, n, &outputSize) ||
+      __builtin_mul_overflow(k, n, &denseSize))
+    return usageError("operands of " + std::to_string(m) + " x " +
+                      std::to_string(k) + " x " + std::to_string(n) +
+                      " are too large");
+  if (options.denseBaseline &&
+      (__builtin_mul_overflow(m, k, &cells) ||
+       std::max(m, k) > std::numeric_limits<int>::max())) // BLAS takes int.
+    return usageError("the matrix is too large for --dense-baseline");
+
+  std::vector<float> b(static_cast<size_t>(denseSize));
+  so_fill_random(b.data(), denseSize, options.seed + 1);
+
+  OwnedLibrary lib(so_library_open(options.library.c_str()), so_library_close);
+  if (!lib)
+    return usageError(so_last_error());
+  void *entry = so_library_lookup(lib.get(), options.entry.c_str());
+  if (!entry)
+    return usageError(so_last_error());
+  std::string mismatch = checkSignature(lib.get(), options, a);
+  if (!mismatch.empty())
+    return usageError(mismatch);
+  // Declared after `matrix`, whose arrays it borrows, so released first.
+  OwnedOperand owned;
+  SoCsrOperand &operand = owned.operand;
+  if (so_csr_operand_init(&a, options.indexBits, &operand))
+    return usageError(so_last_error());
+
+  std::vector<float> denseA;
+  if (options.denseBaseline) {
+    if (openblasMissesAvx2())
+      std::fprintf(stderr,
+                   "sparse-run: warning: OpenBLAS uses its '%s' kernels on "
+                   "this AVX2 CPU; set OPENBLAS_CORETYPE (e.g. SkylakeX or "
+                   "Haswell) for a fair dense baseline\n",
+                   openblas_get_corename());
+    denseA.assign(static_cast<size_t>(cells), 0.0f);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t p = a.row_ptr[i]; p < a.row_ptr[i + 1]; ++p)
+        denseA[i * k + a.col_idx[p]] = a.values[p];
+  }
+
+  Reference reference = computeReference(a, b, n);
+  std::vector<float> c(static_cast<size_t>(outputSize));
+  auto callKernel = [&](float *destination) {
+    return isSpmm ? so_call_spmm_prepared(entry, &operand, b.data(), n,
+                                          destination) == 0
+                  : so_call_spmv_prepared(entry, &operand, b.data(),
+                                          destination) == 0;
+  };
+  auto callDense = [&] {
+    if (isSpmm)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(n),
+                  int(k), 1.0f, denseA.data(), int(k), b.data(), int(n), 0.0f,
+                  c.data(), int(n));
+    else
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, int(m), int(k), 1.0f,
+                  denseA.data(), int(k), b.data(), 1, 0.0f, c.data(), 1);
+    return true;
+  };
+
+  // Without --threads, one run with the library's default.
+  std::vector<int> runs = options.threads;
+  if (runs.empty())
+    runs.push_back(0);
+  std::vector<Result> results;
+  for (int threads : runs) {
+    Result result{};
+    if (threads > 0 && so_library_set_num_threads(lib.get(), threads))
+      return usageError(so_last_error());
+    result.threads = threads > 0
+                         ? threads
+                         : std::max(so_library_get_num_threads(lib.get()), 0);
+
+    // The first call's result is checked; the timed calls discard theirs.
+    if (!callKernel(c.data()))
+      return usageError(so_last_error());
+    result.maxError = maxScaledError(c, reference);
+    result.passed = result.maxError <= options.rtol;
+    if (!measure(
+            options.warmup, options.repeat, [&] { return callKernel(nullptr); },
+            result.sparse))
+      return usageError(so_last_error());
+    result.gflops = 2.0 * double(a.nnz) * double(n) / result.sparse.best / 1e9;
+
+    if (options.denseBaseline) {
+      // Same thread count as the kernel when known.
+      if (result.threads > 0)
+        openblas_set_num_threads(result.threads);
+      measure(options.warmup, options.repeat, callDense, result.dense);
+      result.haveDense = true;
+    }
+    results.push_back(result);
+  }
+
+  // Human-readable table; on stderr when the CSV goes to stdout.
+  bool csvToStdout = options.csv == "-";
+  std::FILE *table = csvToStdout ? stderr : stdout;
+  const char *kindName = isSpmm ? "spmm" : "spmv";
+  double sparsity =
+      m * k > 0 ? 1.0 - double(a.nnz) / (double(m) * double(k)) : 0.0;
+  std::fprintf(table, "library %s, entry %s (%s, %d-bit indices)\n",
+               options.library.c_str(), options.entry.c_str(), kindName,
+               options.indexBits);
+  std::fprintf(table,
+               "matrix %s: %" PRId64 " x %" PRId64 ", nnz %" PRId64
+               ", sparsity %.4f, N = %" PRId64 "\n",
+               matrixName.c_str(), m, k, a.nnz, sparsity, n);
+  if (options.denseBaseline)
+    std::fprintf(table, "dense baseline: OpenBLAS with %s kernels\n",
+                 openblas_get_corename());
+  std::fprintf(table, "%8s %12s %12s %9s", "threads", "best ms", "median ms",
+               "GFLOP/s");
+  if (options.denseBaseline)
+    std::fprintf(table, " %14s %8s", "dense best ms", "speedup");
+  std::fprintf(table, " %11s  %s\n", "max err", "check");
+  for (const Result &r : results) {
+    std::string threads = r.threads ? std::to_string(r.threads) : "default";
+    std::fprintf(table, "%8s %12.4f %12.4f %9.2f", threads.c_str(),
+                 r.sparse.best * 1e3, r.sparse.median * 1e3, r.gflops);
+    if (r.haveDense)
+      std::fprintf(table, " %14.4f %7.2fx", r.dense.best * 1e3,
+                   r.dense.best / r.sparse.best);
+    std::fprintf(table, " %11.3e  %s\n", r.maxError,
+                 r.passed ? "pass" : "fail");
+  }
+
+  if (!options.csv.empty()) {
+    std::FILE *csv =
+        csvToStdout ? stdout : std::fopen(options.csv.c_str(), "a");
+    if (!csv)
+      return usageError(options.csv +
+                        ": cannot open for appending: " + std::strerror(errno));
+    // A header only at the start of a file, so that runs can accumulate.
+    std::fseek(csv, 0, SEEK_END);
+    if (csvToStdout || std::ftell(csv) <= 0)
+      std::fputs("matrix,M,K,N,nnz,sparsity,kind,threads,best_s,median_s,"
+                 "gflops,dense_best_s,speedup_vs_dense,max_err,check\n",
+                 csv);
+    for (const Result &r : results) {
+      std::fprintf(csv,
+                   "%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
+                   ",%.6f,%s,%d,%.9g,%.9g,%.6g,",
+                   csvField(matrixName).c_str(), m, k, n, a.nnz, sparsity,
+                   kindName, r.threads, r.sparse.best, r.sparse.median,
+                   r.gflops);
+      if (r.haveDense)
+        std::fprintf(csv, "%.9g,%.6g,", r.dense.best,
+                     r.dense.best / r.sparse.best);
+      else
+        std::fputs(",,", csv);
+      std::fprintf(csv, "%.6g,%s\n", r.maxError, r.passed ? "pass" : "fail");
+    }
+    if (csvToStdout ? std::fflush(csv) != 0 : std::fclose(csv) != 0)
+      return usageError(options.csv + ": cannot write");
+  }
+  bool allPassed = std::all_of(results.begin(), results.end(),
+                               [](const Result &r) { return r.passed; });
+  return allPassed ? 0 : kExitCheckFailed;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options options;
+  switch (parseCommandLine(argc, argv, options)) {
+  case ParseResult::Help:
+    std::fputs(kUsage, stdout);
+    return 0;
+  case ParseResult::Error:
+    return kExitUsage;
+  case ParseResult::Run:
+    break;
+  }
+  try {
+    return run(options);
+  } catch (const std::bad_alloc &) {
+    return usageError("out of memory for the operands");
+  }
+}

@@ -1,0 +1,177 @@
+//===- LibraryTest.cpp - Loading libraries and calling kernels ------------===//
+//
+// Runs against TestKernels.c, built as a loadable module with the same entry
+// point ABI as the libraries sparse-compile produces.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sparse-opt-c/Runtime.h"
+
+#include "gtest/gtest.h"
+
+#include <string>
+#include <vector>
+
+namespace {
+
+/// C = A * B computed here, row-major M x N.
+std::vector<float> reference(const SoCsr &a, const std::vector<float> &b,
+                             int64_t n) {
+  std::vector<float> c(a.rows * n, 0.0f);
+  for (int64_t i = 0; i < a.rows; ++i)
+    for (int64_t k = a.row_ptr[i]; k < a.row_ptr[i + 1]; ++k)
+      for (int64_t j = 0; j < n; ++j)
+        c[i * n + j] += a.values[k] * b[a.col_idx[k] * n + j];
+  return c;
+}
+
+class LibraryTest : public testing::Test {
+protected:
+  void SetUp() override {
+    lib = so_library_open(SPARSE_OPT_TEST_KERNELS);
+    ASSERT_NE(lib, nullptr) << so_last_error();
+    ASSERT_EQ(so_csr_random(M, K, 0.3, 11, &a), 0) << so_last_error();
+    b.resize(K * N);
+    so_fill_random(b.data(), K * N, 12);
+  }
+  void TearDown() override {
+    so_csr_free(&a);
+    so_library_close(lib);
+  }
+
+  static constexpr int64_t M = 13, K = 17, N = 5;
+  SoLibrary *lib = nullptr;
+  SoCsr a{};
+  std::vector<float> b;
+};
+
+TEST(Library, OpenFailureNamesPathAndReason) {
+  const char *path = "/nonexistent/libkernels.so";
+  EXPECT_EQ(so_library_open(path), nullptr);
+  std::string message = so_last_error();
+  EXPECT_EQ(message.rfind(std::string(path) + ": cannot load library: ", 0), 0u)
+      << message;
+  EXPECT_NE(message.find("No such file or directory"), std::string::npos)
+      << message;
+  EXPECT_EQ(so_library_open(nullptr), nullptr);
+  so_library_close(nullptr);
+}
+
+TEST_F(LibraryTest, LookupPrefersCInterface) {
+  // The plain `spmm` returns nothing; `_mlir_ciface_spmm` computes.
+  void *fn = so_library_lookup(lib, "spmm");
+  ASSERT_NE(fn, nullptr);
+  std::vector<float> c(M * N);
+  ASSERT_EQ(so_call_spmm(fn, &a, 64, b.data(), N, c.data()), 0)
+      << so_last_error();
+  EXPECT_EQ(c, reference(a, b, N));
+}
+
+TEST_F(LibraryTest, LookupFallsBackToPlainName) {
+  EXPECT_NE(so_library_lookup(lib, "spmm_i32"), nullptr);
+  EXPECT_EQ(so_library_lookup(lib, "missing"), nullptr);
+  EXPECT_EQ(std::string(so_last_error()),
+            std::string(SPARSE_OPT_TEST_KERNELS) +
+                ": no entry point '_mlir_ciface_missing' or 'missing'");
+}
+
+TEST_F(LibraryTest, Signature) {
+  const char *signature = so_library_signature(lib, "spmm");
+  ASSERT_NE(signature, nullptr);
+  EXPECT_EQ(std::string(signature).rfind("(tensor<13x17xf32, ", 0), 0u);
+  EXPECT_EQ(so_library_signature(lib, "spmv"), nullptr);
+  EXPECT_EQ(std::string(so_last_error()),
+            std::string(SPARSE_OPT_TEST_KERNELS) +
+                ": no signature 'sparse_opt_signature_spmv'");
+}
+
+TEST_F(LibraryTest, NumThreads) {
+  ASSERT_EQ(so_library_set_num_threads(lib, 3), 0);
+  EXPECT_EQ(so_library_get_num_threads(lib), 3);
+  // Non-positive counts ask for the OpenMP default, passed on as 0.
+  ASSERT_EQ(so_library_set_num_threads(lib, -2), 0);
+  EXPECT_EQ(so_library_get_num_threads(lib), 0);
+  EXPECT_NE(so_library_set_num_threads(nullptr, 1), 0);
+}
+
+TEST_F(LibraryTest, Spmm32BitIndicesPrepared) {
+  SoCsrOperand op;
+  ASSERT_EQ(so_csr_operand_init(&a, 32, &op), 0) << so_last_error();
+  EXPECT_EQ(op.pos.sizes[0], M + 1);
+  EXPECT_EQ(op.crd.sizes[0], a.nnz);
+  void *fn = so_library_lookup(lib, "spmm_i32");
+  std::vector<float> expected = reference(a, b, N);
+  for (int repeat = 0; repeat < 2; ++repeat) {
+    std::vector<float> c(M * N);
+    ASSERT_EQ(so_call_spmm_prepared(fn, &op, b.data(), N, c.data()), 0)
+        << so_last_error();
+    EXPECT_EQ(c, expected);
+  }
+  // A NULL destination runs the kernel and discards the result.
+  EXPECT_EQ(so_call_spmm_prepared(fn, &op, b.data(), N, nullptr), 0);
+  so_csr_operand_release(&op);
+  EXPECT_EQ(op.pos.allocated, nullptr);
+}
+
+TEST_F(LibraryTest, SpmmStridedResultIsCopiedRowMajor) {
+  // The kernel returns a column-major result at a non-zero offset.
+  std::vector<float> c(M * N);
+  ASSERT_EQ(so_call_spmm(so_library_lookup(lib, "spmm_strided"), &a, 64,
+                         b.data(), N, c.data()),
+            0)
+      << so_last_error();
+  EXPECT_EQ(c, reference(a, b, N));
+}
+
+TEST_F(LibraryTest, SpmmWrongResultShape) {
+  std::vector<float> c(M * N);
+  EXPECT_NE(so_call_spmm(so_library_lookup(lib, "spmm_wrong_shape"), &a, 64,
+                         b.data(), N, c.data()),
+            0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_spmm: the kernel returned a 14 x 5 result, expected "
+            "13 x 5");
+}
+
+TEST_F(LibraryTest, Spmv) {
+  std::vector<float> y(M);
+  ASSERT_EQ(
+      so_call_spmv(so_library_lookup(lib, "spmv"), &a, 64, b.data(), y.data()),
+      0)
+      << so_last_error();
+  EXPECT_EQ(y, reference(a, std::vector<float>(b.begin(), b.begin() + K), 1));
+}
+
+TEST_F(LibraryTest, WrongKindIsDetected) {
+  std::vector<float> c(M * N);
+  EXPECT_NE(
+      so_call_spmv(so_library_lookup(lib, "spmm"), &a, 64, b.data(), c.data()),
+      0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_spmv: the kernel returned a rank-2 result; is it an SpMM "
+            "entry point?");
+  EXPECT_NE(so_call_spmm(so_library_lookup(lib, "spmv"), &a, 64, b.data(), N,
+                         c.data()),
+            0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_spmm: the kernel returned a 13 x 1 result, expected "
+            "13 x 5");
+}
+
+TEST_F(LibraryTest, BadArguments) {
+  void *fn = so_library_lookup(lib, "spmm");
+  std::vector<float> c(M * N);
+  EXPECT_NE(so_call_spmm(fn, &a, 16, b.data(), N, c.data()), 0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_csr_operand_init: index_bits must be 32 or 64, got 16");
+  EXPECT_NE(so_call_spmm(nullptr, &a, 64, b.data(), N, c.data()), 0);
+  EXPECT_NE(so_call_spmm(fn, nullptr, 64, b.data(), N, c.data()), 0);
+  EXPECT_NE(so_call_spmm(fn, &a, 64, nullptr, N, c.data()), 0);
+  EXPECT_NE(so_call_spmm(fn, &a, 64, b.data(), 0, c.data()), 0);
+  EXPECT_NE(so_call_spmv(fn, &a, 64, nullptr, c.data()), 0);
+  SoCsrOperand uninitialized{};
+  EXPECT_NE(so_call_spmm_prepared(fn, &uninitialized, b.data(), N, c.data()),
+            0);
+}
+
+} // namespace

@@ -1,0 +1,98 @@
+/*===- TestKernels.c - Stand-ins for libraries built by sparse-compile ----===*
+ *
+ * Reference SpMM / SpMV entry points with the ABI of compiled kernels (CSR
+ * operand as pos/crd/val descriptors, result malloc'ed and returned through
+ * the first argument), plus variants that misbehave, for LibraryTest.cpp.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include "sparse-opt-c/Runtime.h"
+
+#include <stdlib.h>
+
+/* The signature sparse-compile records for each entry point. */
+const char sparse_opt_signature_spmm[] =
+    "(tensor<13x17xf32, #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : "
+    "dense, d1 : compressed) }>>, tensor<17x?xf32>) -> tensor<13x?xf32>";
+
+static int32_t numThreads = 1;
+
+void sparse_opt_set_num_threads(int32_t n) { numThreads = n; }
+int32_t sparse_opt_get_num_threads(void) { return numThreads; }
+
+/* C = A * B into a fresh buffer laid out with the given strides and offset;
+ * A's indices are int64_t or int32_t according to `index32`. */
+static void multiply(SoMemRef2D *result, const SoMemRef1D *pos,
+                     const SoMemRef1D *crd, const SoMemRef1D *val,
+                     const SoMemRef2D *b, int index32, int64_t extraRows,
+                     int columnMajor, int64_t offset) {
+  int64_t m = pos->sizes[0] - 1, n = b->sizes[1];
+  int64_t rows = m + extraRows;
+  float *data = calloc((size_t)(rows * n + offset + 1), sizeof(float));
+  const float *values = (const float *)val->aligned + val->offset;
+  const float *dense = (const float *)b->aligned + b->offset;
+  int64_t rowStride = columnMajor ? 1 : n, colStride = columnMajor ? rows : 1;
+  for (int64_t i = 0; i < m; ++i) {
+    int64_t begin = index32 ? ((const int32_t *)pos->aligned)[i]
+                            : ((const int64_t *)pos->aligned)[i];
+    int64_t end = index32 ? ((const int32_t *)pos->aligned)[i + 1]
+                          : ((const int64_t *)pos->aligned)[i + 1];
+    for (int64_t k = begin; k < end; ++k) {
+      int64_t col = index32 ? ((const int32_t *)crd->aligned)[k]
+                            : ((const int64_t *)crd->aligned)[k];
+      for (int64_t j = 0; j < n; ++j)
+        data[offset + i * rowStride + j * colStride] +=
+            values[k] * dense[col * b->strides[0] + j * b->strides[1]];
+    }
+  }
+  result->allocated = data;
+  result->aligned = data;
+  result->offset = offset;
+  result->sizes[0] = rows;
+  result->sizes[1] = n;
+  result->strides[0] = rowStride;
+  result->strides[1] = colStride;
+}
+
+void _mlir_ciface_spmm(SoMemRef2D *r, SoMemRef1D *p, SoMemRef1D *c,
+                       SoMemRef1D *v, SoMemRef2D *b) {
+  multiply(r, p, c, v, b, 0, 0, 0, 0);
+}
+
+/* Shadowed by _mlir_ciface_spmm, which lookups must prefer: returns nothing. */
+void spmm(SoMemRef2D *r, SoMemRef1D *p, SoMemRef1D *c, SoMemRef1D *v,
+          SoMemRef2D *b) {
+  (void)r, (void)p, (void)c, (void)v, (void)b;
+}
+
+/* Found under its plain name only. */
+void spmm_i32(SoMemRef2D *r, SoMemRef1D *p, SoMemRef1D *c, SoMemRef1D *v,
+              SoMemRef2D *b) {
+  multiply(r, p, c, v, b, 1, 0, 0, 0);
+}
+
+void _mlir_ciface_spmm_strided(SoMemRef2D *r, SoMemRef1D *p, SoMemRef1D *c,
+                               SoMemRef1D *v, SoMemRef2D *b) {
+  multiply(r, p, c, v, b, 0, 0, 1, 3);
+}
+
+void _mlir_ciface_spmm_wrong_shape(SoMemRef2D *r, SoMemRef1D *p, SoMemRef1D *c,
+                                   SoMemRef1D *v, SoMemRef2D *b) {
+  multiply(r, p, c, v, b, 0, 1, 0, 0);
+}
+
+void _mlir_ciface_spmv(SoMemRef1D *result, SoMemRef1D *pos, SoMemRef1D *crd,
+                       SoMemRef1D *val, SoMemRef1D *x) {
+  int64_t m = pos->sizes[0] - 1;
+  float *y = calloc((size_t)m + 1, sizeof(float));
+  const int64_t *rowPtr = pos->aligned, *colIdx = crd->aligned;
+  const float *values = val->aligned, *dense = x->aligned;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t k = rowPtr[i]; k < rowPtr[i + 1]; ++k)
+      y[i] += values[k] * dense[colIdx[k] * x->strides[0]];
+  result->allocated = y;
+  result->aligned = y;
+  result->offset = 0;
+  result->sizes[0] = m;
+  result->strides[0] = 1;
+}
