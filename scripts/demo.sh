@@ -10,6 +10,13 @@ matrix=${MATRIX:-$root/../shared/dlmc/transformer/magnitude_pruning/0.9/body_enc
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh"
 
+# Debian's OpenBLAS 0.3.21 does not recognize recent CPUs and falls back to
+# pre-AVX kernels; name the right ones so the dense baseline is fair.
+if [[ -z ${OPENBLAS_CORETYPE:-} ]]; then
+  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
+fi
+
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "== sparse-compile examples/spmm.mlir -o spmm.so"
