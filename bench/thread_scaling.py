@@ -33,10 +33,14 @@ def read_shape(path):
     return rows, cols, nnz
 
 
-def openblas_environment():
-    """Debian's OpenBLAS 0.3.21 does not recognize recent CPUs and falls back
-    to pre-AVX kernels; name the right ones so the dense baseline is fair."""
+def benchmark_environment():
+    """Threads pinned, one per core (the benchmark protocol: without pinning
+    the OS migrates OpenMP workers between calls and small kernels lose their
+    second thread), and OpenBLAS on the kernels of this CPU: Debian's 0.3.21
+    does not recognize recent CPUs and falls back to pre-AVX kernels."""
     env = dict(os.environ)
+    env.setdefault("OMP_PROC_BIND", "close")
+    env.setdefault("OMP_PLACES", "cores")
     if "OPENBLAS_CORETYPE" not in env:
         with open("/proc/cpuinfo") as f:
             flags = set(f.read().split())
@@ -89,7 +93,7 @@ def main():
 
     os.makedirs(os.path.dirname(args.csv), exist_ok=True)
     rows_out = []
-    env = openblas_environment()
+    env = benchmark_environment()
     with tempfile.TemporaryDirectory() as tmp:
         libraries = {}
         for index, (model, method, sparsity, path, rows, cols) in enumerate(matrices):
@@ -136,7 +140,9 @@ def main():
         stats["vs_dense_2t"].append(float(two["speedup_vs_dense"]))
 
     print(f"\nSpMM, N = {args.n}, best of {args.repeat}, geomean over the "
-          f"matrices of each level with M x K >= {args.min_elements}\n")
+          f"matrices of each level with M x K >= {args.min_elements}; "
+          f"OMP_PROC_BIND={env['OMP_PROC_BIND']} OMP_PLACES={env['OMP_PLACES']} "
+          f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')}\n")
     print("| model | sparsity | matrices | 2T / 1T | GF/s 1T | GF/s 2T "
           "| sparse / dense 1T | sparse / dense 2T |")
     print("|---|---|---|---|---|---|---|---|")
