@@ -46,8 +46,10 @@ struct ThreadControlPass
                            LLVM::Linkage::Internal, globalName,
                            builder.getI32IntegerAttr(defaultNumThreads));
 
-    LLVM::LLVMFuncOp ompMaxThreads =
+    FailureOr<LLVM::LLVMFuncOp> ompMaxThreads =
         lookupOrDeclareOmpGetMaxThreads(builder, module, i32);
+    if (failed(ompMaxThreads))
+      return signalPassFailure();
 
     // Getter: the stored count if positive, else the OpenMP default.
     auto getter = func::FuncOp::create(builder, loc, getterName,
@@ -63,7 +65,7 @@ struct ThreadControlPass
                                           arith::CmpIPredicate::sgt, stored,
                                           zero);
       Value ompDefault =
-          LLVM::CallOp::create(builder, loc, ompMaxThreads, ValueRange{})
+          LLVM::CallOp::create(builder, loc, *ompMaxThreads, ValueRange{})
               .getResult();
       Value count =
           arith::SelectOp::create(builder, loc, isSet, stored, ompDefault);
@@ -96,14 +98,23 @@ struct ThreadControlPass
   }
 
 private:
-  static LLVM::LLVMFuncOp lookupOrDeclareOmpGetMaxThreads(OpBuilder &builder,
-                                                          ModuleOp module,
-                                                          Type i32) {
+  static FailureOr<LLVM::LLVMFuncOp>
+  lookupOrDeclareOmpGetMaxThreads(OpBuilder &builder, ModuleOp module,
+                                  Type i32) {
     constexpr StringLiteral name = "omp_get_max_threads";
-    if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
-      return existing;
-    return LLVM::LLVMFuncOp::create(builder, module.getLoc(), name,
-                                    LLVM::LLVMFunctionType::get(i32, {}));
+    auto functionType = LLVM::LLVMFunctionType::get(i32, {});
+    Operation *existing = module.lookupSymbol(name);
+    if (!existing)
+      return LLVM::LLVMFuncOp::create(builder, module.getLoc(), name,
+                                      functionType);
+    auto function = dyn_cast<LLVM::LLVMFuncOp>(existing);
+    if (!function || function.getFunctionType() != functionType) {
+      existing->emitError() << "'" << name
+                            << "' must be the OpenMP runtime function "
+                               "'llvm.func @omp_get_max_threads() -> i32'";
+      return failure();
+    }
+    return function;
   }
 };
 
