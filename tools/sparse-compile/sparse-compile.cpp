@@ -147,6 +147,10 @@ int compile(MLIRContext &context) {
       llvm::sys::fs::equivalent(inputFilename, outputFilename))
     return fail("output '" + outputFilename + "' is the input file");
 
+  if (optLevel > 3)
+    return fail("-O" + llvm::Twine(optLevel) + " is not an optimization level "
+                "(expected 0 to 3)");
+
   std::string error;
   std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(inputFilename,
                                                             &error);
@@ -177,6 +181,17 @@ int compile(MLIRContext &context) {
     if (failed(checkHeaderIsOurs(headerPath)))
       return 1;
   }
+
+  bool hasEntryPoint = llvm::any_of(
+      module->getOps<func::FuncOp>(), [](func::FuncOp function) {
+        return function.isPublic() && !function.isDeclaration() &&
+               function->hasAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName());
+      });
+  if (!hasEntryPoint)
+    llvm::WithColor::warning(llvm::errs(), "sparse-compile")
+        << "no public function in '" << inputFilename
+        << "' is marked llvm.emit_c_interface; the library will have no C "
+           "entry points\n";
 
   PassManager bufferize(&context);
   if (failed(applyPassManagerCLOptions(bufferize)))
@@ -273,7 +288,8 @@ int main(int argc, char **argv) {
   registerPassManagerCLOptions();
   registerSparseOptPasses();
   registerCpuPipelines();
-  cl::HideUnrelatedOptions({&category, &cl::getGeneralCategory()});
+  // MLIR and LLVM debugging options stay usable; --help-hidden lists them.
+  cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
       "sparse-compile: compile MLIR (linalg on sparse tensors) into a shared "
