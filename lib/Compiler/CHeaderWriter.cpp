@@ -43,21 +43,29 @@ std::string typeString(Type type) {
   return text;
 }
 
-/// The C declaration of one value of `type` passed by the C interface (a
-/// memref by pointer to its descriptor, a scalar by value); fails on types
-/// without one.
-FailureOr<std::string> cParameterType(Type type,
-                                      llvm::SetVector<int64_t> &ranks) {
+/// The C type holding one value of `type`: a memref's descriptor struct or
+/// a scalar; fails on types without one. Records the memref ranks used.
+FailureOr<std::string> cValueType(Type type, llvm::SetVector<int64_t> &ranks) {
   if (auto memref = dyn_cast<MemRefType>(type)) {
     if (cScalarType(memref.getElementType()).empty())
       return failure();
     ranks.insert(memref.getRank());
-    return memrefStructName(memref.getRank()) + " *";
+    return memrefStructName(memref.getRank());
   }
   std::string scalar = cScalarType(type);
   if (scalar.empty())
     return failure();
-  return scalar + " ";
+  return scalar;
+}
+
+/// How the C interface passes a value of `type`: memrefs by pointer to their
+/// descriptor, scalars by value.
+FailureOr<std::string> cParameterType(Type type,
+                                      llvm::SetVector<int64_t> &ranks) {
+  FailureOr<std::string> valueType = cValueType(type, ranks);
+  if (failed(valueType))
+    return failure();
+  return *valueType + (isa<MemRefType>(type) ? " *" : " ");
 }
 
 void writeMemRefStruct(int64_t rank, llvm::raw_ostream &os) {
@@ -127,23 +135,12 @@ LogicalResult writeCHeader(ModuleOp module, const CHeaderOptions &options,
       llvm::raw_string_ostream fields(entry.resultStruct);
       fields << "typedef struct " << structName << " {\n";
       for (auto [index, result] : llvm::enumerate(results)) {
-        std::string field;
-        if (auto memref = dyn_cast<MemRefType>(result)) {
-          if (cScalarType(memref.getElementType()).empty()) {
-            reject(result, "result");
-            break;
-          }
-          ranks.insert(memref.getRank());
-          field = memrefStructName(memref.getRank()) + " ";
-        } else {
-          field = cScalarType(result);
-          if (field.empty()) {
-            reject(result, "result");
-            break;
-          }
-          field += " ";
+        FailureOr<std::string> field = cValueType(result, ranks);
+        if (failed(field)) {
+          reject(result, "result");
+          break;
         }
-        fields << "  " << field << "result" << index << "; /* "
+        fields << "  " << *field << " result" << index << "; /* "
                << typeString(result) << " */\n";
       }
       fields << "} " << structName << ";\n\n";
