@@ -242,15 +242,17 @@ int compile(MLIRContext &context) {
       llvmModule->print(os, nullptr);
     }));
 
-  if (emitKind == EmitKind::Object) {
-    auto output = openOutputFile(outputFilename, &error);
+  auto writeObject = [&](llvm::StringRef path) -> LogicalResult {
+    auto output = openOutputFile(path, &error);
     if (!output)
-      return fail(error);
+      return fail(error), failure();
     if (llvm::Error e = emitObjectFile(*llvmModule, **machine, output->os()))
-      return fail(llvm::toString(std::move(e)));
+      return fail(llvm::toString(std::move(e))), failure();
     output->keep();
-    return 0;
-  }
+    return success();
+  };
+  if (emitKind == EmitKind::Object)
+    return failed(writeObject(outputFilename));
 
   if (outputFilename == "-")
     return fail("a shared library cannot be written to stdout");
@@ -259,14 +261,8 @@ int compile(MLIRContext &context) {
           "sparse-compile", "o", objectPath))
     return fail("cannot create a temporary object file: " + ec.message());
   llvm::FileRemover removeObject(objectPath);
-  {
-    auto object = openOutputFile(objectPath, &error);
-    if (!object)
-      return fail(error);
-    if (llvm::Error e = emitObjectFile(*llvmModule, **machine, object->os()))
-      return fail(llvm::toString(std::move(e)));
-    object->keep();
-  }
+  if (failed(writeObject(objectPath)))
+    return 1;
   SharedLibraryLinkOptions linkOptions;
   linkOptions.linkOpenMP = options.useOpenMP;
   if (llvm::Error e = linkSharedLibrary({objectPath.str().str()},
