@@ -244,10 +244,14 @@ int compile(MLIRContext &context) {
 
   auto writeObject = [&](llvm::StringRef path) -> LogicalResult {
     auto output = openOutputFile(path, &error);
-    if (!output)
-      return fail(error), failure();
-    if (llvm::Error e = emitObjectFile(*llvmModule, **machine, output->os()))
-      return fail(llvm::toString(std::move(e))), failure();
+    if (!output) {
+      fail(error);
+      return failure();
+    }
+    if (llvm::Error e = emitObjectFile(*llvmModule, **machine, output->os())) {
+      fail(llvm::toString(std::move(e)));
+      return failure();
+    }
     output->keep();
     return success();
   };
