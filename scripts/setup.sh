@@ -24,4 +24,20 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
 fi
+
+# The Python package (python/) and its tests need numpy and pytest, in the
+# interpreter that `python3` names (the one CMake finds for CTest), which is
+# why they come from pip rather than apt. Debian marks its Python as
+# externally managed (PEP 668); PIP_BREAK_SYSTEM_PACKAGES lets pip install
+# into it and changes nothing for any other Python.
+missing_python=()
+for module in numpy pytest; do
+  python3 -c "import $module" 2>/dev/null || missing_python+=("$module")
+done
+if ((${#missing_python[@]})); then
+  echo "setup: installing Python packages ${missing_python[*]}"
+  PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    python3 -m pip install -q "${missing_python[@]}"
+fi
 echo "setup: all packages present"

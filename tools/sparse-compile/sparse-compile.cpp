@@ -143,9 +143,11 @@ int compile(MLIRContext &context) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
 
-  if (outputFilename != "-" && inputFilename != "-" &&
-      llvm::sys::fs::equivalent(inputFilename, outputFilename))
-    return fail("output '" + outputFilename + "' is the input file");
+  for (const std::string &written : {outputFilename.getValue(),
+                                     headerFilename.getValue()})
+    if (!written.empty() && written != "-" && inputFilename != "-" &&
+        llvm::sys::fs::equivalent(inputFilename, written))
+      return fail("output '" + written + "' is the input file");
 
   if (optLevel > 3)
     return fail("-O" + llvm::Twine(optLevel) + " is not an optimization level "
