@@ -43,6 +43,12 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   signatures.symbolPrefix = options.symbolPrefix;
   pm.addPass(createSparseOptExportSignatures(signatures));
   pm.addPass(createSparseAssembler()); // direct-out=false: caller-owned outputs
+  if (options.sparseKernels) {
+    SparseOptCsrSpmmOptions spmm;
+    spmm.vectorLength = *vectorLength;
+    spmm.nTile = options.spmmNTile;
+    pm.addNestedPass<func::FuncOp>(createSparseOptCsrSpmm(spmm));
+  }
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
 

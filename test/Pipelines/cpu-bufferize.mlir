@@ -4,6 +4,8 @@
 // RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 target-features=-avx512f" %s | FileCheck %s --check-prefixes=CHECK,AVX2
 // RUN: sparse-opt --sparse-opt-cpu-bufferize="vector-length=4" %s | FileCheck %s --check-prefixes=CHECK,VL4
 // RUN: sparse-opt --sparse-opt-cpu-bufferize="vector-length=0 parallelization-strategy=none" %s | FileCheck %s --check-prefix=SCALAR
+// The upstream sparsifier's loops when our kernels are off.
+// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 sparse-kernels=false" %s | FileCheck %s --check-prefixes=CHECK,UPSTREAM
 
 #CSR = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 32, crdWidth = 32 }>
 
@@ -15,13 +17,17 @@
 // CHECK-SAME:      attributes {llvm.emit_c_interface}
 // CHECK:         call @_internal_spmm
 // CHECK-LABEL: func.func private @_internal_spmm(
-// The row loop is the parallel one; the dense N loop is vectorized.
+// The row loop is the parallel one; N is vectorized with the target's
+// width: by sparse-opt-csr-spmm (register tiles, FMA) unless it is off.
 // CHECK:         scf.parallel
 // AVX512:          vector.broadcast %{{.*}} : f32 to vector<16xf32>
-// AVX512:          arith.mulf %{{.*}}, %{{.*}} : vector<16xf32>
+// AVX512:          vector.fma %{{.*}} : vector<16xf32>
 // AVX2:            vector.broadcast %{{.*}} : f32 to vector<8xf32>
-// AVX2:            arith.mulf %{{.*}}, %{{.*}} : vector<8xf32>
+// AVX2:            vector.fma %{{.*}} : vector<8xf32>
 // VL4:             vector.broadcast %{{.*}} : f32 to vector<4xf32>
+// VL4:             vector.fma %{{.*}} : vector<4xf32>
+// UPSTREAM:        vector.broadcast %{{.*}} : f32 to vector<16xf32>
+// UPSTREAM:        arith.mulf %{{.*}}, %{{.*}} : vector<16xf32>
 
 // SCALAR-LABEL: func.func private @_internal_spmm(
 // SCALAR-NOT:     scf.parallel

@@ -70,6 +70,17 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "them from the target (32-bit lanes of its widest "
                      "vector register), 0 disables vectorization"),
       llvm::cl::init(-1)};
+  PassOptions::Option<bool> sparseKernels{
+      *this, "sparse-kernels",
+      llvm::cl::desc("Generate sparse-opt's own kernels for the products "
+                     "they cover (CSR x dense); false leaves every sparse op "
+                     "to the upstream sparsifier"),
+      llvm::cl::init(true)};
+  PassOptions::Option<unsigned> spmmNTile{
+      *this, "spmm-n-tile",
+      llvm::cl::desc("Vectors per register tile along N in CSR x dense "
+                     "kernels (a power of two)"),
+      llvm::cl::init(8)};
   PassOptions::Option<bool> enableSIMDIndex32{
       *this, "enable-simd-index32",
       llvm::cl::desc("Use 32-bit indices in vector gathers/scatters (only "

@@ -90,4 +90,47 @@ def SparseOptExportSignatures : Pass<"sparse-opt-export-signatures",
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def SparseOptCsrSpmm : Pass<"sparse-opt-csr-spmm", "func::FuncOp"> {
+  let summary = "Generate register-blocked vector loops for CSR x dense "
+                "matrix products";
+  let description = [{
+    Rewrites `linalg.matmul` whose left operand is a CSR matrix (levels
+    `dense, compressed`, identity map) and whose right operand and result
+    are dense, `C[M,N] = init + A[M,K] * B[K,N]`, into explicit loops
+    instead of leaving it to the sparsifier:
+
+    * rows of A run as an `scf.parallel` loop (OpenMP threads later);
+    * for each row, N is covered by register tiles of `n-tile` vectors of
+      `vector-length` lanes, then by one tile each of n-tile/2, n-tile/4,
+      ..., 1 vectors and a final masked vector, so that every column of C
+      is produced in a single pass over the row's non-zeros and narrow N
+      (N = 1, N = 32) wastes no pass;
+    * the accumulators of a tile live in vector registers across the
+      row's non-zeros: each non-zero's value is broadcast once and
+      multiplied (`vector.fma`) with `n-tile` vectors of its B row.
+
+    When `init` is a zero `linalg.fill` the accumulators start at zero and
+    C is written without being read; otherwise they start from `init`.
+    The sparse operand is read through `sparse_tensor.positions`,
+    `coordinates` and `values`, so the rewrite runs before sparsification
+    and works with any position / coordinate width. Products it does not
+    match are left to the sparsifier. A `vector-length` of 0 disables it.
+  }];
+  let options = [
+    Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
+           "Lanes per vector for 32-bit elements (scaled for other widths); "
+           "0 disables the rewrite">,
+    Option<"nTile", "n-tile", "unsigned", /*default=*/"8",
+           "Vectors per register tile along N (a power of two)">,
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::bufferization::BufferizationDialect",
+    "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::sparse_tensor::SparseTensorDialect",
+    "mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // SPARSE_OPT_TRANSFORMS_PASSES

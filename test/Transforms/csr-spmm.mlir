@@ -1,0 +1,108 @@
+// RUN: sparse-opt --sparse-opt-csr-spmm="vector-length=16 n-tile=4" %s | FileCheck %s
+// RUN: sparse-opt --sparse-opt-csr-spmm="vector-length=0" %s | FileCheck %s --check-prefix=OFF
+
+#CSR = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 32, crdWidth = 32 }>
+#CSR64 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
+#CSC = #sparse_tensor.encoding<{ map = (d0, d1) -> (d1 : dense, d0 : compressed) }>
+
+// A zero-filled init: C is a fresh buffer, accumulators start at zero, and
+// the fill disappears. Tiles: a loop of 4 vectors, then 2, then 1, then a
+// masked one.
+// CHECK-LABEL: func.func @zero_init(
+// CHECK-SAME:      %[[A:.*]]: tensor<8x8xf32, #{{.*}}>, %[[B:.*]]: tensor<8x?xf32>
+// CHECK-NOT:     linalg.fill
+// CHECK-DAG:     %[[POS:.*]] = sparse_tensor.positions %[[A]] {level = 1 : index} : {{.*}} to memref<?xi32>
+// CHECK-DAG:     %[[CRD:.*]] = sparse_tensor.coordinates %[[A]] {level = 1 : index} : {{.*}} to memref<?xi32>
+// CHECK-DAG:     %[[VAL:.*]] = sparse_tensor.values %[[A]] : {{.*}} to memref<?xf32>
+// CHECK-DAG:     %[[BBUF:.*]] = bufferization.to_buffer %[[B]] read_only : tensor<8x?xf32> to memref<8x?xf32>
+// CHECK:         %[[N:.*]] = tensor.dim %[[B]], %{{.*}} : tensor<8x?xf32>
+// CHECK:         %[[C:.*]] = memref.alloc(%[[N]]) {alignment = 64 : i64} : memref<8x?xf32>
+// CHECK:         scf.parallel (%[[I:.*]]) =
+// CHECK:           %[[LO32:.*]] = memref.load %[[POS]][%[[I]]] : memref<?xi32>
+// CHECK:           %[[LO:.*]] = arith.index_castui %[[LO32]] : i32 to index
+// CHECK:           %[[HI:.*]] = arith.index_castui %{{.*}} : i32 to index
+// CHECK:           scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c64 {
+// CHECK:             %[[ACC:.*]]:4 = scf.for %[[K:.*]] = %[[LO]] to %[[HI]] step %{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK:               %[[COL32:.*]] = memref.load %[[CRD]][%[[K]]] : memref<?xi32>
+// CHECK:               %[[COL:.*]] = arith.index_castui %[[COL32]] : i32 to index
+// CHECK:               %[[V:.*]] = memref.load %[[VAL]][%[[K]]] : memref<?xf32>
+// CHECK:               %[[VB:.*]] = vector.broadcast %[[V]] : f32 to vector<16xf32>
+// CHECK:               %[[B0:.*]] = vector.load %[[BBUF]][%[[COL]], %[[J]]] : memref<8x?xf32>, vector<16xf32>
+// CHECK:               vector.fma %[[VB]], %[[B0]], %{{.*}} : vector<16xf32>
+// CHECK-COUNT-3:       vector.fma
+// CHECK:               scf.yield
+// CHECK:             vector.store %[[ACC]]#0, %[[C]][%[[I]], %[[J]]]
+// CHECK-COUNT-3:     vector.store
+// CHECK:           arith.cmpi uge, %{{.*}}, %c32
+// CHECK:           scf.if
+// CHECK:             scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>)
+// CHECK:           arith.cmpi uge, %{{.*}}, %c16
+// CHECK:           scf.if
+// CHECK:             scf.for {{.*}} -> (vector<16xf32>)
+// CHECK:           arith.cmpi ugt
+// CHECK:           scf.if
+// CHECK:             %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<16xi1>
+// CHECK:             scf.for
+// CHECK:               vector.maskedload %[[BBUF]][%{{.*}}], %[[MASK]], %{{.*}}
+// CHECK:             vector.maskedstore %[[C]][%[[I]], %{{.*}}], %[[MASK]]
+// CHECK:         %[[R:.*]] = bufferization.to_tensor %[[C]] restrict writable : memref<8x?xf32> to tensor<8x?xf32>
+// CHECK:         return %[[R]]
+
+// OFF-LABEL: func.func @zero_init(
+// OFF:         linalg.matmul
+func.func @zero_init(%a: tensor<8x8xf32, #CSR>, %b: tensor<8x?xf32>) -> tensor<8x?xf32> {
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %b, %c1 : tensor<8x?xf32>
+  %zero = arith.constant 0.0 : f32
+  %empty = tensor.empty(%n) : tensor<8x?xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<8x?xf32>) -> tensor<8x?xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<8x8xf32, #CSR>, tensor<8x?xf32>)
+      outs(%init : tensor<8x?xf32>) -> tensor<8x?xf32>
+  return %c : tensor<8x?xf32>
+}
+
+// Any other init is accumulated into: C starts as its buffer and the
+// accumulators are loaded from it. 64-bit and f64: 8 lanes.
+// CHECK-LABEL: func.func @accumulate(
+// CHECK-SAME:      %{{.*}}: tensor<8x8xf64, #{{.*}}>, %{{.*}}: tensor<8x32xf64>, %[[INIT:.*]]: tensor<8x32xf64>
+// CHECK:         sparse_tensor.positions {{.*}} to memref<?xindex>
+// CHECK:         %[[C:.*]] = bufferization.to_buffer %[[INIT]] : tensor<8x32xf64> to memref<8x32xf64>
+// CHECK:         scf.parallel (%[[I:.*]]) =
+// CHECK:           scf.for %[[J:.*]] =
+// CHECK:             %[[C0:.*]] = vector.load %[[C]][%[[I]], %[[J]]] : memref<8x32xf64>, vector<8xf64>
+// CHECK:             scf.for {{.*}} iter_args(%{{.*}} = %[[C0]],
+// CHECK:               vector.fma {{.*}} : vector<8xf64>
+func.func @accumulate(%a: tensor<8x8xf64, #CSR64>, %b: tensor<8x32xf64>,
+                      %init: tensor<8x32xf64>) -> tensor<8x32xf64> {
+  %c = linalg.matmul ins(%a, %b : tensor<8x8xf64, #CSR64>, tensor<8x32xf64>)
+      outs(%init : tensor<8x32xf64>) -> tensor<8x32xf64>
+  return %c : tensor<8x32xf64>
+}
+
+// Not CSR x dense: left to the sparsifier.
+// CHECK-LABEL: func.func @csc(
+// CHECK:         linalg.matmul
+func.func @csc(%a: tensor<8x8xf32, #CSC>, %b: tensor<8x4xf32>,
+               %init: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %c = linalg.matmul ins(%a, %b : tensor<8x8xf32, #CSC>, tensor<8x4xf32>)
+      outs(%init : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %c : tensor<8x4xf32>
+}
+
+// CHECK-LABEL: func.func @dense(
+// CHECK:         linalg.matmul
+func.func @dense(%a: tensor<8x8xf32>, %b: tensor<8x4xf32>,
+                 %init: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %c = linalg.matmul ins(%a, %b : tensor<8x8xf32>, tensor<8x4xf32>)
+      outs(%init : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %c : tensor<8x4xf32>
+}
+
+// CHECK-LABEL: func.func @integer(
+// CHECK:         linalg.matmul
+func.func @integer(%a: tensor<8x8xi32, #CSR>, %b: tensor<8x4xi32>,
+                   %init: tensor<8x4xi32>) -> tensor<8x4xi32> {
+  %c = linalg.matmul ins(%a, %b : tensor<8x8xi32, #CSR>, tensor<8x4xi32>)
+      outs(%init : tensor<8x4xi32>) -> tensor<8x4xi32>
+  return %c : tensor<8x4xi32>
+}
