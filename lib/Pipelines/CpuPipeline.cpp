@@ -47,6 +47,7 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
     SparseOptCsrSpmmOptions spmm;
     spmm.vectorLength = *vectorLength;
     spmm.nTile = options.spmmNTile;
+    spmm.prefetchDistance = options.spmmPrefetchDistance;
     pm.addNestedPass<func::FuncOp>(createSparseOptCsrSpmm(spmm));
   }
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());

@@ -48,9 +48,9 @@ Value toIndex(OpBuilder &b, Location loc, Value value) {
 
 struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
   CsrSpmmPattern(MLIRContext *context, unsigned lanesFor32Bit,
-                 unsigned nTile)
+                 unsigned nTile, unsigned prefetchDistance)
       : OpRewritePattern(context), lanesFor32Bit(lanesFor32Bit),
-        nTile(nTile) {}
+        nTile(nTile), prefetchDistance(prefetchDistance) {}
 
   LogicalResult matchAndRewrite(linalg::MatmulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -118,8 +118,9 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
           bufferization::ToBufferOp::create(rewriter, loc, cMemRefType, init);
     }
 
-    KernelEmitter emitter{lanes,     elementType, positions, coordinates,
-                          values,    bBuffer,     cBuffer,   zeroInit};
+    KernelEmitter emitter{lanes,   elementType, positions,       coordinates,
+                          values,  bBuffer,     cBuffer,         zeroInit,
+                          prefetchDistance};
     scf::ParallelOp::create(
         rewriter, loc, ValueRange{c0}, ValueRange{rows}, ValueRange{c1},
         [&](OpBuilder &builder, Location nested, ValueRange ivs) {
@@ -141,6 +142,7 @@ private:
     FloatType elementType;
     Value positions, coordinates, values, bBuffer, cBuffer;
     bool zeroInit;
+    unsigned prefetchDistance;
 
     /// Row `row` of C: full tiles of `nTile` vectors, then one tile each of
     /// nTile/2, ..., 1 vectors where the remaining columns allow, then a
@@ -194,6 +196,23 @@ private:
       });
     }
 
+    /// Prefetches the cache lines of the tile's columns in the B row of
+    /// non-zero min(k + prefetchDistance, lastPosition).
+    void emitPrefetch(OpBuilder &b, Location loc, Value k, Value lastPosition,
+                      ArrayRef<Value> columns, unsigned elementBytes) const {
+      constexpr unsigned kCacheLineBytes = 64;
+      Value ahead = arith::AddIOp::create(
+          b, loc, k, arith::ConstantIndexOp::create(b, loc, prefetchDistance));
+      Value position = arith::MinUIOp::create(b, loc, ahead, lastPosition);
+      Value bRow = toIndex(
+          b, loc, memref::LoadOp::create(b, loc, coordinates, position));
+      for (auto [v, column] : llvm::enumerate(columns))
+        if (v * lanes * elementBytes % kCacheLineBytes == 0)
+          memref::PrefetchOp::create(b, loc, bBuffer, ValueRange{bRow, column},
+                                     /*isWrite=*/false, /*localityHint=*/3,
+                                     /*isDataCache=*/true);
+    }
+
     /// C[row, column : column + vectors * lanes] over the non-zeros
     /// [begin, end) of the row, accumulating in `vectors` registers. With a
     /// mask, one vector whose masked-off lanes are neither read nor written.
@@ -226,9 +245,20 @@ private:
         initial.push_back(zeroInit ? zero : load(b, loc, cBuffer, row, j));
 
       Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+      // The last valid coordinate position bounds the prefetch look-ahead;
+      // only read inside the loop, which runs only if there is one.
+      Value lastPosition;
+      if (prefetchDistance) {
+        Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+        Value count = memref::DimOp::create(b, loc, coordinates, c0);
+        lastPosition = arith::SubIOp::create(b, loc, count, c1);
+      }
+      unsigned elementBytes = FloatType(elementType).getWidth() / 8;
       auto loop = scf::ForOp::create(
           b, loc, begin, end, c1, initial,
           [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulators) {
+            if (prefetchDistance)
+              emitPrefetch(lb, ll, k, lastPosition, columns, elementBytes);
             Value bRow = toIndex(
                 lb, ll, memref::LoadOp::create(lb, ll, coordinates, k));
             Value value = memref::LoadOp::create(lb, ll, values, k);
@@ -255,6 +285,7 @@ private:
 
   unsigned lanesFor32Bit;
   unsigned nTile;
+  unsigned prefetchDistance;
 };
 
 struct CsrSpmmPass
@@ -271,7 +302,8 @@ struct CsrSpmmPass
     if (vectorLength == 0)
       return;
     RewritePatternSet patterns(&getContext());
-    patterns.add<CsrSpmmPattern>(&getContext(), vectorLength, nTile);
+    patterns.add<CsrSpmmPattern>(&getContext(), vectorLength, nTile,
+                                 prefetchDistance);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

@@ -1,4 +1,6 @@
-// RUN: sparse-opt --sparse-opt-csr-spmm="vector-length=16 n-tile=4" %s | FileCheck %s
+// RUN: sparse-opt --sparse-opt-csr-spmm="vector-length=16 n-tile=4 prefetch-distance=0" %s | FileCheck %s
+// RUN: sparse-opt --sparse-opt-csr-spmm="vector-length=16 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=PREFETCH
+// RUN: sparse-opt --sparse-opt-csr-spmm="vector-length=4 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=NARROW
 // RUN: sparse-opt --sparse-opt-csr-spmm="vector-length=0" %s | FileCheck %s --check-prefix=OFF
 
 #CSR = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 32, crdWidth = 32 }>
@@ -47,6 +49,30 @@
 // CHECK:             vector.maskedstore %[[C]][%[[I]], %{{.*}}], %[[MASK]]
 // CHECK:         %[[R:.*]] = bufferization.to_tensor %[[C]] restrict writable : memref<8x?xf32> to tensor<8x?xf32>
 // CHECK:         return %[[R]]
+
+// Each non-zero prefetches the tile's lines of the B row three non-zeros
+// ahead, clamped to the last coordinate: one line per 16-float vector...
+// PREFETCH-LABEL: func.func @zero_init(
+// PREFETCH-DAG:     %[[CRD:.*]] = sparse_tensor.coordinates
+// PREFETCH-DAG:     %[[BBUF:.*]] = bufferization.to_buffer
+// PREFETCH:         scf.parallel
+// PREFETCH:           %[[COUNT:.*]] = memref.dim %[[CRD]], %{{.*}} : memref<?xi32>
+// PREFETCH:           %[[LAST:.*]] = arith.subi %[[COUNT]], %{{.*}} : index
+// PREFETCH:           scf.for %[[K:[^ ]*]] = {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// PREFETCH:             %[[AHEAD:.*]] = arith.addi %[[K]], %c3 : index
+// PREFETCH:             %[[POS:.*]] = arith.minui %[[AHEAD]], %[[LAST]] : index
+// PREFETCH:             %[[ROW32:.*]] = memref.load %[[CRD]][%[[POS]]] : memref<?xi32>
+// PREFETCH:             %[[ROW:.*]] = arith.index_castui %[[ROW32]] : i32 to index
+// PREFETCH-COUNT-4:     memref.prefetch %[[BBUF]][%[[ROW]], %{{.*}}], read, locality<3>, data : memref<8x?xf32>
+// PREFETCH-NOT:         memref.prefetch
+// PREFETCH:             memref.load %[[CRD]][%[[K]]]
+
+// ...and one per four 4-float vectors.
+// NARROW-LABEL: func.func @zero_init(
+// NARROW:         scf.for {{.*}} -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// NARROW-COUNT-1:   memref.prefetch
+// NARROW-NOT:       memref.prefetch
+// NARROW:           vector.fma
 
 // OFF-LABEL: func.func @zero_init(
 // OFF:         linalg.matmul

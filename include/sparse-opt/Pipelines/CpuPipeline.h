@@ -81,6 +81,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Vectors per register tile along N in CSR x dense "
                      "kernels (a power of two)"),
       llvm::cl::init(8)};
+  PassOptions::Option<unsigned> spmmPrefetchDistance{
+      *this, "spmm-prefetch-distance",
+      llvm::cl::desc("Non-zeros ahead whose B row CSR x dense kernels "
+                     "prefetch (0: none)"),
+      llvm::cl::init(2)};
   PassOptions::Option<bool> enableSIMDIndex32{
       *this, "enable-simd-index32",
       llvm::cl::desc("Use 32-bit indices in vector gathers/scatters (only "

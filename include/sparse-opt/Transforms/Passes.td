@@ -109,6 +109,11 @@ def SparseOptCsrSpmm : Pass<"sparse-opt-csr-spmm", "func::FuncOp"> {
       row's non-zeros: each non-zero's value is broadcast once and
       multiplied (`vector.fma`) with `n-tile` vectors of its B row.
 
+    B rows are visited in the order of the row's column indices, which
+    hardware prefetchers cannot predict; with `prefetch-distance` D > 0 the
+    loop prefetches, for each non-zero, the tile's cache lines of the B row
+    of the non-zero D positions ahead.
+
     When `init` is a zero `linalg.fill` the accumulators start at zero and
     C is written without being read; otherwise they start from `init`.
     The sparse operand is read through `sparse_tensor.positions`,
@@ -122,6 +127,9 @@ def SparseOptCsrSpmm : Pass<"sparse-opt-csr-spmm", "func::FuncOp"> {
            "0 disables the rewrite">,
     Option<"nTile", "n-tile", "unsigned", /*default=*/"8",
            "Vectors per register tile along N (a power of two)">,
+    Option<"prefetchDistance", "prefetch-distance", "unsigned",
+           /*default=*/"2",
+           "Prefetch the B row of the non-zero this many ahead (0: none)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
