@@ -44,11 +44,11 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   pm.addPass(createSparseOptExportSignatures(signatures));
   pm.addPass(createSparseAssembler()); // direct-out=false: caller-owned outputs
   if (options.sparseKernels) {
-    SparseOptCsrSpmmOptions spmm;
-    spmm.vectorLength = *vectorLength;
-    spmm.nTile = options.spmmNTile;
-    spmm.prefetchDistance = options.spmmPrefetchDistance;
-    pm.addNestedPass<func::FuncOp>(createSparseOptCsrSpmm(spmm));
+    SparseOptCsrKernelsOptions kernels;
+    kernels.vectorLength = *vectorLength;
+    kernels.nTile = options.spmmNTile;
+    kernels.prefetchDistance = options.spmmPrefetchDistance;
+    pm.addNestedPass<func::FuncOp>(createSparseOptCsrKernels(kernels));
   }
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());

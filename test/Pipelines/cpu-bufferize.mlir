@@ -18,7 +18,7 @@
 // CHECK:         call @_internal_spmm
 // CHECK-LABEL: func.func private @_internal_spmm(
 // The row loop is the parallel one; N is vectorized with the target's
-// width: by sparse-opt-csr-spmm (register tiles, FMA) unless it is off.
+// width: by sparse-opt-csr-kernels (register tiles, FMA) unless it is off.
 // CHECK:         scf.parallel
 // AVX512:          vector.broadcast %{{.*}} : f32 to vector<16xf32>
 // AVX512:          vector.fma %{{.*}} : vector<16xf32>

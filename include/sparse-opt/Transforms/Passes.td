@@ -90,46 +90,49 @@ def SparseOptExportSignatures : Pass<"sparse-opt-export-signatures",
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
-def SparseOptCsrSpmm : Pass<"sparse-opt-csr-spmm", "func::FuncOp"> {
-  let summary = "Generate register-blocked vector loops for CSR x dense "
-                "matrix products";
+def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
+  let summary = "Generate vector loops for CSR x dense products (SpMM, SpMV)";
   let description = [{
-    Rewrites `linalg.matmul` whose left operand is a CSR matrix (levels
-    `dense, compressed`, identity map) and whose right operand and result
-    are dense, `C[M,N] = init + A[M,K] * B[K,N]`, into explicit loops
-    instead of leaving it to the sparsifier:
+    Rewrites products whose left operand is a CSR matrix (levels
+    `dense, compressed`, identity map, any position / coordinate width) and
+    whose other operand and result are dense floats into explicit loops,
+    instead of leaving them to the sparsifier. Rows of A run as an
+    `scf.parallel` loop (OpenMP threads later).
 
-    * rows of A run as an `scf.parallel` loop (OpenMP threads later);
-    * for each row, N is covered by register tiles of `n-tile` vectors of
-      `vector-length` lanes, then by one tile each of n-tile/2, n-tile/4,
-      ..., 1 vectors and a final masked vector, so that every column of C
-      is produced in a single pass over the row's non-zeros and narrow N
-      (N = 1, N = 32) wastes no pass;
-    * the accumulators of a tile live in vector registers across the
-      row's non-zeros: each non-zero's value is broadcast once and
-      multiplied (`vector.fma`) with `n-tile` vectors of its B row.
+    `linalg.matmul`, `C[M,N] = init + A[M,K] * B[K,N]` (SpMM): for each row,
+    N is covered by register tiles of `n-tile` vectors of `vector-length`
+    lanes, then by one tile each of n-tile/2, ..., 1 vectors and a final
+    masked vector, so that every column of C is produced in a single pass
+    over the row's non-zeros and narrow N wastes no pass. The accumulators
+    of a tile live in vector registers across the row's non-zeros: each
+    non-zero's value is broadcast once and multiplied (`vector.fma`) with
+    the tile's vectors of its B row. B rows are visited in the order of the
+    row's column indices, which hardware prefetchers cannot predict; with
+    `prefetch-distance` D > 0 each non-zero prefetches the tile's cache
+    lines of the B row of the non-zero D positions ahead. When N is 1 at run
+    time, the row-dot kernel below is used instead.
 
-    B rows are visited in the order of the row's column indices, which
-    hardware prefetchers cannot predict; with `prefetch-distance` D > 0 the
-    loop prefetches, for each non-zero, the tile's cache lines of the B row
-    of the non-zero D positions ahead.
+    `linalg.matvec`, `y[M] = init + A[M,K] * x[K]` (SpMV, batch-1
+    inference), and SpMM with N = 1: each row is a dot product vectorized
+    over its non-zeros: vectors of coordinates and values are loaded, x is
+    gathered, products accumulate in one vector register, and one
+    horizontal reduction per row ends it.
 
-    When `init` is a zero `linalg.fill` the accumulators start at zero and
-    C is written without being read; otherwise they start from `init`.
-    The sparse operand is read through `sparse_tensor.positions`,
-    `coordinates` and `values`, so the rewrite runs before sparsification
-    and works with any position / coordinate width. Products it does not
-    match are left to the sparsifier. A `vector-length` of 0 disables it.
+    When `init` is a zero `linalg.fill` the result goes to a fresh buffer
+    and is never read; otherwise `init` is accumulated into. Products the
+    pass does not match are left to the sparsifier. A `vector-length` of 0
+    disables it.
   }];
   let options = [
     Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
            "Lanes per vector for 32-bit elements (scaled for other widths); "
            "0 disables the rewrite">,
     Option<"nTile", "n-tile", "unsigned", /*default=*/"8",
-           "Vectors per register tile along N (a power of two)">,
+           "Vectors per SpMM register tile along N (a power of two)">,
     Option<"prefetchDistance", "prefetch-distance", "unsigned",
            /*default=*/"2",
-           "Prefetch the B row of the non-zero this many ahead (0: none)">,
+           "Prefetch the B row of the non-zero this many ahead in SpMM "
+           "(0: none)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",

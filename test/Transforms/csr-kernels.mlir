@@ -1,7 +1,7 @@
-// RUN: sparse-opt --sparse-opt-csr-spmm="vector-length=16 n-tile=4 prefetch-distance=0" %s | FileCheck %s
-// RUN: sparse-opt --sparse-opt-csr-spmm="vector-length=16 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=PREFETCH
-// RUN: sparse-opt --sparse-opt-csr-spmm="vector-length=4 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=NARROW
-// RUN: sparse-opt --sparse-opt-csr-spmm="vector-length=0" %s | FileCheck %s --check-prefix=OFF
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 n-tile=4 prefetch-distance=0" %s | FileCheck %s
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=PREFETCH
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=4 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=NARROW
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=0" %s | FileCheck %s --check-prefix=OFF
 
 #CSR = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 32, crdWidth = 32 }>
 #CSR64 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
@@ -93,7 +93,10 @@ func.func @zero_init(%a: tensor<8x8xf32, #CSR>, %b: tensor<8x?xf32>) -> tensor<8
 // CHECK-SAME:      %{{.*}}: tensor<8x8xf64, #{{.*}}>, %{{.*}}: tensor<8x32xf64>, %[[INIT:.*]]: tensor<8x32xf64>
 // CHECK:         sparse_tensor.positions {{.*}} to memref<?xindex>
 // CHECK:         %[[C:.*]] = bufferization.to_buffer %[[INIT]] : tensor<8x32xf64> to memref<8x32xf64>
+// A static N > 1 needs no dot-product path.
+// CHECK-NOT:     collapse_shape
 // CHECK:         scf.parallel (%[[I:.*]]) =
+// CHECK-NOT:       vector.gather
 // CHECK:           scf.for %[[J:.*]] =
 // CHECK:             %[[C0:.*]] = vector.load %[[C]][%[[I]], %[[J]]] : memref<8x32xf64>, vector<8xf64>
 // CHECK:             scf.for {{.*}} iter_args(%{{.*}} = %[[C0]],
@@ -103,6 +106,56 @@ func.func @accumulate(%a: tensor<8x8xf64, #CSR64>, %b: tensor<8x32xf64>,
   %c = linalg.matmul ins(%a, %b : tensor<8x8xf64, #CSR64>, tensor<8x32xf64>)
       outs(%init : tensor<8x32xf64>) -> tensor<8x32xf64>
   return %c : tensor<8x32xf64>
+}
+
+// SpMV: a dot product per row; a non-zero init is added to it.
+// CHECK-LABEL: func.func @spmv(
+// CHECK-SAME:      %{{.*}}: tensor<8x300xf32, #{{.*}}>, %[[X:.*]]: tensor<300xf32>, %[[INIT:.*]]: tensor<8xf32>
+// CHECK-DAG:     %[[XBUF:.*]] = bufferization.to_buffer %[[X]] read_only : tensor<300xf32> to memref<300xf32>
+// CHECK-DAG:     %[[Y:.*]] = bufferization.to_buffer %[[INIT]] : tensor<8xf32> to memref<8xf32>
+// CHECK:         scf.parallel (%[[I:.*]]) =
+// CHECK:           vector.gather %[[XBUF]]
+// CHECK:           %[[DOT:.*]] = vector.reduction <add>
+// CHECK:           %[[OLD:.*]] = memref.load %[[Y]][%[[I]]]
+// CHECK:           %[[SUM:.*]] = arith.addf %[[OLD]], %[[DOT]] : f32
+// CHECK:           memref.store %[[SUM]], %[[Y]][%[[I]]]
+func.func @spmv(%a: tensor<8x300xf32, #CSR>, %x: tensor<300xf32>,
+                %init: tensor<8xf32>) -> tensor<8xf32> {
+  %y = linalg.matvec ins(%a, %x : tensor<8x300xf32, #CSR>, tensor<300xf32>)
+      outs(%init : tensor<8xf32>) -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// Narrow coordinates are zero-extended before gathering when a column
+// index may not fit their signed range (300 columns, 8-bit coordinates).
+// CHECK-LABEL: func.func @spmv_narrow_coordinates(
+// CHECK:         %[[COLS:.*]] = vector.load %{{.*}} : memref<?xi8>, vector<16xi8>
+// CHECK:         %[[WIDE:.*]] = arith.extui %[[COLS]] : vector<16xi8> to vector<16xi64>
+// CHECK:         vector.gather %{{.*}} [%[[WIDE]]]
+#CSR8 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), crdWidth = 8 }>
+func.func @spmv_narrow_coordinates(%a: tensor<8x300xf32, #CSR8>, %x: tensor<300xf32>,
+                                   %init: tensor<8xf32>) -> tensor<8xf32> {
+  %y = linalg.matvec ins(%a, %x : tensor<8x300xf32, #CSR8>, tensor<300xf32>)
+      outs(%init : tensor<8xf32>) -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// A static N = 1 only has the dot-product path.
+// CHECK-LABEL: func.func @single_column(
+// CHECK:         scf.parallel
+// CHECK-NOT:       scf.if %{{.*}} {
+// CHECK:           vector.gather
+// CHECK:           vector.reduction <add>
+// CHECK-NOT:       vector.broadcast
+// CHECK:         bufferization.to_tensor
+func.func @single_column(%a: tensor<8x8xf32, #CSR>, %b: tensor<8x1xf32>)
+    -> tensor<8x1xf32> {
+  %zero = arith.constant 0.0 : f32
+  %empty = tensor.empty() : tensor<8x1xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<8x1xf32>) -> tensor<8x1xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<8x8xf32, #CSR>, tensor<8x1xf32>)
+      outs(%init : tensor<8x1xf32>) -> tensor<8x1xf32>
+  return %c : tensor<8x1xf32>
 }
 
 // Not CSR x dense: left to the sparsifier.

@@ -1,0 +1,527 @@
+//===- CsrKernels.cpp - Vector loops for CSR x dense products -------------===//
+//
+// Implements `sparse-opt-csr-kernels`; see Passes.td for the contract. The
+// loop structure follows the measurement in ../shared/BRIEF.md: SpMM on CPUs
+// is limited by keeping the output row in registers and touching each B row
+// once per non-zero, which the sparsifier's one-vector-at-a-time loops (they
+// reload and restore C for every non-zero) do not do; SpMV is limited by
+// latency, which wants a vector accumulator per row instead of a scalar one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sparse-opt/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SparseTensor/IR/SparseTensorType.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+#include <limits>
+
+namespace mlir::sparse_opt {
+#define GEN_PASS_DEF_SPARSEOPTCSRKERNELS
+#include "sparse-opt/Transforms/Passes.h.inc"
+} // namespace mlir::sparse_opt
+
+using namespace mlir;
+using namespace mlir::sparse_tensor;
+
+namespace {
+
+struct KernelOptions {
+  unsigned lanesFor32Bit;
+  unsigned nTile;
+  unsigned prefetchDistance;
+};
+
+/// A dense tensor of `rank` and `elementType`.
+bool isDenseTensor(Type type, int64_t rank, Type elementType) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && !tensor.getEncoding() && tensor.getRank() == rank &&
+         tensor.getElementType() == elementType;
+}
+
+/// `init` is a fill with zero, so the product need not read it.
+bool isZeroFilled(Value init) {
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  return fill && matchPattern(fill.value(), m_AnyZeroFloat());
+}
+
+Value toIndex(OpBuilder &b, Location loc, Value value) {
+  if (value.getType().isIndex())
+    return value;
+  return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), value);
+}
+
+Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+/// A CSR x dense -> dense product of floats: the sparse operand's buffers,
+/// the dense operand's buffer, the result's buffer and how to fill it.
+struct CsrProduct {
+  FloatType elementType;
+  unsigned lanes;
+  Value positions, coordinates, values;
+  Value denseBuffer;  // B (K x N) or x (K)
+  Value resultBuffer; // C (M x N) or y (M)
+  bool zeroInit;
+  /// Gathers may use the coordinates as they are (signed in LLVM) only
+  /// when every column index fits the coordinate type's positive range.
+  bool coordinatesFitSigned;
+};
+
+/// Checks that `op` (matmul or matvec) multiplies a CSR `a` with a dense
+/// operand of rank `denseRank` into a dense result, and creates the buffers
+/// the kernel works on; the rows come from `a`.
+FailureOr<CsrProduct> prepareCsrProduct(linalg::LinalgOp op,
+                                        int64_t denseRank,
+                                        const KernelOptions &options,
+                                        PatternRewriter &rewriter) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2)
+    return failure();
+  Value a = op.getDpsInputs()[0];
+  Value dense = op.getDpsInputs()[1];
+  Value init = op.getDpsInits()[0];
+  auto aType = dyn_cast<RankedTensorType>(a.getType());
+  if (!aType)
+    return failure();
+  SparseTensorType sparse(aType);
+  if (!sparse.hasEncoding() || sparse.getLvlRank() != 2 ||
+      !sparse.isIdentity() || !sparse.isDenseLvl(0) ||
+      !sparse.isCompressedLvl(1))
+    return rewriter.notifyMatchFailure(op, "left operand is not CSR");
+  auto elementType = dyn_cast<FloatType>(aType.getElementType());
+  if (!elementType || !isDenseTensor(dense.getType(), denseRank, elementType) ||
+      !isDenseTensor(init.getType(), denseRank, elementType))
+    return rewriter.notifyMatchFailure(op, "not float CSR x dense -> dense");
+  unsigned lanes = options.lanesFor32Bit * 32 / elementType.getWidth();
+  if (lanes == 0)
+    return rewriter.notifyMatchFailure(op, "vectorization is disabled");
+
+  Location loc = op.getLoc();
+  CsrProduct product;
+  product.elementType = elementType;
+  product.lanes = lanes;
+  auto dynamicVector = [&](Type element) {
+    return MemRefType::get({ShapedType::kDynamic}, element);
+  };
+  product.positions = ToPositionsOp::create(
+      rewriter, loc, dynamicVector(sparse.getPosType()), a,
+      rewriter.getIndexAttr(1));
+  product.coordinates = ToCoordinatesOp::create(
+      rewriter, loc, dynamicVector(sparse.getCrdType()), a,
+      rewriter.getIndexAttr(1));
+  product.values =
+      ToValuesOp::create(rewriter, loc, dynamicVector(elementType), a);
+  auto denseType = cast<RankedTensorType>(dense.getType());
+  product.denseBuffer = bufferization::ToBufferOp::create(
+      rewriter, loc, MemRefType::get(denseType.getShape(), elementType),
+      dense, /*read_only=*/true);
+
+  int64_t columns = aType.getDimSize(1);
+  unsigned crdWidth = sparse.getCrdType().isIndex()
+                          ? 64
+                          : sparse.getCrdType().getIntOrFloatBitWidth();
+  product.coordinatesFitSigned =
+      crdWidth == 64 ||
+      (!ShapedType::isDynamic(columns) &&
+       columns - 1 <= (int64_t(1) << (crdWidth - 1)) - 1);
+
+  // A zero-filled init needs no reading: the result goes to a fresh buffer
+  // sized from the operands (not from `init`, so the fill becomes dead).
+  auto resultType = cast<RankedTensorType>(init.getType());
+  auto resultMemRefType = MemRefType::get(resultType.getShape(), elementType);
+  product.zeroInit = isZeroFilled(init);
+  if (product.zeroInit) {
+    SmallVector<Value> dynamicSizes;
+    for (auto [dim, size] : llvm::enumerate(resultType.getShape()))
+      if (ShapedType::isDynamic(size))
+        dynamicSizes.push_back(rewriter.createOrFold<tensor::DimOp>(
+            loc, dim == 0 ? a : dense, indexConstant(rewriter, loc, dim)));
+    product.resultBuffer = memref::AllocOp::create(
+        rewriter, loc, resultMemRefType, dynamicSizes,
+        rewriter.getI64IntegerAttr(64));
+  } else {
+    product.resultBuffer = bufferization::ToBufferOp::create(
+        rewriter, loc, resultMemRefType, init);
+  }
+  return product;
+}
+
+/// Replaces `op` by the result buffer as a tensor, dropping a zero fill
+/// that only fed it.
+void replaceWithResult(linalg::LinalgOp op, const CsrProduct &product,
+                       PatternRewriter &rewriter) {
+  Value init = op.getDpsInits()[0];
+  rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+      op, init.getType(), product.resultBuffer,
+      /*restrict=*/rewriter.getUnitAttr(),
+      /*writable=*/rewriter.getUnitAttr());
+  if (Operation *fill = init.getDefiningOp();
+      product.zeroInit && fill->use_empty())
+    rewriter.eraseOp(fill);
+}
+
+/// Emits the loops of one row of A.
+class RowEmitter {
+public:
+  RowEmitter(const CsrProduct &product, const KernelOptions &options)
+      : p(product), options(options) {}
+
+  /// The row's non-zero range [begin, end).
+  std::pair<Value, Value> rowRange(OpBuilder &b, Location loc,
+                                   Value row) const {
+    Value begin =
+        toIndex(b, loc, memref::LoadOp::create(b, loc, p.positions, row));
+    Value next = arith::AddIOp::create(b, loc, row, indexConstant(b, loc, 1));
+    Value end =
+        toIndex(b, loc, memref::LoadOp::create(b, loc, p.positions, next));
+    return {begin, end};
+  }
+
+  /// sum_k values[k] * x[coordinates[k]] over [begin, end): full vectors,
+  /// then one masked vector, then one horizontal reduction.
+  Value emitRowDot(OpBuilder &b, Location loc, Value x, Value begin,
+                   Value end) const {
+    auto vectorType = VectorType::get({p.lanes}, p.elementType);
+    auto maskType = VectorType::get({p.lanes}, b.getI1Type());
+    Value zero = zeroVector(b, loc);
+    Value allTrue = arith::ConstantOp::create(
+        b, loc, maskType, DenseElementsAttr::get(maskType, true));
+    Value lanes = indexConstant(b, loc, p.lanes);
+    Value count = arith::SubIOp::create(b, loc, end, begin);
+    Value full = arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, count, lanes), lanes);
+    Value fullEnd = arith::AddIOp::create(b, loc, begin, full);
+
+    auto accumulate = [&](OpBuilder &lb, Location ll, Value k, Value mask,
+                          Value accumulator) -> Value {
+      Value columns = loadVector(lb, ll, p.coordinates, k, mask);
+      if (!p.coordinatesFitSigned) {
+        auto wide = VectorType::get({p.lanes}, lb.getI64Type());
+        columns = arith::ExtUIOp::create(lb, ll, wide, columns);
+      }
+      Value values = loadVector(lb, ll, p.values, k, mask);
+      Value gathered = vector::GatherOp::create(
+          lb, ll, vectorType, x, ValueRange{indexConstant(lb, ll, 0)},
+          columns, mask, zero);
+      return vector::FMAOp::create(lb, ll, values, gathered, accumulator);
+    };
+
+    auto loop = scf::ForOp::create(
+        b, loc, begin, fullEnd, lanes, ValueRange{zero},
+        [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulator) {
+          scf::YieldOp::create(
+              lb, ll, accumulate(lb, ll, k, allTrue, accumulator[0]));
+        });
+    Value remaining = arith::SubIOp::create(b, loc, end, fullEnd);
+    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                      remaining, indexConstant(b, loc, 0));
+    auto tail = scf::IfOp::create(
+        b, loc, any,
+        [&](OpBuilder &tb, Location tl) {
+          Value mask = vector::CreateMaskOp::create(tb, tl, maskType,
+                                                    ValueRange{remaining});
+          scf::YieldOp::create(
+              tb, tl,
+              accumulate(tb, tl, fullEnd, mask, loop.getResult(0)));
+        },
+        [&](OpBuilder &eb, Location el) {
+          scf::YieldOp::create(eb, el, loop.getResult(0));
+        });
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                       tail.getResult(0));
+  }
+
+  /// SpMM row: full tiles of nTile vectors, then one tile each of
+  /// nTile/2, ..., 1 vectors where the remaining columns allow, then a
+  /// masked vector for the rest.
+  void emitTiledRow(OpBuilder &b, Location loc, Value row, Value begin,
+                    Value end, Value cols) const {
+    auto width = [&](unsigned vectors) {
+      return indexConstant(b, loc, vectors * p.lanes);
+    };
+    Value fullWidth = width(options.nTile);
+    Value fullTiles = arith::DivUIOp::create(b, loc, cols, fullWidth);
+    Value fullEnd = arith::MulIOp::create(b, loc, fullTiles, fullWidth);
+    scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), fullEnd, fullWidth, ValueRange{},
+        [&](OpBuilder &nb, Location nl, Value column, ValueRange) {
+          emitTile(nb, nl, row, column, begin, end, options.nTile, Value());
+          scf::YieldOp::create(nb, nl);
+        });
+
+    Value column = fullEnd;
+    for (unsigned vectors = options.nTile / 2; vectors >= 1; vectors /= 2) {
+      Value tileWidth = width(vectors);
+      Value remaining = arith::SubIOp::create(b, loc, cols, column);
+      Value fits = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                         remaining, tileWidth);
+      scf::IfOp::create(b, loc, fits, [&](OpBuilder &nb, Location nl) {
+        emitTile(nb, nl, row, column, begin, end, vectors, Value());
+        scf::YieldOp::create(nb, nl);
+      });
+      Value advanced = arith::AddIOp::create(b, loc, column, tileWidth);
+      column = arith::SelectOp::create(b, loc, fits, advanced, column);
+    }
+
+    Value remaining = arith::SubIOp::create(b, loc, cols, column);
+    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                      remaining, indexConstant(b, loc, 0));
+    scf::IfOp::create(b, loc, any, [&](OpBuilder &nb, Location nl) {
+      Value mask = vector::CreateMaskOp::create(
+          nb, nl, VectorType::get({p.lanes}, nb.getI1Type()),
+          ValueRange{remaining});
+      emitTile(nb, nl, row, column, begin, end, 1, mask);
+      scf::YieldOp::create(nb, nl);
+    });
+  }
+
+private:
+  Value zeroVector(OpBuilder &b, Location loc) const {
+    auto vectorType = VectorType::get({p.lanes}, p.elementType);
+    return arith::ConstantOp::create(
+        b, loc, vectorType,
+        DenseElementsAttr::get(vectorType, b.getZeroAttr(p.elementType)));
+  }
+
+  /// A vector of `buffer` (1-D) from `k`, masked when `mask` is not all
+  /// true (the masked-off lanes are not read).
+  Value loadVector(OpBuilder &b, Location loc, Value buffer, Value k,
+                   Value mask) const {
+    auto element = cast<MemRefType>(buffer.getType()).getElementType();
+    auto vectorType = VectorType::get({p.lanes}, element);
+    if (matchPattern(mask, m_One()))
+      return vector::LoadOp::create(b, loc, vectorType, buffer, ValueRange{k});
+    Value passThrough = arith::ConstantOp::create(
+        b, loc, vectorType,
+        DenseElementsAttr::get(vectorType, b.getZeroAttr(element)));
+    return vector::MaskedLoadOp::create(b, loc, vectorType, buffer,
+                                        ValueRange{k}, mask, passThrough);
+  }
+
+  /// Prefetches the cache lines of the tile's columns in the B row of
+  /// non-zero min(k + prefetchDistance, lastPosition).
+  void emitPrefetch(OpBuilder &b, Location loc, Value k, Value lastPosition,
+                    ArrayRef<Value> columns) const {
+    constexpr unsigned kCacheLineBytes = 64;
+    unsigned elementBytes = FloatType(p.elementType).getWidth() / 8;
+    Value ahead = arith::AddIOp::create(
+        b, loc, k, indexConstant(b, loc, options.prefetchDistance));
+    Value position = arith::MinUIOp::create(b, loc, ahead, lastPosition);
+    Value bRow = toIndex(
+        b, loc, memref::LoadOp::create(b, loc, p.coordinates, position));
+    for (auto [v, column] : llvm::enumerate(columns))
+      if (v * p.lanes * elementBytes % kCacheLineBytes == 0)
+        memref::PrefetchOp::create(b, loc, p.denseBuffer,
+                                   ValueRange{bRow, column},
+                                   /*isWrite=*/false, /*localityHint=*/3,
+                                   /*isDataCache=*/true);
+  }
+
+  /// C[row, column : column + vectors * lanes] over the non-zeros
+  /// [begin, end) of the row, accumulating in `vectors` registers. With a
+  /// mask, one vector whose masked-off lanes are neither read nor written.
+  void emitTile(OpBuilder &b, Location loc, Value row, Value column,
+                Value begin, Value end, unsigned vectors, Value mask) const {
+    auto vectorType = VectorType::get({p.lanes}, p.elementType);
+    Value zero = zeroVector(b, loc);
+    SmallVector<Value> columns;
+    for (unsigned v = 0; v < vectors; ++v)
+      columns.push_back(v == 0 ? column
+                               : arith::AddIOp::create(
+                                     b, loc, column,
+                                     indexConstant(b, loc, v * p.lanes)));
+
+    auto load = [&](OpBuilder &lb, Location ll, Value buffer, Value i,
+                    Value j) -> Value {
+      if (mask)
+        return vector::MaskedLoadOp::create(lb, ll, vectorType, buffer,
+                                            ValueRange{i, j}, mask, zero);
+      return vector::LoadOp::create(lb, ll, vectorType, buffer,
+                                    ValueRange{i, j});
+    };
+
+    SmallVector<Value> initial;
+    for (Value j : columns)
+      initial.push_back(p.zeroInit ? zero
+                                   : load(b, loc, p.resultBuffer, row, j));
+
+    // The last valid coordinate position bounds the prefetch look-ahead;
+    // only read inside the loop, which runs only if there is one.
+    Value c1 = indexConstant(b, loc, 1);
+    Value lastPosition;
+    if (options.prefetchDistance) {
+      Value count = memref::DimOp::create(b, loc, p.coordinates,
+                                          indexConstant(b, loc, 0));
+      lastPosition = arith::SubIOp::create(b, loc, count, c1);
+    }
+    auto loop = scf::ForOp::create(
+        b, loc, begin, end, c1, initial,
+        [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulators) {
+          if (options.prefetchDistance)
+            emitPrefetch(lb, ll, k, lastPosition, columns);
+          Value bRow = toIndex(
+              lb, ll, memref::LoadOp::create(lb, ll, p.coordinates, k));
+          Value value = memref::LoadOp::create(lb, ll, p.values, k);
+          Value broadcast =
+              vector::BroadcastOp::create(lb, ll, vectorType, value);
+          SmallVector<Value> updated;
+          for (auto [j, accumulator] : llvm::zip(columns, accumulators))
+            updated.push_back(vector::FMAOp::create(
+                lb, ll, broadcast, load(lb, ll, p.denseBuffer, bRow, j),
+                accumulator));
+          scf::YieldOp::create(lb, ll, updated);
+        });
+
+    for (auto [j, result] : llvm::zip(columns, loop.getResults())) {
+      if (mask)
+        vector::MaskedStoreOp::create(b, loc, p.resultBuffer,
+                                      ValueRange{row, j}, mask, result);
+      else
+        vector::StoreOp::create(b, loc, result, p.resultBuffer,
+                                ValueRange{row, j});
+    }
+  }
+
+  const CsrProduct &p;
+  const KernelOptions &options;
+};
+
+/// Stores `dot` (+ the init value unless the result was zero-filled) at
+/// `indices` of the result.
+void storeDot(OpBuilder &b, Location loc, const CsrProduct &product,
+              ValueRange indices, Value dot) {
+  if (!product.zeroInit)
+    dot = arith::AddFOp::create(
+        b, loc, memref::LoadOp::create(b, loc, product.resultBuffer, indices),
+        dot);
+  memref::StoreOp::create(b, loc, dot, product.resultBuffer, indices);
+}
+
+/// Emits `scf.parallel` over the rows of the product's sparse operand.
+void forEachRow(OpBuilder &b, Location loc, Value rows,
+                function_ref<void(OpBuilder &, Location, Value)> body) {
+  scf::ParallelOp::create(
+      b, loc, ValueRange{indexConstant(b, loc, 0)}, ValueRange{rows},
+      ValueRange{indexConstant(b, loc, 1)},
+      [&](OpBuilder &nb, Location nl, ValueRange ivs) { body(nb, nl, ivs[0]); });
+}
+
+struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
+  CsrSpmmPattern(MLIRContext *context, const KernelOptions &options)
+      : OpRewritePattern(context), options(options) {}
+
+  LogicalResult matchAndRewrite(linalg::MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.hasUserDefinedMaps())
+      return rewriter.notifyMatchFailure(op, "transposed or broadcast maps");
+    FailureOr<CsrProduct> product =
+        prepareCsrProduct(op, /*denseRank=*/2, options, rewriter);
+    if (failed(product))
+      return failure();
+
+    Location loc = op.getLoc();
+    Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1];
+    Value rows = rewriter.createOrFold<tensor::DimOp>(
+        loc, a, indexConstant(rewriter, loc, 0));
+    Value cols = rewriter.createOrFold<tensor::DimOp>(
+        loc, b, indexConstant(rewriter, loc, 1));
+    int64_t staticCols = cast<RankedTensorType>(b.getType()).getDimSize(1);
+    // N = 1 (batch-1 inference through an SpMM kernel) runs as row dot
+    // products over B's only column.
+    Value bColumn;
+    if (staticCols == 1 || ShapedType::isDynamic(staticCols))
+      bColumn = memref::CollapseShapeOp::create(
+          rewriter, loc, product->denseBuffer,
+          ArrayRef<ReassociationIndices>{{0, 1}});
+
+    RowEmitter emitter(*product, options);
+    forEachRow(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
+                                        Value row) {
+      auto [begin, end] = emitter.rowRange(nb, nl, row);
+      auto emitDot = [&](OpBuilder &db, Location dl) {
+        Value dot = emitter.emitRowDot(db, dl, bColumn, begin, end);
+        storeDot(db, dl, *product, ValueRange{row, indexConstant(db, dl, 0)},
+                 dot);
+      };
+      if (staticCols == 1) {
+        emitDot(nb, nl);
+        return;
+      }
+      if (!bColumn) {
+        emitter.emitTiledRow(nb, nl, row, begin, end, cols);
+        return;
+      }
+      Value single = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq,
+                                           cols, indexConstant(nb, nl, 1));
+      scf::IfOp::create(
+          nb, nl, single,
+          [&](OpBuilder &tb, Location tl) {
+            emitDot(tb, tl);
+            scf::YieldOp::create(tb, tl);
+          },
+          [&](OpBuilder &eb, Location el) {
+            emitter.emitTiledRow(eb, el, row, begin, end, cols);
+            scf::YieldOp::create(eb, el);
+          });
+    });
+    replaceWithResult(op, *product, rewriter);
+    return success();
+  }
+
+  KernelOptions options;
+};
+
+struct CsrSpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
+  CsrSpmvPattern(MLIRContext *context, const KernelOptions &options)
+      : OpRewritePattern(context), options(options) {}
+
+  LogicalResult matchAndRewrite(linalg::MatvecOp op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<CsrProduct> product =
+        prepareCsrProduct(op, /*denseRank=*/1, options, rewriter);
+    if (failed(product))
+      return failure();
+    Location loc = op.getLoc();
+    Value rows = rewriter.createOrFold<tensor::DimOp>(
+        loc, op.getDpsInputs()[0], indexConstant(rewriter, loc, 0));
+    RowEmitter emitter(*product, options);
+    forEachRow(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
+                                        Value row) {
+      auto [begin, end] = emitter.rowRange(nb, nl, row);
+      Value dot =
+          emitter.emitRowDot(nb, nl, product->denseBuffer, begin, end);
+      storeDot(nb, nl, *product, ValueRange{row}, dot);
+    });
+    replaceWithResult(op, *product, rewriter);
+    return success();
+  }
+
+  KernelOptions options;
+};
+
+struct CsrKernelsPass
+    : public sparse_opt::impl::SparseOptCsrKernelsBase<CsrKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (nTile == 0 || !llvm::isPowerOf2_32(nTile)) {
+      getOperation().emitError()
+          << "sparse-opt-csr-kernels: n-tile must be a power of two, got "
+          << nTile.getValue();
+      return signalPassFailure();
+    }
+    if (vectorLength == 0)
+      return;
+    KernelOptions options{vectorLength, nTile, prefetchDistance};
+    RewritePatternSet patterns(&getContext());
+    patterns.add<CsrSpmmPattern, CsrSpmvPattern>(&getContext(), options);
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
+  }
+};
+
+} // namespace
