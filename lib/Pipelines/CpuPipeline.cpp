@@ -43,6 +43,8 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   signatures.symbolPrefix = options.symbolPrefix;
   pm.addPass(createSparseOptExportSignatures(signatures));
   pm.addPass(createSparseAssembler()); // direct-out=false: caller-owned outputs
+  // Constant weights get their CSR storage at compile time.
+  pm.addNestedPass<func::FuncOp>(createSparseOptMaterializeSparseConstants());
   if (options.sparseKernels) {
     SparseOptCsrKernelsOptions kernels;
     kernels.vectorLength = *vectorLength;

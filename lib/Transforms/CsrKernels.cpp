@@ -442,7 +442,8 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
     RowEmitter emitter(*product, options);
     forEachRow(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
                                         Value row) {
-      auto [begin, end] = emitter.rowRange(nb, nl, row);
+      auto [rowBegin, rowEnd] = emitter.rowRange(nb, nl, row);
+      Value begin = rowBegin, end = rowEnd; // Lambdas below capture them.
       auto emitDot = [&](OpBuilder &db, Location dl) {
         Value dot = emitter.emitRowDot(db, dl, bColumn, begin, end);
         storeDot(db, dl, *product, ValueRange{row, indexConstant(db, dl, 0)},

@@ -90,6 +90,38 @@ def SparseOptExportSignatures : Pass<"sparse-opt-export-signatures",
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
+def SparseOptMaterializeSparseConstants
+    : Pass<"sparse-opt-materialize-sparse-constants", "func::FuncOp"> {
+  let summary = "Compute the CSR storage of constant weights at compile time";
+  let description = [{
+    Inference weights are constants. A constant sparse weight reaches the
+    compiler as `sparse_tensor.convert` of an `arith.constant` (dense or
+    `sparse<...>` elements), or as an `arith.constant` of a sparse tensor
+    type; left alone, the sparsifier would rebuild its sparse storage on
+    every call. For CSR results (levels `dense, compressed`, identity map,
+    2-D, float elements) this pass computes the positions, coordinates and
+    values once, at compile time, and replaces the weight with
+
+    ```mlir
+    %pos = arith.constant dense<[...]> : tensor<(M+1) x posType>
+    %crd = arith.constant dense<[...]> : tensor<nnz x crdType>
+    %val = arith.constant dense<[...]> : tensor<nnz x f32>
+    %w = sparse_tensor.assemble (%pos, %crd), %val : ... to tensor<MxKxf32, #CSR>
+    ```
+
+    which bufferization turns into read-only globals in the library: no
+    conversion work at run time, and the kernels see a pattern fixed at
+    compile time. Zeros in the constant are not stored. A weight with more
+    non-zeros or columns than the encoding's `posWidth` / `crdWidth` can
+    address is an error naming both. Other encodings are left to the
+    sparsifier.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::sparse_tensor::SparseTensorDialect",
+  ];
+}
+
 def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
   let summary = "Generate vector loops for CSR x dense products (SpMM, SpMV)";
   let description = [{
