@@ -48,6 +48,9 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   if (options.sparseKernels) {
     SparseOptCsrKernelsOptions kernels;
     kernels.vectorLength = *vectorLength;
+    kernels.dotVectorLength = options.dotVectorLength >= 0
+                                  ? unsigned(options.dotVectorLength)
+                                  : std::min(*vectorLength, 8u);
     kernels.nTile = options.spmmNTile;
     kernels.prefetchDistance = options.spmmPrefetchDistance;
     pm.addNestedPass<func::FuncOp>(createSparseOptCsrKernels(kernels));

@@ -32,6 +32,7 @@ namespace {
 
 struct KernelOptions {
   unsigned lanesFor32Bit;
+  unsigned dotLanesFor32Bit;
   unsigned nTile;
   unsigned prefetchDistance;
 };
@@ -63,7 +64,8 @@ Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
 /// the dense operand's buffer, the result's buffer and how to fill it.
 struct CsrProduct {
   FloatType elementType;
-  unsigned lanes;
+  unsigned lanes;    // SpMM tiles
+  unsigned dotLanes; // row dot products (gathers)
   Value positions, coordinates, values;
   Value denseBuffer;  // B (K x N) or x (K)
   Value resultBuffer; // C (M x N) or y (M)
@@ -98,13 +100,15 @@ FailureOr<CsrProduct> prepareCsrProduct(linalg::LinalgOp op,
       !isDenseTensor(init.getType(), denseRank, elementType))
     return rewriter.notifyMatchFailure(op, "not float CSR x dense -> dense");
   unsigned lanes = options.lanesFor32Bit * 32 / elementType.getWidth();
-  if (lanes == 0)
+  unsigned dotLanes = options.dotLanesFor32Bit * 32 / elementType.getWidth();
+  if (lanes == 0 || dotLanes == 0)
     return rewriter.notifyMatchFailure(op, "vectorization is disabled");
 
   Location loc = op.getLoc();
   CsrProduct product;
   product.elementType = elementType;
   product.lanes = lanes;
+  product.dotLanes = dotLanes;
   auto dynamicVector = [&](Type element) {
     return MemRefType::get({ShapedType::kDynamic}, element);
   };
@@ -186,12 +190,13 @@ public:
   /// then one masked vector, then one horizontal reduction.
   Value emitRowDot(OpBuilder &b, Location loc, Value x, Value begin,
                    Value end) const {
-    auto vectorType = VectorType::get({p.lanes}, p.elementType);
-    auto maskType = VectorType::get({p.lanes}, b.getI1Type());
-    Value zero = zeroVector(b, loc);
+    unsigned width = p.dotLanes;
+    auto vectorType = VectorType::get({width}, p.elementType);
+    auto maskType = VectorType::get({width}, b.getI1Type());
+    Value zero = zeroVector(b, loc, width);
     Value allTrue = arith::ConstantOp::create(
         b, loc, maskType, DenseElementsAttr::get(maskType, true));
-    Value lanes = indexConstant(b, loc, p.lanes);
+    Value lanes = indexConstant(b, loc, width);
     Value count = arith::SubIOp::create(b, loc, end, begin);
     Value full = arith::MulIOp::create(
         b, loc, arith::DivUIOp::create(b, loc, count, lanes), lanes);
@@ -199,12 +204,12 @@ public:
 
     auto accumulate = [&](OpBuilder &lb, Location ll, Value k, Value mask,
                           Value accumulator) -> Value {
-      Value columns = loadVector(lb, ll, p.coordinates, k, mask);
+      Value columns = loadVector(lb, ll, p.coordinates, k, mask, width);
       if (!p.coordinatesFitSigned) {
-        auto wide = VectorType::get({p.lanes}, lb.getI64Type());
+        auto wide = VectorType::get({width}, lb.getI64Type());
         columns = arith::ExtUIOp::create(lb, ll, wide, columns);
       }
-      Value values = loadVector(lb, ll, p.values, k, mask);
+      Value values = loadVector(lb, ll, p.values, k, mask, width);
       Value gathered = vector::GatherOp::create(
           lb, ll, vectorType, x, ValueRange{indexConstant(lb, ll, 0)},
           columns, mask, zero);
@@ -281,19 +286,19 @@ public:
   }
 
 private:
-  Value zeroVector(OpBuilder &b, Location loc) const {
-    auto vectorType = VectorType::get({p.lanes}, p.elementType);
+  Value zeroVector(OpBuilder &b, Location loc, unsigned width) const {
+    auto vectorType = VectorType::get({width}, p.elementType);
     return arith::ConstantOp::create(
         b, loc, vectorType,
         DenseElementsAttr::get(vectorType, b.getZeroAttr(p.elementType)));
   }
 
-  /// A vector of `buffer` (1-D) from `k`, masked when `mask` is not all
-  /// true (the masked-off lanes are not read).
+  /// A `width`-lane vector of `buffer` (1-D) from `k`, masked when `mask`
+  /// is not all true (the masked-off lanes are not read).
   Value loadVector(OpBuilder &b, Location loc, Value buffer, Value k,
-                   Value mask) const {
+                   Value mask, unsigned width) const {
     auto element = cast<MemRefType>(buffer.getType()).getElementType();
-    auto vectorType = VectorType::get({p.lanes}, element);
+    auto vectorType = VectorType::get({width}, element);
     if (matchPattern(mask, m_One()))
       return vector::LoadOp::create(b, loc, vectorType, buffer, ValueRange{k});
     Value passThrough = arith::ConstantOp::create(
@@ -328,7 +333,7 @@ private:
   void emitTile(OpBuilder &b, Location loc, Value row, Value column,
                 Value begin, Value end, unsigned vectors, Value mask) const {
     auto vectorType = VectorType::get({p.lanes}, p.elementType);
-    Value zero = zeroVector(b, loc);
+    Value zero = zeroVector(b, loc, p.lanes);
     SmallVector<Value> columns;
     for (unsigned v = 0; v < vectors; ++v)
       columns.push_back(v == 0 ? column
@@ -516,9 +521,10 @@ struct CsrKernelsPass
           << nTile.getValue();
       return signalPassFailure();
     }
-    if (vectorLength == 0)
+    if (vectorLength == 0 || dotVectorLength == 0)
       return;
-    KernelOptions options{vectorLength, nTile, prefetchDistance};
+    KernelOptions options{vectorLength, dotVectorLength, nTile,
+                          prefetchDistance};
     RewritePatternSet patterns(&getContext());
     patterns.add<CsrSpmmPattern, CsrSpmvPattern>(&getContext(), options);
     walkAndApplyPatterns(getOperation(), std::move(patterns));

@@ -1,4 +1,5 @@
-// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 n-tile=4 prefetch-distance=0" %s | FileCheck %s
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 dot-vector-length=16 n-tile=4 prefetch-distance=0" %s | FileCheck %s
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 dot-vector-length=8 n-tile=4 prefetch-distance=0" %s | FileCheck %s --check-prefix=DOT8
 // RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=PREFETCH
 // RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=4 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=NARROW
 // RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=0" %s | FileCheck %s --check-prefix=OFF
@@ -73,6 +74,13 @@
 // NARROW-COUNT-1:   memref.prefetch
 // NARROW-NOT:       memref.prefetch
 // NARROW:           vector.fma
+
+// Dot products have their own width; SpMM tiles keep theirs.
+// DOT8-LABEL: func.func @zero_init(
+// DOT8:         vector.gather {{.*}} : memref<?xf32>, vector<8xi32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
+// DOT8:         vector.reduction <add>, %{{.*}} : vector<8xf32> into f32
+// DOT8:       } else {
+// DOT8:         vector.fma {{.*}} : vector<16xf32>
 
 // OFF-LABEL: func.func @zero_init(
 // OFF:         linalg.matmul

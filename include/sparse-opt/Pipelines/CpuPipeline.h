@@ -76,6 +76,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "they cover (CSR x dense); false leaves every sparse op "
                      "to the upstream sparsifier"),
       llvm::cl::init(true)};
+  PassOptions::Option<int32_t> dotVectorLength{
+      *this, "dot-vector-length",
+      llvm::cl::desc("SIMD lanes of the row dot products of SpMV kernels "
+                     "(gathers): -1 uses min(vector-length, 8), since wide "
+                     "gathers are slow on current x86 cores"),
+      llvm::cl::init(-1)};
   PassOptions::Option<unsigned> spmmNTile{
       *this, "spmm-n-tile",
       llvm::cl::desc("Vectors per register tile along N in CSR x dense "
