@@ -8,6 +8,12 @@ the Python package (python/sparse_opt/kernels.py); this is its command line.
 
   make-kernel.py spmm --rows 2048 --cols 512 [--index-bits 32] [-o spmm.mlir]
   make-kernel.py spmv --matrix ../shared/dlmc/.../m.smtx
+  make-kernel.py spmm --embed-weights ../shared/dlmc/.../m.smtx [--seed 1]
+
+With --embed-weights the weight itself is a constant in the kernel, whose
+entry takes only B (or x). Its values are those sparse-run builds from the
+file with --seed (default 1), bit for bit; a real or integer .mtx file keeps
+its own values unless --seed is given.
 """
 
 import argparse
@@ -30,14 +36,34 @@ def main():
     shape = parser.add_mutually_exclusive_group(required=True)
     shape.add_argument("--matrix", help="take rows x cols from this file")
     shape.add_argument("--rows", type=int)
+    shape.add_argument("--embed-weights", metavar="FILE",
+                       help="embed this .smtx / .mtx matrix as a constant")
     parser.add_argument("--cols", type=int)
+    parser.add_argument("--seed", type=int,
+                        help="with --embed-weights: draw the values as "
+                             "sparse-run --seed does (default 1; a real or "
+                             "integer .mtx file keeps its values without it)")
     parser.add_argument("--index-bits", type=int, choices=(32, 64),
                         default=32, help="position/coordinate width")
     parser.add_argument("--name", help="entry point name (default: kind)")
     parser.add_argument("-o", "--output", default="-")
     args = parser.parse_args()
 
-    if args.matrix:
+    weights = None
+    if args.seed is not None and not args.embed_weights:
+        parser.error("--seed needs --embed-weights")
+    if args.embed_weights:
+        if args.cols is not None:
+            parser.error("--cols needs --rows")
+        if args.seed is not None and not 0 <= args.seed < 2**64:
+            parser.error(f"--seed must be an unsigned 64-bit integer, "
+                         f"got {args.seed}")
+        try:
+            weights = kernels.read_weights(args.embed_weights, seed=args.seed)
+        except (OSError, ValueError) as error:
+            sys.exit(f"error: {error}")
+        rows, cols = weights.rows, weights.cols
+    elif args.matrix:
         try:
             rows, cols = kernels.matrix_shape(args.matrix)
         except (OSError, ValueError) as error:
@@ -49,7 +75,8 @@ def main():
     if rows <= 0 or cols <= 0:
         parser.error(f"shape must be positive, got {rows}x{cols}")
     text = kernels.kernel_source(args.kind, rows, cols,
-                                 index_bits=args.index_bits, name=args.name)
+                                 index_bits=args.index_bits, name=args.name,
+                                 weights=weights)
     if args.output == "-":
         sys.stdout.write(text)
     else:

@@ -216,6 +216,33 @@ SO_API int so_call_spmv(void *fn, const SoCsr *a, int index_bits,
                         const float *x, float *y);
 
 /*===----------------------------------------------------------------------===*
+ * Calling kernels with embedded weights
+ *
+ * A kernel whose sparse weight is a constant in its IR (an `arith.constant
+ * sparse<...>` converted to CSR, see `scripts/make-kernel.py
+ * --embed-weights`) takes the dense operand only. Nothing in the call tells
+ * the kernel K: pass a B (or x) of the K rows it was compiled for (the entry's
+ * so_library_signature names it), or it reads out of bounds.
+ *===----------------------------------------------------------------------===*/
+
+/* C[M,N] = A[M,K] * B[K,N] with A compiled in. */
+typedef void (*SoDenseSpmmFn)(SoMemRef2D *result, SoMemRef2D *b);
+/* y[M] = A[M,K] * x[K] with A compiled in. */
+typedef void (*SoDenseSpmvFn)(SoMemRef1D *result, SoMemRef1D *x);
+
+/* Calls SpMM entry `fn` (an SoDenseSpmmFn) on row-major B (k x n, n > 0) and
+ * copies the m x n result, row-major, into `c`; `c` may be NULL to discard
+ * it (timing loops). Fails if the kernel returns a result of another shape. */
+SO_API int so_call_dense_spmm(void *fn, const float *b, int64_t k, int64_t n,
+                              int64_t m, float *c);
+
+/* Calls SpMV entry `fn` (an SoDenseSpmvFn) on x (k floats) and copies the m
+ * results into `y` (or discards them if NULL). Fails if the kernel returns a
+ * result of another shape (a rank-2 one: an SpMM entry). */
+SO_API int so_call_dense_spmv(void *fn, const float *x, int64_t k, int64_t m,
+                              float *y);
+
+/*===----------------------------------------------------------------------===*
  * Errors
  *===----------------------------------------------------------------------===*/
 

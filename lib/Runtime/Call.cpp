@@ -77,6 +77,27 @@ int takeResult(const char *caller, void *allocated, const float *aligned,
   return 0;
 }
 
+/// Calls an entry point returning a rank-1 result through `invoke`, which
+/// passes it the padded result descriptor: an entry that writes a rank-2
+/// descriptor (an SpMM one called by mistake) overwrites the sentinel
+/// padding instead of the stack, and is reported. Copies `rows` values to
+/// `y` (which may be NULL).
+template <typename Invoke>
+int callVectorEntry(const char *caller, Invoke invoke, int64_t rows,
+                    float *y) {
+  PaddedMemRef1D result{SoMemRef1D{}, {kTailSentinel, kTailSentinel}};
+  invoke(&result.memref);
+  if (result.tail[0] != kTailSentinel || result.tail[1] != kTailSentinel) {
+    std::free(result.memref.allocated);
+    return fail(std::string(caller) + ": the kernel returned a rank-2 "
+                                      "result; is it an SpMM entry point?");
+  }
+  return takeResult(caller, result.memref.allocated,
+                    static_cast<const float *>(result.memref.aligned),
+                    result.memref.offset, result.memref.sizes,
+                    result.memref.strides, 1, rows, 1, y);
+}
+
 } // namespace
 
 int so_csr_operand_init(const SoCsr *a, int index_bits, SoCsrOperand *out) {
@@ -155,18 +176,53 @@ int so_call_spmv_prepared(void *fn, const SoCsrOperand *a, const float *x,
     return fail(std::string(caller) + ": NULL x");
   SoMemRef1D pos = a->pos, crd = a->crd, val = a->val;
   PaddedMemRef1D vector{so_memref_1d(const_cast<float *>(x), a->cols), {0, 0}};
-  PaddedMemRef1D result{SoMemRef1D{}, {kTailSentinel, kTailSentinel}};
-  reinterpret_cast<SoSpmvFn>(fn)(&result.memref, &pos, &crd, &val,
-                                 &vector.memref);
-  if (result.tail[0] != kTailSentinel || result.tail[1] != kTailSentinel) {
-    std::free(result.memref.allocated);
-    return fail(std::string(caller) + ": the kernel returned a rank-2 "
-                                      "result; is it an SpMM entry point?");
-  }
-  return takeResult(caller, result.memref.allocated,
-                    static_cast<const float *>(result.memref.aligned),
-                    result.memref.offset, result.memref.sizes,
-                    result.memref.strides, 1, a->rows, 1, y);
+  return callVectorEntry(
+      caller,
+      [&](SoMemRef1D *result) {
+        reinterpret_cast<SoSpmvFn>(fn)(result, &pos, &crd, &val,
+                                       &vector.memref);
+      },
+      a->rows, y);
+}
+
+int so_call_dense_spmm(void *fn, const float *b, int64_t k, int64_t n,
+                       int64_t m, float *c) {
+  const char *caller = "so_call_dense_spmm";
+  if (!fn)
+    return fail(std::string(caller) + ": NULL entry point");
+  if (k < 0 || m < 0)
+    return fail(std::string(caller) + ": negative shape M = " +
+                std::to_string(m) + ", K = " + std::to_string(k));
+  if (n <= 0 || (!b && k > 0))
+    return fail(std::string(caller) +
+                ": expected a K x N operand with N > 0, "
+                "found N = " +
+                std::to_string(n) + (b ? "" : " and NULL data"));
+  SoMemRef2D dense = so_memref_2d(const_cast<float *>(b), k, n);
+  SoMemRef2D result{};
+  reinterpret_cast<SoDenseSpmmFn>(fn)(&result, &dense);
+  return takeResult(caller, result.allocated,
+                    static_cast<const float *>(result.aligned), result.offset,
+                    result.sizes, result.strides, 2, m, n, c);
+}
+
+int so_call_dense_spmv(void *fn, const float *x, int64_t k, int64_t m,
+                       float *y) {
+  const char *caller = "so_call_dense_spmv";
+  if (!fn)
+    return fail(std::string(caller) + ": NULL entry point");
+  if (k < 0 || m < 0)
+    return fail(std::string(caller) + ": negative shape M = " +
+                std::to_string(m) + ", K = " + std::to_string(k));
+  if (!x && k > 0)
+    return fail(std::string(caller) + ": NULL x");
+  PaddedMemRef1D vector{so_memref_1d(const_cast<float *>(x), k), {0, 0}};
+  return callVectorEntry(
+      caller,
+      [&](SoMemRef1D *result) {
+        reinterpret_cast<SoDenseSpmvFn>(fn)(result, &vector.memref);
+      },
+      m, y);
 }
 
 int so_call_spmm(void *fn, const SoCsr *a, int index_bits, const float *b,

@@ -491,7 +491,11 @@ struct Entry {
 
 /// Builds the CSR form of `entries` (0-based, in any order): buckets them by
 /// row, then sorts each row by column and merges duplicates, summing their
-/// values unless `pattern`. Linear but for the short per-row sorts.
+/// values unless `pattern`. Linear but for the short per-row sorts. Rows are
+/// sorted by column, then value, so duplicates are summed in ascending order
+/// of value: the float sum does not depend on the sort algorithm (equal
+/// values, +0 and -0 included, give the same sum in any order), and
+/// scripts/make-kernel.py --embed-weights reproduces it.
 int buildCsr(const char *path, int64_t rows, int64_t cols,
              const std::vector<Entry> &entries, bool pattern, SoCsr *out) {
   CsrBuilder csr(rows, cols);
@@ -525,8 +529,7 @@ int buildCsr(const char *path, int64_t rows, int64_t cols,
   size_t rowBegin = 0;
   for (int64_t i = 0; i < rows; ++i) {
     size_t rowEnd = static_cast<size_t>(rowPtr[i + 1]);
-    std::sort(byRow.begin() + rowBegin, byRow.begin() + rowEnd,
-              [](const auto &a, const auto &b) { return a.first < b.first; });
+    std::sort(byRow.begin() + rowBegin, byRow.begin() + rowEnd);
     size_t rowStart = distinct;
     for (size_t k = rowBegin; k < rowEnd; ++k) {
       if (distinct > rowStart && byRow[distinct - 1].first == byRow[k].first) {

@@ -131,13 +131,20 @@ LogicalResult materializeCsr(Operation *op, ElementsAttr elements,
   }
   for (int64_t row = 0; row < rows; ++row)
     positions[row + 1] += positions[row];
+  // Zero-length buffers trip bufferization's subviews; an empty weight
+  // keeps one unused slot (its positions say there are no entries).
+  if (count == 0) {
+    coordinates.push_back(0);
+    values.push_back(APFloat::getZero(elementType.getFloatSemantics()));
+  }
 
   Location loc = op->getLoc();
   Value positionsConstant =
       integerConstant(rewriter, loc, csr.getPosType(), positions);
   Value coordinatesConstant =
       integerConstant(rewriter, loc, csr.getCrdType(), coordinates);
-  auto valuesType = RankedTensorType::get({count}, elementType);
+  auto valuesType =
+      RankedTensorType::get({int64_t(values.size())}, elementType);
   Value valuesConstant = arith::ConstantOp::create(
       rewriter, loc, valuesType, DenseElementsAttr::get(valuesType, values));
   rewriter.replaceOpWithNewOp<AssembleOp>(

@@ -10,8 +10,8 @@ See docs/python.md.
 from .compiler import compile
 from .csr import CsrMatrix
 from .errors import CompileError, SparseOptError
-from .kernels import kernel_source, matrix_shape
+from .kernels import kernel_source, matrix_shape, read_weights
 from .library import Library
 
 __all__ = ["CompileError", "CsrMatrix", "Library", "SparseOptError",
-           "compile", "kernel_source", "matrix_shape"]
+           "compile", "kernel_source", "matrix_shape", "read_weights"]

@@ -4,25 +4,40 @@ The stable sparse ABI needs the sparse operand's shape to be static, so a
 kernel is specialized to the rows x cols of its weight; the dense dimension N
 stays dynamic (one library serves every batch size).
 
+A kernel can also embed its weight: the entry then takes only the dense
+operand, and the weight is an ``arith.constant sparse<...>`` converted to CSR
+in the body (``kernel_source(..., weights=...)``). ``read_weights`` builds
+such a weight from a ``.smtx`` / ``.mtx`` file exactly as the C runtime does
+(``so_csr_read`` + ``so_csr_fill_random``), bit for bit, so that sparse-run
+can check the compiled kernel against the same matrix.
+
 This module needs nothing but the standard library: ``scripts/make-kernel.py``
 (used by the lit tests) loads it by file path without numpy.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import struct
+from typing import NamedTuple
 
 _ENCODING = ("#CSR = #sparse_tensor.encoding<{{ map = (d0, d1) -> "
              "(d0 : dense, d1 : compressed), posWidth = {bits}, "
              "crdWidth = {bits} }}>")
 
-_SPMM = """{encoding}
-
-// C[M,N] = A[M,K] * B[K,N] with A sparse (CSR) and N chosen by the caller.
-module {{
-  func.func @{name}(%a: tensor<{m}x{k}xf32, #CSR>, %b: tensor<{k}x?xf32>)
-      -> tensor<{m}x?xf32> attributes {{ llvm.emit_c_interface }} {{
-    %c1 = arith.constant 1 : index
+# Each kernel is a comment, an entry signature and a body. With the weight
+# as an argument the entry takes A (pos / crd / val in the library ABI); with
+# the weight embedded, %a is a constant converted to CSR and the entry takes
+# the dense operand only.
+_KERNELS = {
+    "spmm": dict(
+        doc="C[M,N] = A[M,K] * B[K,N] with A {weight} and N chosen by the "
+            "caller.",
+        operand="%b: tensor<{k}x?xf32>",
+        result="tensor<{m}x?xf32>",
+        body="""    %c1 = arith.constant 1 : index
     %n = tensor.dim %b, %c1 : tensor<{k}x?xf32>
     %zero = arith.constant 0.0 : f32
     %empty = tensor.empty(%n) : tensor<{m}x?xf32>
@@ -32,47 +47,437 @@ module {{
         ins(%a, %b : tensor<{m}x{k}xf32, #CSR>, tensor<{k}x?xf32>)
         outs(%init : tensor<{m}x?xf32>) -> tensor<{m}x?xf32>
     return %c : tensor<{m}x?xf32>
-  }}
-}}
-"""
-
-_SPMV = """{encoding}
-
-// y[M] = A[M,K] * x[K] with A sparse (CSR).
-module {{
-  func.func @{name}(%a: tensor<{m}x{k}xf32, #CSR>, %x: tensor<{k}xf32>)
-      -> tensor<{m}xf32> attributes {{ llvm.emit_c_interface }} {{
-    %zero = arith.constant 0.0 : f32
+"""),
+    "spmv": dict(
+        doc="y[M] = A[M,K] * x[K] with A {weight}.",
+        operand="%x: tensor<{k}xf32>",
+        result="tensor<{m}xf32>",
+        body="""    %zero = arith.constant 0.0 : f32
     %empty = tensor.empty() : tensor<{m}xf32>
     %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<{m}xf32>)
         -> tensor<{m}xf32>
     %y = linalg.matvec ins(%a, %x : tensor<{m}x{k}xf32, #CSR>, tensor<{k}xf32>)
         outs(%init : tensor<{m}xf32>) -> tensor<{m}xf32>
     return %y : tensor<{m}xf32>
-  }}
-}}
+"""),
+}
+
+_EMBEDDED_PRELUDE = """    %w = arith.constant {weights} : tensor<{m}x{k}xf32>
+    %a = sparse_tensor.convert %w
+        : tensor<{m}x{k}xf32> to tensor<{m}x{k}xf32, #CSR>
 """
 
-_TEMPLATES = {"spmm": _SPMM, "spmv": _SPMV}
-KINDS = tuple(sorted(_TEMPLATES))
+
+def _module(kind: str, fields: dict, embedded_weights: str | None,
+            source: str) -> str:
+    kernel = _KERNELS[kind]
+    if embedded_weights is None:
+        weight = "sparse (CSR)"
+        arguments = "%a: tensor<{m}x{k}xf32, #CSR>, " + kernel["operand"]
+        prelude = ""
+    else:
+        weight = "a constant sparse weight (CSR) embedded below"
+        arguments = kernel["operand"]
+        prelude = _EMBEDDED_PRELUDE
+    doc = kernel["doc"].format(weight=weight)
+    # The line breaks where the signature gets long.
+    signature = (f"@{{name}}({arguments})\n      -> {kernel['result']} "
+                 if embedded_weights is None else
+                 f"@{{name}}({arguments}) -> {kernel['result']}\n      ")
+    text = (f"{{encoding}}\n\n// {doc}{source}\nmodule {{{{\n"
+            f"  func.func {signature}attributes "
+            f"{{{{ llvm.emit_c_interface }}}} {{{{\n"
+            + prelude + kernel["body"] + "  }}\n}}\n")
+    return text.format(**fields, weights=embedded_weights)
+
+
+KINDS = tuple(sorted(_KERNELS))
 
 
 def kernel_source(kind: str, rows: int, cols: int, *, index_bits: int = 32,
-                  name: str | None = None) -> str:
+                  name: str | None = None, weights=None) -> str:
     """The MLIR module of one kernel: ``kind`` is ``"spmm"`` (C = A B, N
     dynamic) or ``"spmv"`` (y = A x) for a ``rows`` x ``cols`` CSR weight A
     with ``index_bits``-wide (32 or 64) positions and coordinates; the entry
-    point is called ``name`` (default: ``kind``)."""
-    if kind not in _TEMPLATES:
+    point is called ``name`` (default: ``kind``).
+
+    Without ``weights`` the entry takes A as an argument (its pos, crd and
+    val buffers in the library ABI). With ``weights``, a CSR matrix of that
+    shape with sorted distinct columns per row (anything with ``indptr``,
+    ``indices`` and ``values``: a ``Weights`` from ``read_weights``, a
+    ``sparse_opt.CsrMatrix``), A is embedded as a constant and the entry
+    takes only B (or x); values are written so that they parse back to the
+    same float32 bits. A ``source`` attribute, if the weights have one, is
+    named in a comment."""
+    if kind not in _KERNELS:
         raise ValueError(
             f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if rows <= 0 or cols <= 0:
         raise ValueError(f"shape must be positive, got {rows}x{cols}")
     if index_bits not in (32, 64):
         raise ValueError(f"index_bits must be 32 or 64, got {index_bits}")
-    return _TEMPLATES[kind].format(
-        encoding=_ENCODING.format(bits=index_bits), name=name or kind,
-        m=rows, k=cols)
+    fields = dict(encoding=_ENCODING.format(bits=index_bits),
+                  name=name or kind, m=rows, k=cols)
+    if weights is None:
+        return _module(kind, fields, None, "")
+    source = getattr(weights, "source", "")
+    return _module(kind, fields, _sparse_attribute(weights, rows, cols),
+                   f"\n// Weight: {source}" if source else "")
+
+
+# Entries per line of an embedded weight.
+_PER_LINE = 8
+
+
+def _sparse_attribute(weights, rows: int, cols: int) -> str:
+    """``sparse<[[i, j], ...], [v, ...]>`` (``sparse<>`` when empty) for a
+    CSR matrix, after checking that it is a valid rows x cols one."""
+    indptr = [int(p) for p in weights.indptr]
+    indices = [int(j) for j in weights.indices]
+    values = [float(v) for v in weights.values]
+    shape = (getattr(weights, "rows", rows), getattr(weights, "cols", cols))
+    if shape != (rows, cols):
+        raise ValueError(f"weights of shape {shape[0]}x{shape[1]} for a "
+                         f"{rows}x{cols} kernel")
+    nnz = len(indices)
+    if (len(indptr) != rows + 1 or indptr[0] != 0 or indptr[-1] != nnz
+            or len(values) != nnz
+            or any(indptr[i] > indptr[i + 1] for i in range(rows))):
+        raise ValueError(
+            f"weights: expected {rows + 1} non-decreasing row offsets from 0 "
+            f"to the number of indices and values ({nnz}, {len(values)})")
+    if not nnz:
+        return "sparse<>"
+    coordinates = []
+    for row in range(rows):
+        previous = -1
+        for p in range(indptr[row], indptr[row + 1]):
+            col = indices[p]
+            if not previous < col < cols:
+                raise ValueError(
+                    f"weights: expected ascending distinct column indices "
+                    f"in [0, {cols}) within each row, found {col} in row "
+                    f"{row}")
+            previous = col
+            coordinates.append(f"[{row}, {col}]")
+    texts = [format_f32(v) for v in values]
+    indent = "\n        "
+
+    def lines(items):
+        return ("," + indent).join(
+            ", ".join(items[i:i + _PER_LINE])
+            for i in range(0, len(items), _PER_LINE))
+
+    return (f"sparse<{indent}[{lines(coordinates)}],{indent}"
+            f"[{lines(texts)}]>")
+
+
+def _to_f32(value: float) -> float:
+    """``value`` rounded to float32 (round to nearest even, as a C cast)."""
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+def format_f32(value: float) -> str:
+    """An MLIR float literal that parses back to ``value`` rounded to float32,
+    bit for bit (sign of zero included), as short as is safe: a candidate is
+    used only if it lies within a quarter of float32's smallest gap next to
+    the value, so any correctly or doubly rounding parser reads it back."""
+    value = _to_f32(value)
+    if not math.isfinite(value):
+        raise ValueError(f"cannot embed the non-finite value {value}")
+    if value == 0:
+        return "-0.0" if math.copysign(1.0, value) < 0 else "0.0"
+    exponent = math.frexp(value)[1]  # 2**(exponent-1) <= |value| < 2**exponent
+    # Half the gap below a power of two is 2**(exponent-26); a quarter of
+    # that, or of the subnormal spacing 2**-149.
+    margin = math.ldexp(1.0, max(exponent - 27, -151))
+    text = None
+    for candidate in (repr(value), f"{value:.7g}", f"{value:.8g}"):
+        if (len(candidate.lstrip("-").replace(".", "").split("e")[0]) <= 9
+                and abs(float(candidate) - value) <= margin):
+            text = candidate
+            break
+    if text is None:
+        text = f"{value:.9g}"
+    # MLIR needs a '.' in a float literal, before any exponent.
+    mantissa, e, power = text.partition("e")
+    if "." not in mantissa:
+        mantissa += ".0"
+    return mantissa + e + power
+
+
+class Weights(NamedTuple):
+    """A ``rows`` x ``cols`` CSR matrix in plain Python lists (the entries of
+    row ``i`` are ``indices[indptr[i]:indptr[i + 1]]``, sorted and distinct,
+    with float32 ``values``), and a description of where it came from."""
+
+    rows: int
+    cols: int
+    indptr: list
+    indices: list
+    values: list
+    source: str = ""
+
+    @property
+    def nnz(self) -> int:
+        return len(self.indices)
+
+
+_MASK64 = (1 << 64) - 1
+
+
+def random_values(count: int, seed: int) -> list:
+    """``so_fill_random(data, count, seed)`` in Python: ``count`` floats
+    uniform in [-1, 1), value k being (top 24 bits of the k-th splitmix64
+    output) * 2**-23 - 1; bit-identical to the C runtime's."""
+    if count < 0:
+        raise ValueError(f"negative count {count}")
+    if not 0 <= seed <= _MASK64:
+        raise ValueError(f"seed must be an unsigned 64-bit integer, got {seed}")
+    state = seed
+    values = []
+    append = values.append
+    for _ in range(count):
+        state = (state + 0x9E3779B97F4A7C15) & _MASK64
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+        z ^= z >> 31
+        append(((z >> 40) - (1 << 23)) / 8388608.0)  # exact: * 2**-23
+    return values
+
+
+def read_weights(path: str | os.PathLike, *, seed: int | None = None
+                 ) -> Weights:
+    """The CSR matrix the C runtime reads from ``path`` (``.smtx`` or
+    ``.mtx``, by extension), with the same validation and the same entry
+    order (``.mtx``: any order, symmetric files expanded, duplicates summed in
+    float32 in ascending order of value).
+
+    Values: those of a ``real`` / ``integer`` ``.mtx`` file when ``seed`` is
+    None; otherwise (and always for ``.smtx`` and ``pattern`` files, which
+    hold no values) ``random_values(nnz, seed)`` in CSR order, seed 1 when
+    None: the matrix ``sparse-run --matrix PATH --seed SEED`` builds (its
+    default seed is 1). ValueError reading ``PATH:LINE: expected ...,
+    found ...`` for a malformed file."""
+    name = os.fspath(path)
+    extension = os.path.splitext(name)[1].lower()
+    if extension not in (".smtx", ".mtx"):
+        raise ValueError(f"{name}: unknown matrix file extension "
+                         f"{extension or '(none)'}, expected .smtx or .mtx")
+    with open(path, "rb") as f:
+        text = f.read().decode("latin-1")
+    if extension == ".smtx":
+        rows, cols, indptr, indices = _read_smtx(name, text)
+        values = None
+    else:
+        rows, cols, indptr, indices, values = _read_mtx(name, text)
+    basename = os.path.basename(name)
+    if values is None or seed is not None:
+        seed = 1 if seed is None else seed
+        values = random_values(len(indices), seed)
+        source = f"{basename}, values from splitmix64 seed {seed}"
+    else:
+        source = f"{basename}, values from the file"
+    return Weights(rows, cols, indptr, indices, values, source)
+
+
+_INT64_MAX = (1 << 63) - 1
+_DIGITS_AND_BLANKS = re.compile(r"[0-9 \t\r]*")
+_BLANKS = " \t\r"
+
+
+def _found(token: str) -> str:
+    """A token quoted (and shortened) for "found ..." in error messages."""
+    if not token:
+        return "end of line"
+    return repr(token[:40] + ("..." if len(token) > 40 else ""))
+
+
+def _read_smtx(path: str, text: str):
+    """rows, cols, indptr, indices of a DLMC file (see so_csr_read_smtx)."""
+    lines = text.split("\n")
+
+    def error(number, expected, found):
+        return ValueError(f"{path}:{number}: expected {expected}, found "
+                          f"{found}")
+
+    header = re.fullmatch(r"[ \t\r]*(\d+)[ \t\r]*,[ \t\r]*(\d+)[ \t\r]*,"
+                          r"[ \t\r]*(\d+)[ \t\r]*", lines[0])
+    if not header:
+        raise error(1, "'nrows, ncols, nnz'", _found(lines[0].strip(_BLANKS)))
+    rows, cols, nnz = (int(g) for g in header.groups())
+    if max(rows, cols, nnz) > _INT64_MAX or rows == _INT64_MAX:
+        raise error(1, "sizes that fit in 64 bits", lines[0].strip())
+    if nnz > rows * cols:
+        raise error(1, "at most nrows * ncols nonzeros",
+                    f"{nnz} for {rows} x {cols}")
+
+    def numbers(number, count, what):
+        line = lines[number - 1] if number <= len(lines) else None
+        if line is None:  # a missing last line is fine when it'd be empty
+            if count:
+                raise error(number, f"{count} {what}", "end of file")
+            return []
+        if not _DIGITS_AND_BLANKS.fullmatch(line):
+            bad = next(t for t in line.split()
+                       if not (t.isascii() and t.isdigit()))
+            raise error(number, f"{count} {what}", f"the token {_found(bad)}")
+        values = [int(t) for t in line.split()]
+        if len(values) != count:
+            raise error(number, f"{count} {what}", str(len(values)))
+        return values
+
+    indptr = numbers(2, rows + 1, "row offsets")
+    if indptr[0] != 0:
+        raise error(2, "the first row offset to be 0", str(indptr[0]))
+    for i in range(1, rows + 1):
+        if not indptr[i - 1] <= indptr[i] <= nnz:
+            raise error(2, f"non-decreasing row offsets at most nnz = {nnz}",
+                        f"{indptr[i]} after {indptr[i - 1]} (offset {i})")
+    if indptr[rows] != nnz:
+        raise error(2, f"the last row offset to equal nnz = {nnz}",
+                    str(indptr[rows]))
+    indices = numbers(3, nnz, "column indices")
+    for row in range(rows):
+        previous = -1
+        for k in range(indptr[row], indptr[row + 1]):
+            col = indices[k]
+            if not previous < col < cols:
+                raise error(3, f"ascending distinct column indices below "
+                               f"ncols = {cols}",
+                            f"{col} (entry {k}, row {row})")
+            previous = col
+    for number in range(4, len(lines) + 1):
+        if lines[number - 1].strip(_BLANKS):
+            raise error(number, "end of file",
+                        _found(lines[number - 1].split()[0]))
+    return rows, cols, indptr, indices
+
+
+# The real numbers std::from_chars reads (general format), with the one
+# leading '+' the runtime strips.
+_REAL = re.compile(r"\+?-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_FLOAT_MAX = struct.unpack("<f", bytes.fromhex("ffff7f7f"))[0]
+
+
+def _int_to_f32(value: int) -> float:
+    """static_cast<float>(int64_t): the integer rounded to float32 once."""
+    magnitude = abs(value)
+    shift = magnitude.bit_length() - 24
+    if shift > 0:
+        quotient, remainder = divmod(magnitude, 1 << shift)
+        half = 1 << (shift - 1)
+        if remainder > half or (remainder == half and quotient & 1):
+            quotient += 1
+        magnitude = quotient << shift
+    return math.copysign(float(magnitude), value) if value else 0.0
+
+
+def _read_mtx(path: str, text: str):
+    """rows, cols, indptr, indices, values (None for pattern files) of a
+    Matrix Market coordinate file (see so_csr_read_mtx)."""
+    lines = text.split("\n")
+
+    def error(number, expected, found):
+        return ValueError(f"{path}:{number}: expected {expected}, found "
+                          f"{found}")
+
+    banner = lines[0].split()
+    expected_banner = "the banner '%%MatrixMarket matrix coordinate ...'"
+    if not banner or banner[0].lower() != "%%matrixmarket":
+        raise error(1, expected_banner, _found(lines[0].strip(_BLANKS)))
+    banner = [word.lower() for word in banner[1:]]
+    if (len(banner) != 4 or banner[:2] != ["matrix", "coordinate"]
+            or banner[2] not in ("real", "integer", "pattern")
+            or banner[3] not in ("general", "symmetric", "skew-symmetric")):
+        raise error(1, "'matrix coordinate real|integer|pattern "
+                       "general|symmetric|skew-symmetric'",
+                    _found(" ".join(banner)))
+    field, symmetry = banner[2], banner[3]
+
+    number = 1
+    while number < len(lines) and (not lines[number].strip(_BLANKS) or
+                                   lines[number].lstrip(_BLANKS)[:1] == "%"):
+        number += 1
+    size = lines[number].split() if number < len(lines) else []
+    if len(size) != 3 or not all(t.isascii() and t.isdigit() for t in size):
+        raise error(number + 1, "'rows columns entries'",
+                    _found(" ".join(size)) if size else "end of file")
+    rows, cols, nnz = (int(t) for t in size)
+    if max(rows, cols, nnz) > _INT64_MAX or rows == _INT64_MAX:
+        raise error(number + 1, "sizes that fit in 64 bits", " ".join(size))
+    if symmetry != "general" and rows != cols:
+        raise error(number + 1, "a square matrix for a symmetric file",
+                    f"{rows} x {cols}")
+    if nnz > rows * cols:
+        raise error(number + 1, "at most rows * columns entries",
+                    f"{nnz} for {rows} x {cols}")
+
+    per_row = [[] for _ in range(rows)]  # (col, value) in file order
+    width = 2 if field == "pattern" else 3
+    read = 0
+    for number in range(number + 2, len(lines) + 1):
+        tokens = lines[number - 1].split()
+        if not tokens:
+            continue
+        if read == nnz:
+            raise error(number, f"end of file after {nnz} entries",
+                        _found(tokens[0]))
+        if len(tokens) != width or not all(
+                t.isascii() and t.isdigit() for t in tokens[:2]):
+            raise error(number, f"'row column{'' if width == 2 else ' value'}'",
+                        _found(lines[number - 1].strip(_BLANKS)))
+        row, col = int(tokens[0]), int(tokens[1])
+        if not 1 <= row <= rows:
+            raise error(number, f"a row index in [1, {rows}]", str(row))
+        if not 1 <= col <= cols:
+            raise error(number, f"a column index in [1, {cols}]", str(col))
+        if symmetry == "symmetric" and row < col:
+            raise error(number, "an entry on or below the diagonal of a "
+                                "symmetric matrix", f"({row}, {col})")
+        if symmetry == "skew-symmetric" and row <= col:
+            raise error(number, "an entry below the diagonal of a "
+                                "skew-symmetric matrix", f"({row}, {col})")
+        value = 1.0
+        if field == "integer":
+            token = tokens[2]
+            if not re.fullmatch(r"[-+]?\d+", token) or not (
+                    -_INT64_MAX - 1 <= int(token) <= _INT64_MAX):
+                raise error(number, "an integer value", _found(token))
+            value = _int_to_f32(int(token))
+        elif field == "real":
+            token = tokens[2]
+            if not _REAL.fullmatch(token):
+                raise error(number, "a real value", _found(token))
+            parsed = float(token[1:] if token[0] == "+" else token)
+            if abs(parsed) > _FLOAT_MAX:
+                raise error(number, "a finite value in float range",
+                            _found(token))
+            value = _to_f32(parsed)
+        per_row[row - 1].append((col - 1, value))
+        if symmetry != "general" and row != col:
+            per_row[col - 1].append(
+                (row - 1, -value if symmetry == "skew-symmetric" else value))
+        read += 1
+    if read != nnz:
+        raise error(len(lines), f"{nnz} entries", str(read))
+
+    # Sort each row by column, then value, and merge duplicates, summing
+    # their values in float32 in that order, as the runtime does.
+    indptr, indices, values = [0], [], []
+    for entries in per_row:
+        entries.sort()
+        start = len(indices)
+        for col, value in entries:
+            if len(indices) > start and indices[-1] == col:
+                if field != "pattern":
+                    values[-1] = _to_f32(values[-1] + value)
+            else:
+                indices.append(col)
+                values.append(value)
+        indptr.append(len(indices))
+    return rows, cols, indptr, indices, None if field == "pattern" else values
 
 
 def matrix_shape(path: str | os.PathLike) -> tuple[int, int]:

@@ -3,7 +3,9 @@
 // Loads a library built by sparse-compile, calls one SpMM or SpMV entry point
 // on a matrix file or a random matrix, checks the result against a reference
 // computed in double precision and times it per thread count, optionally
-// next to OpenBLAS on the densified matrix.
+// next to OpenBLAS on the densified matrix. An entry whose signature has a
+// single dense operand has its weight compiled in: it is called with B (or
+// x) only, and the matrix given is what the reference is computed with.
 //
 // Exit status: 0 if every check passed, 1 if a check failed, 2 on usage or
 // input errors.
@@ -40,6 +42,8 @@ const char *const kUsage =
 
 Runs a compiled SpMM (C[M,N] = A[M,K] * B[K,N]) or SpMV (y[M] = A[M,K] * x[K])
 entry point, checks it against a double-precision reference and times it.
+An entry whose signature takes only B (or x) has A embedded (make-kernel.py
+--embed-weights): give the matrix and seed it was built from.
 
   --entry NAME          entry point (_mlir_ciface_NAME or NAME)
   --kind spmm|spmv      kind of the entry point
@@ -47,9 +51,12 @@ entry point, checks it against a double-precision reference and times it.
   --random MxK:DENSITY  random A instead, e.g. 2048x512:0.1
   --n N                 columns of B and C, spmm only (default 256)
   --index-bits 32|64    index width the kernel was compiled for (default:
-                        from the library's signature of the entry, else 64)
+                        from the library's signature of the entry, else 64;
+                        not for entries with embedded weights)
   --threads T1,T2,...   thread counts to run (default: the library's default)
   --seed S              seed of A's values; B uses S + 1 (default 1)
+  --file-values         keep the values of a real or integer .mtx file (A's
+                        values are then not drawn from the seed)
   --warmup W            untimed calls before timing (default 2)
   --repeat R            timed calls (default 10)
   --rtol X              pass iff |c - ref| <= X * sum_k |a_ik * b_kj| (1e-5)
@@ -77,6 +84,7 @@ struct Options {
   int warmup = 2, repeat = 10;
   double rtol = 1e-5;
   bool denseBaseline = false;
+  bool fileValues = false;
 };
 
 constexpr int kExitCheckFailed = 1;
@@ -165,10 +173,13 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
       value = arg.substr(eq + 1);
       hasValue = true;
     }
-    if (name == "--dense-baseline") {
+    if (name == "--dense-baseline" || name == "--file-values") {
       if (hasValue)
-        return error("--dense-baseline takes no value");
-      options.denseBaseline = true;
+        return error(name + " takes no value");
+      if (name == "--dense-baseline")
+        options.denseBaseline = true;
+      else
+        options.fileValues = true;
       continue;
     }
     static const char *const kValued[] = {
@@ -250,6 +261,8 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
     return error("give exactly one of --matrix and --random");
   if (options.kind == Kind::SpMV && options.nGiven)
     return error("--n applies to --kind spmm only");
+  if (options.fileValues && options.matrix.empty())
+    return error("--file-values needs --matrix");
   return ParseResult::Run;
 }
 
@@ -354,6 +367,11 @@ struct EntrySignature {
   int resultRank = 0;               // 2 for SpMM, 1 for SpMV
   int64_t rows = -1, cols = -1;     // static shape of the sparse operand
   int posWidth = -1, crdWidth = -1; // bits; `index` is 64
+  /// The weight is compiled in: the entry's one operand is a dense tensor.
+  bool embedded = false;
+  /// Shapes (-1 for '?') of the operand and result of an embedded entry.
+  std::vector<int64_t> operandShape, resultShape;
+  std::string operandType;
 };
 
 /// Parses the dimensions of the `tensor<` type at `text` (-1 for '?').
@@ -381,8 +399,89 @@ int parseWidth(const std::string &text, const char *key) {
   return width == 0 ? 64 : width;
 }
 
+/// Trims blanks at both ends.
+std::string trim(const std::string &text) {
+  size_t begin = text.find_first_not_of(" \t\n");
+  if (begin == std::string::npos)
+    return "";
+  return text.substr(begin, text.find_last_not_of(" \t\n") - begin + 1);
+}
+
+/// Splits `text` at the commas outside brackets; "->" (in affine maps) is
+/// not a closing bracket. Sets `close` to the position of the bracket that
+/// closes the list, or npos if the text ends first.
+std::vector<std::string> splitTopLevel(const std::string &text, size_t begin,
+                                       size_t &close) {
+  std::vector<std::string> parts;
+  int depth = 0;
+  size_t start = begin;
+  for (size_t p = begin; p < text.size(); ++p) {
+    char c = text[p];
+    if (c == '-' && p + 1 < text.size() && text[p + 1] == '>') {
+      ++p;
+    } else if (c == '(' || c == '<' || c == '{' || c == '[') {
+      ++depth;
+    } else if (c == ')' || c == '>' || c == '}' || c == ']') {
+      if (depth-- == 0) {
+        close = p;
+        if (!trim(text.substr(start, p - start)).empty())
+          parts.push_back(trim(text.substr(start, p - start)));
+        return parts;
+      }
+    } else if (c == ',' && depth == 0) {
+      parts.push_back(trim(text.substr(start, p - start)));
+      start = p + 1;
+    }
+  }
+  close = std::string::npos;
+  parts.push_back(trim(text.substr(start)));
+  return parts;
+}
+
+/// The operand and result types of function type `text`, "(A, B) -> R" or
+/// "(A) -> (R, S)"; false if it is not of that form.
+bool splitFunctionType(const std::string &text,
+                       std::vector<std::string> &operands,
+                       std::vector<std::string> &results) {
+  size_t open = text.find_first_not_of(" \t\n");
+  if (open == std::string::npos || text[open] != '(')
+    return false;
+  size_t close;
+  operands = splitTopLevel(text, open + 1, close);
+  if (close == std::string::npos)
+    return false;
+  size_t arrow = text.find_first_not_of(" \t\n", close + 1);
+  if (arrow == std::string::npos || text.compare(arrow, 2, "->") != 0)
+    return false;
+  size_t result = text.find_first_not_of(" \t\n", arrow + 2);
+  if (result == std::string::npos)
+    return false;
+  if (text[result] == '(') {
+    results = splitTopLevel(text, result + 1, close);
+    return close != std::string::npos;
+  }
+  results = {trim(text.substr(result))};
+  return true;
+}
+
+bool isDenseTensor(const std::string &type) {
+  return type.rfind("tensor<", 0) == 0 &&
+         type.find("#sparse_tensor.encoding") == std::string::npos;
+}
+
 EntrySignature parseSignature(const std::string &text) {
   EntrySignature signature;
+  std::vector<std::string> operands, results;
+  if (splitFunctionType(text, operands, results) && operands.size() == 1 &&
+      results.size() == 1 && isDenseTensor(operands[0]) &&
+      isDenseTensor(results[0])) {
+    signature.embedded = true;
+    signature.operandType = operands[0];
+    signature.operandShape = parseTensorShape(operands[0], 0);
+    signature.resultShape = parseTensorShape(results[0], 0);
+    signature.resultRank = static_cast<int>(signature.resultShape.size());
+    return signature;
+  }
   size_t sparse = text.find("#sparse_tensor.encoding");
   size_t operand = text.rfind("tensor<", sparse);
   if (sparse != std::string::npos && operand != std::string::npos) {
@@ -394,19 +493,57 @@ EntrySignature parseSignature(const std::string &text) {
   }
   signature.posWidth = parseWidth(text, "posWidth = ");
   signature.crdWidth = parseWidth(text, "crdWidth = ");
-  size_t arrow = text.find("->");
-  size_t result = text.find("tensor<", arrow);
-  if (arrow != std::string::npos && result != std::string::npos)
+  if (results.size() == 1 && results[0].rfind("tensor<", 0) == 0) {
     signature.resultRank =
-        static_cast<int>(parseTensorShape(text, result).size());
+        static_cast<int>(parseTensorShape(results[0], 0).size());
+  } else {
+    size_t arrow = text.find("->");
+    size_t result = text.find("tensor<", arrow);
+    if (arrow != std::string::npos && result != std::string::npos)
+      signature.resultRank =
+          static_cast<int>(parseTensorShape(text, result).size());
+  }
   return signature;
+}
+
+/// "M x K" of a shape, '?' for a dynamic size.
+std::string dimText(int64_t size) {
+  return size < 0 ? "?" : std::to_string(size);
+}
+
+/// Checks an entry with an embedded weight against A and N: its operand must
+/// be B (K x N) or x (K) and its result C (M x N) or y (M).
+std::string checkEmbedded(const std::string &entry,
+                          const EntrySignature &signature, bool isSpmm,
+                          const SoCsr &a, int64_t n) {
+  size_t rank = isSpmm ? 2 : 1;
+  const std::vector<int64_t> &in = signature.operandShape;
+  const std::vector<int64_t> &out = signature.resultShape;
+  if (in.size() != rank || out.size() != rank)
+    return entry + " takes a " + signature.operandType +
+           ", not the dense operand of an " + (isSpmm ? "SpMM" : "SpMV") +
+           " with embedded weights";
+  int64_t m = out[0], k = in[0];
+  if ((m >= 0 && m != a.rows) || (k >= 0 && k != a.cols))
+    return entry + " was compiled for a " + dimText(m) + " x " + dimText(k) +
+           " matrix (weights embedded), not " + std::to_string(a.rows) + " x " +
+           std::to_string(a.cols);
+  if (isSpmm)
+    for (int64_t compiled : {in[1], out[1]})
+      if (compiled >= 0 && compiled != n)
+        return entry + " was compiled for N = " + std::to_string(compiled) +
+               ": use --n " + std::to_string(compiled);
+  return "";
 }
 
 /// Checks the call sparse-run is about to make against the entry's recorded
 /// signature, if any: a wrong kind, index width or matrix shape would make
-/// the kernel read out of bounds. May set --index-bits when not given.
-/// Returns a description of the mismatch, or "".
-std::string checkSignature(SoLibrary *lib, Options &options, const SoCsr &a) {
+/// the kernel read out of bounds. May set --index-bits when not given. Sets
+/// `embedded` when the entry has its weight compiled in. Returns a
+/// description of the mismatch, or "".
+std::string checkSignature(SoLibrary *lib, Options &options, const SoCsr &a,
+                           int64_t n, bool &embedded) {
+  embedded = false;
   const char *text = so_library_signature(lib, options.entry.c_str());
   if (!text)
     return "";
@@ -416,6 +553,12 @@ std::string checkSignature(SoLibrary *lib, Options &options, const SoCsr &a) {
   if (signature.resultRank == (isSpmm ? 1 : 2))
     return entry + " returns a rank-" + std::to_string(signature.resultRank) +
            " tensor: use --kind " + (isSpmm ? "spmv" : "spmm");
+  if (signature.embedded) {
+    if (options.indexBitsGiven)
+      return entry + " has its weights embedded: --index-bits does not apply";
+    embedded = true;
+    return checkEmbedded(entry, signature, isSpmm, a, n);
+  }
   if (signature.posWidth > 0 && signature.posWidth == signature.crdWidth) {
     if (!options.indexBitsGiven)
       options.indexBits = signature.posWidth;
@@ -471,7 +614,7 @@ int run(Options options) {
   if (!options.matrix.empty()) {
     matrixName = options.matrix;
     if (so_csr_read(options.matrix.c_str(), &a) ||
-        so_csr_fill_random(&a, options.seed))
+        (!options.fileValues && so_csr_fill_random(&a, options.seed)))
       return usageError(so_last_error());
   } else {
     int64_t rows, cols;
@@ -506,13 +649,15 @@ int run(Options options) {
   void *entry = so_library_lookup(lib.get(), options.entry.c_str());
   if (!entry)
     return usageError(so_last_error());
-  std::string mismatch = checkSignature(lib.get(), options, a);
+  bool embedded;
+  std::string mismatch = checkSignature(lib.get(), options, a, n, embedded);
   if (!mismatch.empty())
     return usageError(mismatch);
-  // Declared after `matrix`, whose arrays it borrows, so released first.
+  // Declared after `matrix`, whose arrays it borrows, so released first. An
+  // entry with embedded weights needs none.
   OwnedOperand owned;
   SoCsrOperand &operand = owned.operand;
-  if (so_csr_operand_init(&a, options.indexBits, &operand))
+  if (!embedded && so_csr_operand_init(&a, options.indexBits, &operand))
     return usageError(so_last_error());
 
   std::vector<float> denseA;
@@ -532,6 +677,10 @@ int run(Options options) {
   Reference reference = computeReference(a, b, n);
   std::vector<float> c(static_cast<size_t>(outputSize));
   auto callKernel = [&](float *destination) {
+    if (embedded && isSpmm)
+      return so_call_dense_spmm(entry, b.data(), k, n, m, destination) == 0;
+    if (embedded)
+      return so_call_dense_spmv(entry, b.data(), k, m, destination) == 0;
     return isSpmm ? so_call_spmm_prepared(entry, &operand, b.data(), n,
                                           destination) == 0
                   : so_call_spmv_prepared(entry, &operand, b.data(),
@@ -588,9 +737,12 @@ int run(Options options) {
   const char *kindName = isSpmm ? "spmm" : "spmv";
   double sparsity =
       m * k > 0 ? 1.0 - double(a.nnz) / (double(m) * double(k)) : 0.0;
-  std::fprintf(table, "library %s, entry %s (%s, %d-bit indices)\n",
+  std::string abi = embedded
+                        ? std::string("weights embedded")
+                        : std::to_string(options.indexBits) + "-bit indices";
+  std::fprintf(table, "library %s, entry %s (%s, %s)\n",
                options.library.c_str(), options.entry.c_str(), kindName,
-               options.indexBits);
+               abi.c_str());
   std::fprintf(table,
                "matrix %s: %" PRId64 " x %" PRId64 ", nnz %" PRId64
                ", sparsity %.4f, N = %" PRId64 "\n",

@@ -9,6 +9,8 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -172,6 +174,153 @@ TEST_F(LibraryTest, BadArguments) {
   SoCsrOperand uninitialized{};
   EXPECT_NE(so_call_spmm_prepared(fn, &uninitialized, b.data(), N, c.data()),
             0);
+}
+
+/// Entry points with the weight compiled in: TestKernels.c's 13 x 17
+/// test_embedded_weight, looked up here to compute the reference.
+class EmbeddedTest : public testing::Test {
+protected:
+  void SetUp() override {
+    lib = so_library_open(SPARSE_OPT_TEST_KERNELS);
+    ASSERT_NE(lib, nullptr) << so_last_error();
+    auto weight = reinterpret_cast<float (*)(int64_t, int64_t)>(
+        so_library_lookup(lib, "test_embedded_weight"));
+    ASSERT_NE(weight, nullptr) << so_last_error();
+    a.assign(M * K, 0.0f);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t k = 0; k < K; ++k)
+        a[i * K + k] = weight(i, k);
+    b.resize(K * N);
+    so_fill_random(b.data(), K * N, 12);
+  }
+  void TearDown() override { so_library_close(lib); }
+
+  /// C = A * B (n columns), summed in the order the test kernels use.
+  std::vector<float> reference(int64_t n) const {
+    std::vector<float> c(M * n, 0.0f);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t k = 0; k < K; ++k)
+        if (a[i * K + k] != 0.0f)
+          for (int64_t j = 0; j < n; ++j)
+            c[i * n + j] += a[i * K + k] * b[k * n + j];
+    return c;
+  }
+
+  static constexpr int64_t M = 13, K = 17, N = 5;
+  SoLibrary *lib = nullptr;
+  std::vector<float> a, b;
+};
+
+TEST_F(EmbeddedTest, Signature) {
+  const char *signature = so_library_signature(lib, "dense_spmm");
+  ASSERT_NE(signature, nullptr) << so_last_error();
+  EXPECT_EQ(std::string(signature), "(tensor<17x?xf32>) -> tensor<13x?xf32>");
+}
+
+TEST_F(EmbeddedTest, Spmm) {
+  void *fn = so_library_lookup(lib, "dense_spmm");
+  ASSERT_NE(fn, nullptr);
+  std::vector<float> expected = reference(N);
+  ASSERT_NE(std::count(expected.begin(), expected.end(), 0.0f),
+            std::ptrdiff_t(expected.size()));
+  std::vector<float> c(M * N);
+  ASSERT_EQ(so_call_dense_spmm(fn, b.data(), K, N, M, c.data()), 0)
+      << so_last_error();
+  EXPECT_EQ(c, expected);
+  // A NULL destination runs the kernel and discards the result.
+  EXPECT_EQ(so_call_dense_spmm(fn, b.data(), K, N, M, nullptr), 0)
+      << so_last_error();
+  // N = 1 reads the first column of a K x 1 B.
+  std::vector<float> column(K), c1(M);
+  for (int64_t k = 0; k < K; ++k)
+    column[k] = b[k * N];
+  b = column;
+  ASSERT_EQ(so_call_dense_spmm(fn, b.data(), K, 1, M, c1.data()), 0)
+      << so_last_error();
+  EXPECT_EQ(c1, reference(1));
+}
+
+TEST_F(EmbeddedTest, SpmmStridedResultIsCopiedRowMajor) {
+  std::vector<float> c(M * N);
+  ASSERT_EQ(so_call_dense_spmm(so_library_lookup(lib, "dense_spmm_strided"),
+                               b.data(), K, N, M, c.data()),
+            0)
+      << so_last_error();
+  EXPECT_EQ(c, reference(N));
+}
+
+TEST_F(EmbeddedTest, SpmmWrongResultShape) {
+  std::vector<float> c(M * N);
+  EXPECT_NE(so_call_dense_spmm(so_library_lookup(lib, "dense_spmm_wrong_shape"),
+                               b.data(), K, N, M, c.data()),
+            0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_dense_spmm: the kernel returned a 14 x 5 result, "
+            "expected 13 x 5");
+  // The caller's M is what the result is checked against.
+  EXPECT_NE(so_call_dense_spmm(so_library_lookup(lib, "dense_spmm"), b.data(),
+                               K, N, M + 2, nullptr),
+            0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_dense_spmm: the kernel returned a 13 x 5 result, "
+            "expected 15 x 5");
+}
+
+TEST_F(EmbeddedTest, Spmv) {
+  std::vector<float> x(b.begin(), b.begin() + K), y(M);
+  b = x;
+  ASSERT_EQ(so_call_dense_spmv(so_library_lookup(lib, "dense_spmv"), x.data(),
+                               K, M, y.data()),
+            0)
+      << so_last_error();
+  EXPECT_EQ(y, reference(1));
+  EXPECT_EQ(so_call_dense_spmv(so_library_lookup(lib, "dense_spmv"), x.data(),
+                               K, M, nullptr),
+            0)
+      << so_last_error();
+  EXPECT_NE(so_call_dense_spmv(so_library_lookup(lib, "dense_spmv"), x.data(),
+                               K, M - 1, y.data()),
+            0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_dense_spmv: the kernel returned a 13 result, expected 12");
+}
+
+TEST_F(EmbeddedTest, WrongKindIsDetected) {
+  std::vector<float> c(M * N);
+  EXPECT_NE(so_call_dense_spmv(so_library_lookup(lib, "dense_spmm"), b.data(),
+                               K, M, c.data()),
+            0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_dense_spmv: the kernel returned a rank-2 result; is it "
+            "an SpMM entry point?");
+  EXPECT_NE(so_call_dense_spmm(so_library_lookup(lib, "dense_spmv"), b.data(),
+                               K, N, M, c.data()),
+            0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_dense_spmm: the kernel returned a 13 x 1 result, "
+            "expected 13 x 5");
+}
+
+TEST_F(EmbeddedTest, BadArguments) {
+  void *spmm = so_library_lookup(lib, "dense_spmm");
+  void *spmv = so_library_lookup(lib, "dense_spmv");
+  std::vector<float> c(M * N);
+  EXPECT_NE(so_call_dense_spmm(nullptr, b.data(), K, N, M, c.data()), 0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_dense_spmm: NULL entry point");
+  EXPECT_NE(so_call_dense_spmm(spmm, b.data(), K, 0, M, c.data()), 0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_dense_spmm: expected a K x N operand with N > 0, found "
+            "N = 0");
+  EXPECT_NE(so_call_dense_spmm(spmm, nullptr, K, N, M, c.data()), 0);
+  EXPECT_NE(so_call_dense_spmm(spmm, b.data(), -1, N, M, c.data()), 0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_dense_spmm: negative shape M = 13, K = -1");
+  EXPECT_NE(so_call_dense_spmm(spmm, b.data(), K, N, -1, c.data()), 0);
+  EXPECT_NE(so_call_dense_spmv(nullptr, b.data(), K, M, c.data()), 0);
+  EXPECT_NE(so_call_dense_spmv(spmv, nullptr, K, M, c.data()), 0);
+  EXPECT_EQ(std::string(so_last_error()), "so_call_dense_spmv: NULL x");
+  EXPECT_NE(so_call_dense_spmv(spmv, b.data(), K, -1, c.data()), 0);
 }
 
 } // namespace

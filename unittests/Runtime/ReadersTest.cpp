@@ -222,6 +222,17 @@ TEST_F(ReaderTest, MtxGeneralUnorderedWithDuplicates) {
   EXPECT_EQ(values(), (std::vector<float>{0.75f, 1.0f, -1.5f}));
 }
 
+TEST_F(ReaderTest, MtxDuplicatesSumInAscendingOrderOfValue) {
+  // In file order the float sum would be (1e8 - 1e8) + 1 = 1; in ascending
+  // order (-1e8 + 1) + 1e8 = 0, whatever order the file and the sort give.
+  read("order.mtx", "%%MatrixMarket matrix coordinate real general\n"
+                    "2 2 3\n"
+                    "1 1 1e8\n"
+                    "1 1 -1e8\n"
+                    "1 1 1\n");
+  EXPECT_EQ(values(), (std::vector<float>{0.0f}));
+}
+
 TEST_F(ReaderTest, MtxSymmetricExpansion) {
   read("sym.mtx", "%%MatrixMarket matrix coordinate integer symmetric\n"
                   "3 3 3\n"

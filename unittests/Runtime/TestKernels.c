@@ -96,3 +96,75 @@ void _mlir_ciface_spmv(SoMemRef1D *result, SoMemRef1D *pos, SoMemRef1D *crd,
   result->sizes[0] = m;
   result->strides[0] = 1;
 }
+
+/*===----------------------------------------------------------------------===*
+ * Entry points with the weight compiled in (make-kernel.py --embed-weights):
+ * they take the dense operand only. The weight is the 13 x 17 matrix of
+ * test_embedded_weight, which LibraryTest.cpp computes the same way.
+ *===----------------------------------------------------------------------===*/
+
+const char sparse_opt_signature_dense_spmm[] =
+    "(tensor<17x?xf32>) -> tensor<13x?xf32>";
+const char sparse_opt_signature_dense_spmv[] =
+    "(tensor<17xf32>) -> tensor<13xf32>";
+
+enum { kEmbeddedRows = 13, kEmbeddedCols = 17 };
+
+float test_embedded_weight(int64_t i, int64_t j) {
+  return (i + 2 * j) % 5 == 0 ? (float)(i - j) * 0.25f : 0.0f;
+}
+
+/* C = A * B for the embedded A, as multiply() lays out its result. */
+static void multiplyEmbedded(SoMemRef2D *result, const SoMemRef2D *b,
+                             int64_t extraRows, int columnMajor,
+                             int64_t offset) {
+  int64_t m = kEmbeddedRows, n = b->sizes[1];
+  int64_t rows = m + extraRows;
+  float *data = calloc((size_t)(rows * n + offset + 1), sizeof(float));
+  const float *dense = (const float *)b->aligned + b->offset;
+  int64_t rowStride = columnMajor ? 1 : n, colStride = columnMajor ? rows : 1;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t k = 0; k < kEmbeddedCols; ++k) {
+      float a = test_embedded_weight(i, k);
+      if (a == 0.0f)
+        continue;
+      for (int64_t j = 0; j < n; ++j)
+        data[offset + i * rowStride + j * colStride] +=
+            a * dense[k * b->strides[0] + j * b->strides[1]];
+    }
+  result->allocated = data;
+  result->aligned = data;
+  result->offset = offset;
+  result->sizes[0] = rows;
+  result->sizes[1] = n;
+  result->strides[0] = rowStride;
+  result->strides[1] = colStride;
+}
+
+void _mlir_ciface_dense_spmm(SoMemRef2D *r, SoMemRef2D *b) {
+  multiplyEmbedded(r, b, 0, 0, 0);
+}
+
+void _mlir_ciface_dense_spmm_strided(SoMemRef2D *r, SoMemRef2D *b) {
+  multiplyEmbedded(r, b, 0, 1, 3);
+}
+
+void _mlir_ciface_dense_spmm_wrong_shape(SoMemRef2D *r, SoMemRef2D *b) {
+  multiplyEmbedded(r, b, 1, 0, 0);
+}
+
+void _mlir_ciface_dense_spmv(SoMemRef1D *result, SoMemRef1D *x) {
+  float *y = calloc(kEmbeddedRows + 1, sizeof(float));
+  const float *dense = (const float *)x->aligned + x->offset;
+  for (int64_t i = 0; i < kEmbeddedRows; ++i)
+    for (int64_t k = 0; k < kEmbeddedCols; ++k) {
+      float a = test_embedded_weight(i, k);
+      if (a != 0.0f)
+        y[i] += a * dense[k * x->strides[0]];
+    }
+  result->allocated = y;
+  result->aligned = y;
+  result->offset = 0;
+  result->sizes[0] = kEmbeddedRows;
+  result->strides[0] = 1;
+}
