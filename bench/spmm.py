@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """SpMM on the DLMC matrices: sparse-opt's kernels, the upstream
-sparsifier's, and dense OpenBLAS, on 1 and 2 threads, for several N.
+sparsifier's, Eigen's and dense OpenBLAS, on 1 and 2 threads, for several N.
 
 For every DLMC matrix of the chosen models and pruning methods this compiles
 the SpMM kernel for its shape with sparse-compile in two variants (once per
@@ -8,8 +8,10 @@ shape): the default pipeline (sparse-opt-csr-kernels) and
 `sparse-kernels=false` (the upstream sparsifier's loops, with the same OpenMP
 threads and vector width). It runs both with sparse-run for every N on 1 and
 2 threads, each result checked against the double-precision reference, next
-to OpenBLAS sgemm on the same shape and thread count (values drawn with a
-fixed seed). Per-run rows go to the CSV; geomeans per N and sparsity level
+to OpenBLAS sgemm on the same shape and thread count and (with the
+default pipeline's runs) to Eigen's sparse x dense product on the same CSR
+matrix, also checked (sparse-run --eigen-baseline; Eigen's SpMV for N = 1;
+values drawn with a fixed seed). Per-run rows go to the CSV; geomeans per N and sparsity level
 go to a Markdown table on stdout; with matplotlib installed, speedup over
 dense versus sparsity goes to a PNG next to the CSV.
 
@@ -17,8 +19,9 @@ dense versus sparsity goes to a PNG next to the CSV.
                 [--methods magnitude_pruning,random_pruning]
 
 Timings are best-of-R after warm-up; every ratio compares runs of the same
-script run on the same machine. Thread scaling (2T / 1T) is reported over
-the matrices with M x K >= 512 x 512 only, where there is work to split.
+script run on the same machine. Thread scaling (2T / 1T, ours and Eigen's)
+is reported over the matrices with M x K >= 512 x 512 only, where there is
+work to split.
 """
 
 import argparse
@@ -103,11 +106,14 @@ def run_all(args, matrices, tools, env, tmp):
                                 f"--pipeline-options={pipeline_options}"],
                                check=True)
                 libraries[key] = lib
+            # Eigen once per matrix and N, with our kernels' runs.
+            eigen = ["--eigen-baseline"] if variant == "sparse-opt" else []
             for n in args.n:
                 result = subprocess.run(
                     [run_tool, libraries[key], "--entry", "spmm", "--kind", "spmm",
                      "--matrix", path, "--n", str(n), "--threads", "1,2",
-                     "--repeat", str(args.repeat), "--dense-baseline", "--csv", "-"],
+                     "--repeat", str(args.repeat), "--dense-baseline", *eigen,
+                     "--csv", "-"],
                     check=False, capture_output=True, text=True, env=env)
                 if result.returncode != 0:
                     sys.exit(f"error: sparse-run failed on {path} ({variant}, "
@@ -133,6 +139,9 @@ def summarize(results):
         t = str(threads)
         stats["gflops_" + t].append(float(ours["gflops"]))
         stats["upstream_gflops_" + t].append(float(upstream["gflops"]))
+        stats["eigen_gflops_" + t].append(
+            2.0 * int(ours["nnz"]) * n / float(ours["eigen_best_s"]) / 1e9)
+        stats["vs_eigen_" + t].append(float(ours["speedup_vs_eigen"]))
         stats["dense_gflops_" + t].append(
             2.0 * int(ours["M"]) * int(ours["K"]) * n
             / float(ours["dense_best_s"]) / 1e9)
@@ -142,6 +151,8 @@ def summarize(results):
         if threads == 2 and int(ours["M"]) * int(ours["K"]) >= SCALING_MIN_ELEMENTS:
             one = runs[(n, level, model, method, matrix, 1)]["sparse-opt"]
             stats["scaling"].append(float(one["best_s"]) / float(ours["best_s"]))
+            stats["eigen_scaling"].append(
+                float(one["eigen_best_s"]) / float(ours["eigen_best_s"]))
     return levels
 
 
@@ -150,18 +161,24 @@ def print_table(levels, args, env):
           f"({args.models}; {args.methods}) of each sparsity level; "
           f"OMP_PROC_BIND={env['OMP_PROC_BIND']} OMP_PLACES={env['OMP_PLACES']} "
           f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')}\n")
-    print("| N | sparsity | runs | GF/s 1T | upstream GF/s 1T | dense GF/s 1T "
-          "| vs upstream 1T | vs dense 1T | vs upstream 2T | vs dense 2T "
-          "| 2T / 1T (M x K >= 512 x 512) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| N | sparsity | runs | GF/s 1T | upstream GF/s 1T | Eigen GF/s 1T "
+          "| dense GF/s 1T | vs upstream 1T | vs Eigen 1T | vs dense 1T "
+          "| vs upstream 2T | vs Eigen 2T | vs dense 2T "
+          "| 2T / 1T (M x K >= 512 x 512) | Eigen 2T / 1T |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (n, level), s in sorted(levels.items(), key=lambda kv: (kv[0][0], float(kv[0][1]))):
         scaling = f"{geomean(s['scaling']):.2f}x" if s["scaling"] else "-"
+        eigen_scaling = (f"{geomean(s['eigen_scaling']):.2f}x"
+                         if s["eigen_scaling"] else "-")
         print(f"| {n} | {level} | {len(s['gflops_1'])} "
               f"| {geomean(s['gflops_1']):.1f} | {geomean(s['upstream_gflops_1']):.1f} "
+              f"| {geomean(s['eigen_gflops_1']):.1f} "
               f"| {geomean(s['dense_gflops_1']):.1f} "
-              f"| {geomean(s['vs_upstream_1']):.2f}x | {geomean(s['vs_dense_1']):.2f}x "
-              f"| {geomean(s['vs_upstream_2']):.2f}x | {geomean(s['vs_dense_2']):.2f}x "
-              f"| {scaling} |")
+              f"| {geomean(s['vs_upstream_1']):.2f}x | {geomean(s['vs_eigen_1']):.2f}x "
+              f"| {geomean(s['vs_dense_1']):.2f}x "
+              f"| {geomean(s['vs_upstream_2']):.2f}x | {geomean(s['vs_eigen_2']):.2f}x "
+              f"| {geomean(s['vs_dense_2']):.2f}x "
+              f"| {scaling} | {eigen_scaling} |")
 
 
 def plot(levels, path):
@@ -183,6 +200,11 @@ def plot(levels, path):
         for (n, level), s in levels.items() if n == max(n for n, _ in levels))
     axis.plot([p[0] for p in upstream], [p[1] for p in upstream], marker="x",
               linestyle="--", label=f"upstream sparsifier, N = {max(n for n, _ in levels)}")
+    eigen = sorted((float(level), geomean([d / e for d, e in zip(
+        s["vs_dense_1"], s["vs_eigen_1"])]))
+        for (n, level), s in levels.items() if n == max(n for n, _ in levels))
+    axis.plot([p[0] for p in eigen], [p[1] for p in eigen], marker="+",
+              linestyle=":", label=f"Eigen, N = {max(n for n, _ in levels)}")
     axis.axhline(1.0, color="gray", linewidth=0.8)
     axis.set_yscale("log")
     axis.set_xlabel("sparsity")

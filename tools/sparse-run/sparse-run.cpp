@@ -3,7 +3,8 @@
 // Loads a library built by sparse-compile, calls one SpMM or SpMV entry point
 // on a matrix file or a random matrix, checks the result against a reference
 // computed in double precision and times it per thread count, optionally
-// next to OpenBLAS on the densified matrix. An entry whose signature has a
+// next to OpenBLAS on the densified matrix and to Eigen's sparse x dense
+// product on the same CSR matrix. An entry whose signature has a
 // single dense operand has its weight compiled in: it is called with B (or
 // x) only, and the matrix given is what the reference is computed with.
 //
@@ -12,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "EigenBaseline.h"
 #include "sparse-opt-c/Runtime.h"
 
 #include <cblas.h>
@@ -61,6 +63,8 @@ An entry whose signature takes only B (or x) has A embedded (make-kernel.py
   --repeat R            timed calls (default 10)
   --rtol X              pass iff |c - ref| <= X * sum_k |a_ik * b_kj| (1e-5)
   --dense-baseline      also time OpenBLAS sgemm/sgemv on the densified A
+  --eigen-baseline      also time Eigen's sparse x dense product on the same
+                        CSR A (SpMV for N = 1), checked like the kernel
   --csv FILE|-          append CSV rows to FILE ('-': stdout; the table then
                         goes to stderr)
   --help                show this text
@@ -84,6 +88,7 @@ struct Options {
   int warmup = 2, repeat = 10;
   double rtol = 1e-5;
   bool denseBaseline = false;
+  bool eigenBaseline = false;
   bool fileValues = false;
 };
 
@@ -173,11 +178,14 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
       value = arg.substr(eq + 1);
       hasValue = true;
     }
-    if (name == "--dense-baseline" || name == "--file-values") {
+    if (name == "--dense-baseline" || name == "--eigen-baseline" ||
+        name == "--file-values") {
       if (hasValue)
         return error(name + " takes no value");
       if (name == "--dense-baseline")
         options.denseBaseline = true;
+      else if (name == "--eigen-baseline")
+        options.eigenBaseline = true;
       else
         options.fileValues = true;
       continue;
@@ -597,6 +605,10 @@ struct Result {
   double gflops;
   bool haveDense;
   Timing dense;
+  bool haveEigen;
+  Timing eigen;
+  double eigenMaxError;
+  bool eigenPassed;
   double maxError;
   bool passed;
 };
@@ -635,6 +647,10 @@ int run(Options options) {
     return usageError("operands of " + std::to_string(m) + " x " +
                       std::to_string(k) + " x " + std::to_string(n) +
                       " are too large");
+  if (options.eigenBaseline &&
+      std::max({m, k, a.nnz}) >= std::numeric_limits<int>::max())
+    return usageError("the matrix is too large for --eigen-baseline (32-bit "
+                      "indices)");
   if (options.denseBaseline &&
       (__builtin_mul_overflow(m, k, &cells) ||
        std::max(m, k) > std::numeric_limits<int>::max())) // BLAS takes int.
@@ -676,6 +692,12 @@ int run(Options options) {
 
   Reference reference = computeReference(a, b, n);
   std::vector<float> c(static_cast<size_t>(outputSize));
+  // Eigen's product of the same A and B into the same C; A's indices are
+  // copied to 32 bits here, outside the timed calls.
+  std::unique_ptr<sparse_run::EigenProduct> eigen;
+  if (options.eigenBaseline)
+    eigen.reset(sparse_run::EigenProduct::create(
+        m, k, a.nnz, a.row_ptr, a.col_idx, a.values, b.data(), n, c.data()));
   auto callKernel = [&](float *destination) {
     if (embedded && isSpmm)
       return so_call_dense_spmm(entry, b.data(), k, n, m, destination) == 0;
@@ -728,6 +750,31 @@ int run(Options options) {
       measure(options.warmup, options.repeat, callDense, result.dense);
       result.haveDense = true;
     }
+
+    if (eigen) {
+      // At most as many threads as the kernel (0: OpenMP's default). C is
+      // poisoned first so that the check sees what Eigen wrote.
+      sparse_run::EigenProduct::setThreads(result.threads);
+      std::fill(c.begin(), c.end(), std::numeric_limits<float>::quiet_NaN());
+      eigen->run();
+      result.eigenMaxError = maxScaledError(c, reference);
+      result.eigenPassed = result.eigenMaxError <= options.rtol;
+      if (!result.eigenPassed)
+        std::fprintf(stderr,
+                     "sparse-run: error: Eigen's result on %s thread(s) fails "
+                     "the check: max err %.3e > %g\n",
+                     result.threads ? std::to_string(result.threads).c_str()
+                                    : "the default number of",
+                     result.eigenMaxError, options.rtol);
+      measure(
+          options.warmup, options.repeat,
+          [&] {
+            eigen->run();
+            return true;
+          },
+          result.eigen);
+      result.haveEigen = true;
+    }
     results.push_back(result);
   }
 
@@ -750,10 +797,21 @@ int run(Options options) {
   if (options.denseBaseline)
     std::fprintf(table, "dense baseline: OpenBLAS with %s kernels\n",
                  openblas_get_corename());
+  if (eigen)
+    std::fprintf(table, "eigen baseline: Eigen %s %s (%s)%s, %s\n",
+                 sparse_run::EigenProduct::version(), n == 1 ? "SpMV" : "SpMM",
+                 sparse_run::EigenProduct::simd(),
+                 sparse_run::EigenProduct::openmp() ? ", OpenMP" : "",
+                 eigen->parallelAbove1Thread()
+                     ? "uses the threads given (nnz x N > 20000)"
+                     : "one thread whatever --threads (Eigen goes parallel "
+                       "above nnz x N = 20000 only)");
   std::fprintf(table, "%8s %12s %12s %9s", "threads", "best ms", "median ms",
                "GFLOP/s");
   if (options.denseBaseline)
     std::fprintf(table, " %14s %8s", "dense best ms", "speedup");
+  if (eigen)
+    std::fprintf(table, " %14s %16s", "eigen best ms", "speedup vs eigen");
   std::fprintf(table, " %11s  %s\n", "max err", "check");
   for (const Result &r : results) {
     std::string threads = r.threads ? std::to_string(r.threads) : "default";
@@ -762,8 +820,12 @@ int run(Options options) {
     if (r.haveDense)
       std::fprintf(table, " %14.4f %7.2fx", r.dense.best * 1e3,
                    r.dense.best / r.sparse.best);
-    std::fprintf(table, " %11.3e  %s\n", r.maxError,
-                 r.passed ? "pass" : "fail");
+    if (r.haveEigen)
+      std::fprintf(table, " %14.4f %15.2fx", r.eigen.best * 1e3,
+                   r.eigen.best / r.sparse.best);
+    std::fprintf(table, " %11.3e  %s%s\n", r.maxError,
+                 r.passed ? "pass" : "fail",
+                 r.haveEigen && !r.eigenPassed ? " (eigen: fail)" : "");
   }
 
   if (!options.csv.empty()) {
@@ -776,7 +838,8 @@ int run(Options options) {
     std::fseek(csv, 0, SEEK_END);
     if (csvToStdout || std::ftell(csv) <= 0)
       std::fputs("matrix,M,K,N,nnz,sparsity,kind,threads,best_s,median_s,"
-                 "gflops,dense_best_s,speedup_vs_dense,max_err,check\n",
+                 "gflops,dense_best_s,speedup_vs_dense,max_err,check,"
+                 "eigen_best_s,speedup_vs_eigen\n",
                  csv);
     for (const Result &r : results) {
       std::fprintf(csv,
@@ -790,13 +853,20 @@ int run(Options options) {
                      r.dense.best / r.sparse.best);
       else
         std::fputs(",,", csv);
-      std::fprintf(csv, "%.6g,%s\n", r.maxError, r.passed ? "pass" : "fail");
+      std::fprintf(csv, "%.6g,%s,", r.maxError, r.passed ? "pass" : "fail");
+      if (r.haveEigen)
+        std::fprintf(csv, "%.9g,%.6g\n", r.eigen.best,
+                     r.eigen.best / r.sparse.best);
+      else
+        std::fputs(",\n", csv);
     }
     if (csvToStdout ? std::fflush(csv) != 0 : std::fclose(csv) != 0)
       return usageError(options.csv + ": cannot write");
   }
-  bool allPassed = std::all_of(results.begin(), results.end(),
-                               [](const Result &r) { return r.passed; });
+  bool allPassed =
+      std::all_of(results.begin(), results.end(), [](const Result &r) {
+        return r.passed && (!r.haveEigen || r.eigenPassed);
+      });
   return allPassed ? 0 : kExitCheckFailed;
 }
 
