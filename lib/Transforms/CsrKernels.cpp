@@ -510,6 +510,197 @@ struct CsrSpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
   KernelOptions options;
 };
 
+/// The body of an SDDMM written for the sparsifier: for each stored entry
+/// of the output, reduce(out, unary(out){present: a * b}{absent: none}, 0)
+/// with addition, i.e. the entry becomes sum_k a_k * b_k.
+bool isSampledProductBody(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  Value out = body.getArgument(2);
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto reduce = yield.getOperand(0).getDefiningOp<ReduceOp>();
+  if (!reduce || reduce.getX() != out ||
+      !matchPattern(reduce.getIdentity(), m_AnyZeroFloat()))
+    return false;
+  auto unary = reduce.getY().getDefiningOp<UnaryOp>();
+  if (!unary || unary.getX() != out || !unary.getAbsentRegion().empty() ||
+      !llvm::hasSingleElement(unary.getPresentRegion()))
+    return false;
+  auto isBinaryOf = [](Value value, Value x, Value y, auto opTag) {
+    auto binary = value.getDefiningOp<decltype(opTag)>();
+    return binary && ((binary.getLhs() == x && binary.getRhs() == y) ||
+                      (binary.getLhs() == y && binary.getRhs() == x));
+  };
+  auto presentYield =
+      cast<YieldOp>(unary.getPresentRegion().front().getTerminator());
+  if (presentYield.getResults().size() != 1 ||
+      !isBinaryOf(presentYield.getSingleResult(), a, b, arith::MulFOp()))
+    return false;
+  Block &combine = reduce.getRegion().front();
+  auto combineYield = cast<YieldOp>(combine.getTerminator());
+  return combineYield.getResults().size() == 1 &&
+         isBinaryOf(combineYield.getSingleResult(), combine.getArgument(0),
+                    combine.getArgument(1), arith::AddFOp());
+}
+
+/// sum_k x[xRow, k] * y[yRow, k] over k < depth: full vectors, a masked
+/// tail, one horizontal reduction.
+Value emitDenseRowDot(OpBuilder &b, Location loc, Value x, Value xRow,
+                      Value y, Value yRow, Value depth, unsigned lanes,
+                      FloatType elementType) {
+  auto vectorType = VectorType::get({lanes}, elementType);
+  auto maskType = VectorType::get({lanes}, b.getI1Type());
+  Value zero = arith::ConstantOp::create(
+      b, loc, vectorType,
+      DenseElementsAttr::get(vectorType, b.getZeroAttr(elementType)));
+  Value width = indexConstant(b, loc, lanes);
+  Value full = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, depth, width), width);
+  auto loop = scf::ForOp::create(
+      b, loc, indexConstant(b, loc, 0), full, width, ValueRange{zero},
+      [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulator) {
+        Value xs = vector::LoadOp::create(lb, ll, vectorType, x,
+                                          ValueRange{xRow, k});
+        Value ys = vector::LoadOp::create(lb, ll, vectorType, y,
+                                          ValueRange{yRow, k});
+        scf::YieldOp::create(
+            lb, ll,
+            vector::FMAOp::create(lb, ll, xs, ys, accumulator[0])
+                .getResult());
+      });
+  Value remaining = arith::SubIOp::create(b, loc, depth, full);
+  Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                    remaining, indexConstant(b, loc, 0));
+  auto tail = scf::IfOp::create(
+      b, loc, any,
+      [&](OpBuilder &tb, Location tl) {
+        Value mask = vector::CreateMaskOp::create(tb, tl, maskType,
+                                                  ValueRange{remaining});
+        Value xs = vector::MaskedLoadOp::create(
+            tb, tl, vectorType, x, ValueRange{xRow, full}, mask, zero);
+        Value ys = vector::MaskedLoadOp::create(
+            tb, tl, vectorType, y, ValueRange{yRow, full}, mask, zero);
+        scf::YieldOp::create(
+            tb, tl,
+            vector::FMAOp::create(tb, tl, xs, ys, loop.getResult(0))
+                .getResult());
+      },
+      [&](OpBuilder &eb, Location el) {
+        scf::YieldOp::create(eb, el, loop.getResult(0));
+      });
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                     tail.getResult(0));
+}
+
+/// SDDMM: out = (Q K^T) sampled at the CSR pattern of S, written as the
+/// sparsifier's linalg.generic (Q (i,k), K (j,k), S (i,j) in/out). Each
+/// stored (i, j) becomes a vector dot product of two contiguous rows; the
+/// result reuses S's positions and coordinates with a new values buffer,
+/// so S itself is not modified.
+struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
+  CsrSddmmPattern(MLIRContext *context, const KernelOptions &options)
+      : OpRewritePattern(context), options(options) {}
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+        op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
+      return failure();
+    auto iterators = op.getIteratorTypesArray();
+    if (iterators[0] != utils::IteratorType::parallel ||
+        iterators[1] != utils::IteratorType::parallel ||
+        iterators[2] != utils::IteratorType::reduction)
+      return rewriter.notifyMatchFailure(op, "not (parallel, parallel, red)");
+    MLIRContext *context = op.getContext();
+    AffineExpr i = getAffineDimExpr(0, context), j = getAffineDimExpr(1, context),
+               k = getAffineDimExpr(2, context);
+    SmallVector<AffineMap> expected = {
+        AffineMap::get(3, 0, {i, k}, context),
+        AffineMap::get(3, 0, {j, k}, context),
+        AffineMap::get(3, 0, {i, j}, context)};
+    if (op.getIndexingMapsArray() != expected)
+      return rewriter.notifyMatchFailure(op, "not Q (i,k), K (j,k), S (i,j)");
+
+    Value q = op.getDpsInputs()[0], keys = op.getDpsInputs()[1];
+    Value pattern = op.getDpsInits()[0];
+    auto patternType = cast<RankedTensorType>(pattern.getType());
+    SparseTensorType sparse(patternType);
+    auto elementType = dyn_cast<FloatType>(patternType.getElementType());
+    if (!sparse.hasEncoding() || sparse.getLvlRank() != 2 ||
+        !sparse.isIdentity() || !sparse.isDenseLvl(0) ||
+        !sparse.isCompressedLvl(1) || !elementType ||
+        !isDenseTensor(q.getType(), 2, elementType) ||
+        !isDenseTensor(keys.getType(), 2, elementType))
+      return rewriter.notifyMatchFailure(op, "not dense x dense -> CSR");
+    if (!isSampledProductBody(op))
+      return rewriter.notifyMatchFailure(op, "body is not a sampled product");
+    unsigned lanes = options.lanesFor32Bit * 32 / elementType.getWidth();
+    if (lanes == 0)
+      return rewriter.notifyMatchFailure(op, "vectorization is disabled");
+
+    Location loc = op.getLoc();
+    auto dynamicVector = [&](Type element) {
+      return MemRefType::get({ShapedType::kDynamic}, element);
+    };
+    Value positions = ToPositionsOp::create(
+        rewriter, loc, dynamicVector(sparse.getPosType()), pattern,
+        rewriter.getIndexAttr(1));
+    Value coordinates = ToCoordinatesOp::create(
+        rewriter, loc, dynamicVector(sparse.getCrdType()), pattern,
+        rewriter.getIndexAttr(1));
+    auto buffer = [&](Value tensor) {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      return bufferization::ToBufferOp::create(
+          rewriter, loc, MemRefType::get(type.getShape(), elementType), tensor,
+          /*read_only=*/true);
+    };
+    Value qBuffer = buffer(q), kBuffer = buffer(keys);
+    Value c0 = indexConstant(rewriter, loc, 0);
+    Value count = memref::DimOp::create(rewriter, loc, coordinates, c0);
+    Value values = memref::AllocOp::create(
+        rewriter, loc, dynamicVector(elementType), ValueRange{count},
+        rewriter.getI64IntegerAttr(64));
+    Value rows = rewriter.createOrFold<tensor::DimOp>(loc, pattern, c0);
+    Value depth = rewriter.createOrFold<tensor::DimOp>(
+        loc, q, indexConstant(rewriter, loc, 1));
+
+    forEachRow(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
+                                        Value row) {
+      Value begin = toIndex(
+          nb, nl, memref::LoadOp::create(nb, nl, positions, row));
+      Value next = arith::AddIOp::create(nb, nl, row, indexConstant(nb, nl, 1));
+      Value end = toIndex(
+          nb, nl, memref::LoadOp::create(nb, nl, positions, next));
+      scf::ForOp::create(
+          nb, nl, begin, end, indexConstant(nb, nl, 1), ValueRange{},
+          [&](OpBuilder &eb, Location el, Value entry, ValueRange) {
+            Value column = toIndex(
+                eb, el, memref::LoadOp::create(eb, el, coordinates, entry));
+            Value dot = emitDenseRowDot(eb, el, qBuffer, row, kBuffer, column,
+                                        depth, lanes, elementType);
+            memref::StoreOp::create(eb, el, dot, values, ValueRange{entry});
+            scf::YieldOp::create(eb, el);
+          });
+    });
+
+    auto asTensor = [&](Value memref) -> Value {
+      auto type = cast<MemRefType>(memref.getType());
+      return bufferization::ToTensorOp::create(
+          rewriter, loc,
+          RankedTensorType::get(type.getShape(), type.getElementType()),
+          memref, /*restrict=*/rewriter.getUnitAttr(),
+          /*writable=*/UnitAttr());
+    };
+    rewriter.replaceOpWithNewOp<AssembleOp>(
+        op, patternType,
+        ValueRange{asTensor(positions), asTensor(coordinates)},
+        asTensor(values));
+    return success();
+  }
+
+  KernelOptions options;
+};
+
 struct CsrKernelsPass
     : public sparse_opt::impl::SparseOptCsrKernelsBase<CsrKernelsPass> {
   using Base::Base;
@@ -526,7 +717,8 @@ struct CsrKernelsPass
     KernelOptions options{vectorLength, dotVectorLength, nTile,
                           prefetchDistance};
     RewritePatternSet patterns(&getContext());
-    patterns.add<CsrSpmmPattern, CsrSpmvPattern>(&getContext(), options);
+    patterns.add<CsrSpmmPattern, CsrSpmvPattern, CsrSddmmPattern>(
+        &getContext(), options);
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

@@ -193,3 +193,89 @@ func.func @integer(%a: tensor<8x8xi32, #CSR>, %b: tensor<8x4xi32>,
       outs(%init : tensor<8x4xi32>) -> tensor<8x4xi32>
   return %c : tensor<8x4xi32>
 }
+
+// SDDMM in the sparsifier's form: each stored (i, j) of S becomes a dot
+// product of row i of Q and row j of K; the result is a new values buffer
+// on S's positions and coordinates.
+#SDDMM = {
+  indexing_maps = [
+    affine_map<(i,j,k) -> (i,k)>,
+    affine_map<(i,j,k) -> (j,k)>,
+    affine_map<(i,j,k) -> (i,j)>
+  ],
+  iterator_types = ["parallel", "parallel", "reduction"]
+}
+// CHECK-LABEL: func.func @sddmm(
+// CHECK-SAME:      %[[Q:.*]]: tensor<8x40xf32>, %[[K:.*]]: tensor<6x40xf32>, %[[S:.*]]: tensor<8x6xf32, #{{.*}}>
+// CHECK-DAG:     %[[POS:.*]] = sparse_tensor.positions %[[S]] {level = 1 : index}
+// CHECK-DAG:     %[[CRD:.*]] = sparse_tensor.coordinates %[[S]] {level = 1 : index}
+// CHECK-DAG:     %[[QB:.*]] = bufferization.to_buffer %[[Q]] read_only
+// CHECK-DAG:     %[[KB:.*]] = bufferization.to_buffer %[[K]] read_only
+// CHECK:         %[[NNZ:.*]] = memref.dim %[[CRD]]
+// CHECK:         %[[VALS:.*]] = memref.alloc(%[[NNZ]]) {alignment = 64 : i64} : memref<?xf32>
+// CHECK:         scf.parallel (%[[I:.*]]) =
+// CHECK:           scf.for %[[P:[^ ]*]] =
+// CHECK:             %[[J32:.*]] = memref.load %[[CRD]][%[[P]]]
+// CHECK:             %[[J:.*]] = arith.index_castui %[[J32]]
+// CHECK:             scf.for %[[D:[^ ]*]] = {{.*}} -> (vector<16xf32>)
+// CHECK:               %[[QV:.*]] = vector.load %[[QB]][%[[I]], %[[D]]] : memref<8x40xf32>, vector<16xf32>
+// CHECK:               %[[KV:.*]] = vector.load %[[KB]][%[[J]], %[[D]]] : memref<6x40xf32>, vector<16xf32>
+// CHECK:               vector.fma %[[QV]], %[[KV]], %{{.*}} : vector<16xf32>
+// CHECK:             scf.if
+// CHECK:               vector.maskedload %[[QB]]
+// CHECK:             %[[DOT:.*]] = vector.reduction <add>
+// CHECK:             memref.store %[[DOT]], %[[VALS]][%[[P]]] : memref<?xf32>
+// CHECK-DAG:     %[[POST:.*]] = bufferization.to_tensor %[[POS]] restrict
+// CHECK-DAG:     %[[CRDT:.*]] = bufferization.to_tensor %[[CRD]] restrict
+// CHECK-DAG:     %[[VALT:.*]] = bufferization.to_tensor %[[VALS]] restrict
+// CHECK:         %[[R:.*]] = sparse_tensor.assemble (%[[POST]], %[[CRDT]]), %[[VALT]]
+// CHECK:         return %[[R]]
+func.func @sddmm(%q: tensor<8x40xf32>, %k: tensor<6x40xf32>,
+                 %s: tensor<8x6xf32, #CSR>) -> tensor<8x6xf32, #CSR> {
+  %r = linalg.generic #SDDMM ins(%q, %k : tensor<8x40xf32>, tensor<6x40xf32>)
+      outs(%s : tensor<8x6xf32, #CSR>) {
+    ^bb0(%a: f32, %b: f32, %x: f32):
+      %f0 = arith.constant 0.0 : f32
+      %u = sparse_tensor.unary %x : f32 to f32
+        present={
+          ^bb0(%p: f32):
+            %m = arith.mulf %a, %b : f32
+            sparse_tensor.yield %m : f32
+        }
+        absent={}
+      %sum = sparse_tensor.reduce %x, %u, %f0 : f32 {
+        ^bb0(%p: f32, %t: f32):
+          %add = arith.addf %p, %t : f32
+          sparse_tensor.yield %add : f32
+      }
+      linalg.yield %sum : f32
+  } -> tensor<8x6xf32, #CSR>
+  return %r : tensor<8x6xf32, #CSR>
+}
+
+// A different body (here the product is subtracted) is left alone.
+// CHECK-LABEL: func.func @sddmm_other_body(
+// CHECK:         linalg.generic
+// CHECK-NOT:     sparse_tensor.assemble
+func.func @sddmm_other_body(%q: tensor<8x40xf32>, %k: tensor<6x40xf32>,
+                            %s: tensor<8x6xf32, #CSR>) -> tensor<8x6xf32, #CSR> {
+  %r = linalg.generic #SDDMM ins(%q, %k : tensor<8x40xf32>, tensor<6x40xf32>)
+      outs(%s : tensor<8x6xf32, #CSR>) {
+    ^bb0(%a: f32, %b: f32, %x: f32):
+      %f0 = arith.constant 0.0 : f32
+      %u = sparse_tensor.unary %x : f32 to f32
+        present={
+          ^bb0(%p: f32):
+            %m = arith.mulf %a, %b : f32
+            sparse_tensor.yield %m : f32
+        }
+        absent={}
+      %sum = sparse_tensor.reduce %x, %u, %f0 : f32 {
+        ^bb0(%p: f32, %t: f32):
+          %sub = arith.subf %p, %t : f32
+          sparse_tensor.yield %sub : f32
+      }
+      linalg.yield %sum : f32
+  } -> tensor<8x6xf32, #CSR>
+  return %r : tensor<8x6xf32, #CSR>
+}

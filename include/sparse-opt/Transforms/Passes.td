@@ -123,7 +123,8 @@ def SparseOptMaterializeSparseConstants
 }
 
 def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
-  let summary = "Generate vector loops for CSR x dense products (SpMM, SpMV)";
+  let summary = "Generate vector loops for CSR x dense products (SpMM, SpMV) "
+                "and dense x dense products sampled at a CSR pattern (SDDMM)";
   let description = [{
     Rewrites products whose left operand is a CSR matrix (levels
     `dense, compressed`, identity map, any position / coordinate width) and
@@ -152,6 +153,16 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
     Gathers have their own width because wide ones are slow on current x86
     cores (on the AVX-512 development machine 8-lane dot products beat
     16-lane ones by 10-15%).
+
+    SDDMM, written as the sparsifier takes it: a `linalg.generic` with
+    maps Q (i,k), K (j,k) and a CSR S (i,j) as output, iterators
+    (parallel, parallel, reduction), and the body
+    `reduce(s, unary(s){present: a * b}{absent: none}, 0)` with addition
+    (sparse attention's scores Q K^T at a mask): each stored (i, j) becomes
+    a vector dot product of row i of Q and row j of K (`vector-length`
+    lanes, masked tail, one reduction); the result is a new values buffer on
+    S's positions and coordinates, so S is not modified (the sparsifier's
+    loops update S's values in place).
 
     When `init` is a zero `linalg.fill` the result goes to a fresh buffer
     and is never read; otherwise `init` is accumulated into. Products the
