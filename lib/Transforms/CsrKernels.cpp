@@ -664,6 +664,18 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
     Value depth = rewriter.createOrFold<tensor::DimOp>(
         loc, q, indexConstant(rewriter, loc, 1));
 
+    // With a static depth of at most kMaxRowVectors vectors (attention heads
+    // have 64 or 128), row i of Q is loaded once per row and kept in
+    // registers across the row's entries.
+    constexpr int64_t kMaxRowVectors = 16;
+    int64_t staticDepth = cast<RankedTensorType>(q.getType()).getDimSize(1);
+    bool qInRegisters = !ShapedType::isDynamic(staticDepth) &&
+                        staticDepth <= kMaxRowVectors * int64_t(lanes);
+    auto vectorType = VectorType::get({lanes}, elementType);
+    Value zero = arith::ConstantOp::create(
+        rewriter, loc, vectorType,
+        DenseElementsAttr::get(vectorType, rewriter.getZeroAttr(elementType)));
+
     forEachRow(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
                                         Value row) {
       Value begin = toIndex(
@@ -671,13 +683,57 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
       Value next = arith::AddIOp::create(nb, nl, row, indexConstant(nb, nl, 1));
       Value end = toIndex(
           nb, nl, memref::LoadOp::create(nb, nl, positions, next));
+
+      // Row i of Q, vector by vector; the last one masked if partial.
+      SmallVector<std::pair<Value, Value>> qRow; // (column, vector)
+      Value tailMask;
+      if (qInRegisters) {
+        for (int64_t column = 0; column < staticDepth; column += lanes) {
+          Value at = indexConstant(nb, nl, column);
+          if (column + int64_t(lanes) <= staticDepth) {
+            qRow.push_back({at, vector::LoadOp::create(nb, nl, vectorType,
+                                                       qBuffer,
+                                                       ValueRange{row, at})});
+            continue;
+          }
+          tailMask = vector::ConstantMaskOp::create(
+              nb, nl, VectorType::get({lanes}, nb.getI1Type()),
+              ArrayRef<int64_t>{staticDepth - column});
+          qRow.push_back({at, vector::MaskedLoadOp::create(
+                                  nb, nl, vectorType, qBuffer,
+                                  ValueRange{row, at}, tailMask, zero)});
+        }
+      }
+
       scf::ForOp::create(
           nb, nl, begin, end, indexConstant(nb, nl, 1), ValueRange{},
           [&](OpBuilder &eb, Location el, Value entry, ValueRange) {
             Value column = toIndex(
                 eb, el, memref::LoadOp::create(eb, el, coordinates, entry));
-            Value dot = emitDenseRowDot(eb, el, qBuffer, row, kBuffer, column,
-                                        depth, lanes, elementType);
+            Value dot;
+            if (qInRegisters) {
+              Value accumulator = zero;
+              for (auto [index, qPart] : llvm::enumerate(qRow)) {
+                auto [at, qVector] = qPart;
+                bool last = index + 1 == qRow.size();
+                Value kVector =
+                    last && tailMask
+                        ? vector::MaskedLoadOp::create(
+                              eb, el, vectorType, kBuffer,
+                              ValueRange{column, at}, tailMask, zero)
+                              .getResult()
+                        : vector::LoadOp::create(eb, el, vectorType, kBuffer,
+                                                 ValueRange{column, at})
+                              .getResult();
+                accumulator =
+                    vector::FMAOp::create(eb, el, qVector, kVector, accumulator);
+              }
+              dot = vector::ReductionOp::create(
+                  eb, el, vector::CombiningKind::ADD, accumulator);
+            } else {
+              dot = emitDenseRowDot(eb, el, qBuffer, row, kBuffer, column,
+                                    depth, lanes, elementType);
+            }
             memref::StoreOp::create(eb, el, dot, values, ValueRange{entry});
             scf::YieldOp::create(eb, el);
           });

@@ -213,17 +213,23 @@ func.func @integer(%a: tensor<8x8xi32, #CSR>, %b: tensor<8x4xi32>,
 // CHECK-DAG:     %[[KB:.*]] = bufferization.to_buffer %[[K]] read_only
 // CHECK:         %[[NNZ:.*]] = memref.dim %[[CRD]]
 // CHECK:         %[[VALS:.*]] = memref.alloc(%[[NNZ]]) {alignment = 64 : i64} : memref<?xf32>
+// With a static depth (40 = 16 + 16 + 8), row i of Q is loaded once per row,
+// the last vector masked, and kept in registers across the row's entries.
 // CHECK:         scf.parallel (%[[I:.*]]) =
+// CHECK:           %[[Q0:.*]] = vector.load %[[QB]][%[[I]], %{{.*}}] : memref<8x40xf32>, vector<16xf32>
+// CHECK:           %[[Q1:.*]] = vector.load %[[QB]][%[[I]], %{{.*}}] : memref<8x40xf32>, vector<16xf32>
+// CHECK:           %[[TAIL:.*]] = vector.constant_mask [8] : vector<16xi1>
+// CHECK:           %[[Q2:.*]] = vector.maskedload %[[QB]][%[[I]], %{{.*}}], %[[TAIL]]
 // CHECK:           scf.for %[[P:[^ ]*]] =
 // CHECK:             %[[J32:.*]] = memref.load %[[CRD]][%[[P]]]
 // CHECK:             %[[J:.*]] = arith.index_castui %[[J32]]
-// CHECK:             scf.for %[[D:[^ ]*]] = {{.*}} -> (vector<16xf32>)
-// CHECK:               %[[QV:.*]] = vector.load %[[QB]][%[[I]], %[[D]]] : memref<8x40xf32>, vector<16xf32>
-// CHECK:               %[[KV:.*]] = vector.load %[[KB]][%[[J]], %[[D]]] : memref<6x40xf32>, vector<16xf32>
-// CHECK:               vector.fma %[[QV]], %[[KV]], %{{.*}} : vector<16xf32>
-// CHECK:             scf.if
-// CHECK:               vector.maskedload %[[QB]]
-// CHECK:             %[[DOT:.*]] = vector.reduction <add>
+// CHECK:             %[[K0:.*]] = vector.load %[[KB]][%[[J]], %{{.*}}] : memref<6x40xf32>, vector<16xf32>
+// CHECK:             %[[A0:.*]] = vector.fma %[[Q0]], %[[K0]], %{{.*}} : vector<16xf32>
+// CHECK:             %[[K1:.*]] = vector.load %[[KB]][%[[J]], %{{.*}}]
+// CHECK:             %[[A1:.*]] = vector.fma %[[Q1]], %[[K1]], %[[A0]]
+// CHECK:             %[[K2:.*]] = vector.maskedload %[[KB]][%[[J]], %{{.*}}], %[[TAIL]]
+// CHECK:             %[[A2:.*]] = vector.fma %[[Q2]], %[[K2]], %[[A1]]
+// CHECK:             %[[DOT:.*]] = vector.reduction <add>, %[[A2]]
 // CHECK:             memref.store %[[DOT]], %[[VALS]][%[[P]]] : memref<?xf32>
 // CHECK-DAG:     %[[POST:.*]] = bufferization.to_tensor %[[POS]] restrict
 // CHECK-DAG:     %[[CRDT:.*]] = bufferization.to_tensor %[[CRD]] restrict
@@ -246,6 +252,42 @@ func.func @sddmm(%q: tensor<8x40xf32>, %k: tensor<6x40xf32>,
       %sum = sparse_tensor.reduce %x, %u, %f0 : f32 {
         ^bb0(%p: f32, %t: f32):
           %add = arith.addf %p, %t : f32
+          sparse_tensor.yield %add : f32
+      }
+      linalg.yield %sum : f32
+  } -> tensor<8x6xf32, #CSR>
+  return %r : tensor<8x6xf32, #CSR>
+}
+
+// A dynamic depth loops over it: full vectors, a masked tail, a reduction.
+// CHECK-LABEL: func.func @sddmm_dynamic_depth(
+// CHECK:         scf.parallel (%[[I:.*]]) =
+// CHECK:           scf.for
+// CHECK:             scf.for {{.*}} -> (vector<16xf32>)
+// CHECK:               vector.load
+// CHECK:               vector.load
+// CHECK:               vector.fma
+// CHECK:             scf.if
+// CHECK:               vector.maskedload
+// CHECK:               vector.maskedload
+// CHECK:             vector.reduction <add>
+// CHECK:         sparse_tensor.assemble
+func.func @sddmm_dynamic_depth(%q: tensor<8x?xf32>, %k: tensor<6x?xf32>,
+                               %s: tensor<8x6xf32, #CSR>) -> tensor<8x6xf32, #CSR> {
+  %r = linalg.generic #SDDMM ins(%q, %k : tensor<8x?xf32>, tensor<6x?xf32>)
+      outs(%s : tensor<8x6xf32, #CSR>) {
+    ^bb0(%a: f32, %b: f32, %x: f32):
+      %f0 = arith.constant 0.0 : f32
+      %u = sparse_tensor.unary %x : f32 to f32
+        present={
+          ^bb0(%p: f32):
+            %m = arith.mulf %b, %a : f32
+            sparse_tensor.yield %m : f32
+        }
+        absent={}
+      %sum = sparse_tensor.reduce %x, %u, %f0 : f32 {
+        ^bb0(%p: f32, %t: f32):
+          %add = arith.addf %t, %p : f32
           sparse_tensor.yield %add : f32
       }
       linalg.yield %sum : f32

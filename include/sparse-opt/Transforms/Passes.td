@@ -160,7 +160,9 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
     `reduce(s, unary(s){present: a * b}{absent: none}, 0)` with addition
     (sparse attention's scores Q K^T at a mask): each stored (i, j) becomes
     a vector dot product of row i of Q and row j of K (`vector-length`
-    lanes, masked tail, one reduction); the result is a new values buffer on
+    lanes, masked tail, one reduction; with a static depth of up to 16
+    vectors, row i of Q stays in registers across the row's entries); the
+    result is a new values buffer on
     S's positions and coordinates, so S is not modified (the sparsifier's
     loops update S's values in place).
 
