@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the MLIR of a sparse kernel for one weight shape.
+"""Writes the MLIR of a sparse kernel for one weight (or pattern) shape.
 
 The stable sparse ABI needs the sparse operand's shape to be static, so a
 kernel is specialized to the rows x cols of its weight; the dense dimension N
@@ -9,6 +9,10 @@ the Python package (python/sparse_opt/kernels.py); this is its command line.
   make-kernel.py spmm --rows 2048 --cols 512 [--index-bits 32] [-o spmm.mlir]
   make-kernel.py spmv --matrix ../shared/dlmc/.../m.smtx
   make-kernel.py spmm --embed-weights ../shared/dlmc/.../m.smtx [--seed 1]
+  make-kernel.py sddmm --rows 1024 --cols 1024 --depth 64
+
+An sddmm kernel computes R = S o (Q K^T) on a rows x cols CSR pattern S
+(the scores of sparse attention): Q is rows x depth, K cols x depth.
 
 With --embed-weights the weight itself is a constant in the kernel, whose
 entry takes only B (or x). Its values are those sparse-run builds from the
@@ -43,6 +47,8 @@ def main():
                         help="with --embed-weights: draw the values as "
                              "sparse-run --seed does (default 1; a real or "
                              "integer .mtx file keeps its values without it)")
+    parser.add_argument("--depth", type=int,
+                        help="sddmm: columns of Q and K (required)")
     parser.add_argument("--index-bits", type=int, choices=(32, 64),
                         default=32, help="position/coordinate width")
     parser.add_argument("--name", help="entry point name (default: kind)")
@@ -50,6 +56,15 @@ def main():
     args = parser.parse_args()
 
     weights = None
+    if args.kind == "sddmm":
+        if args.depth is None:
+            parser.error("sddmm needs --depth")
+        if args.depth <= 0:
+            parser.error(f"--depth must be positive, got {args.depth}")
+        if args.embed_weights:
+            parser.error("--embed-weights does not apply to sddmm")
+    elif args.depth is not None:
+        parser.error("--depth applies to sddmm only")
     if args.seed is not None and not args.embed_weights:
         parser.error("--seed needs --embed-weights")
     if args.embed_weights:
@@ -76,7 +91,7 @@ def main():
         parser.error(f"shape must be positive, got {rows}x{cols}")
     text = kernels.kernel_source(args.kind, rows, cols,
                                  index_bits=args.index_bits, name=args.name,
-                                 weights=weights)
+                                 weights=weights, depth=args.depth)
     if args.output == "-":
         sys.stdout.write(text)
     else:

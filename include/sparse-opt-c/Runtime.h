@@ -2,8 +2,9 @@
  *
  * The small runtime that goes with libraries built by `sparse-compile`:
  * memref descriptors matching MLIR's C interface, a CSR matrix type with
- * readers for DLMC `.smtx` and Matrix Market `.mtx` files, loading of compiled
- * libraries, and helpers that call their SpMM / SpMV entry points.
+ * readers for DLMC `.smtx` and Matrix Market `.mtx` files, attention masks,
+ * loading of compiled libraries, and helpers that call their SpMM / SpMV /
+ * SDDMM entry points.
  *
  * Conventions:
  *  - Functions returning `int` return 0 on success and non-zero on failure.
@@ -241,6 +242,111 @@ SO_API int so_call_dense_spmm(void *fn, const float *b, int64_t k, int64_t n,
  * result of another shape (a rank-2 one: an SpMM entry). */
 SO_API int so_call_dense_spmv(void *fn, const float *x, int64_t k, int64_t m,
                               float *y);
+
+/*===----------------------------------------------------------------------===*
+ * SDDMM: sampled dense-dense matrix product
+ *
+ * R = S o (Q K^T) for a CSR pattern S (M x N), Q (M x D) and K (N x D), both
+ * row-major: R has S's pattern and, for every entry p of row i with column
+ * j = crd[p], R.val[p] = sum_k Q[i,k] * K[j,k]. S's values are ignored.
+ * This is the score computation of sparse attention (`make-kernel.py sddmm`).
+ *
+ * The entry point takes Q, K, S as its pos / crd / val buffers, and three
+ * caller-provided buffers that receive the result (sized like S's: M + 1,
+ * nnz, nnz); the returned descriptors are views of those buffers and are not
+ * freed. The upstream sparsifier's kernels also overwrite the `val` buffer
+ * passed for S, so the helpers below pass a scratch copy of S's values: a
+ * caller's matrix is never modified, whatever the kernel does with its
+ * input.
+ *===----------------------------------------------------------------------===*/
+
+/* The CSR result of an SDDMM entry (the `sddmm_results` struct of the
+ * header sparse-compile generates, whatever its field names). */
+typedef struct SoCsrResult {
+  SoMemRef1D pos, crd, val;
+} SoCsrResult;
+
+/* R = S o (Q K^T); see above. pos and crd have the index width of S's
+ * encoding, out_pos / out_crd / out_val receive the result. */
+typedef void (*SoSddmmFn)(SoCsrResult *result, SoMemRef2D *q, SoMemRef2D *k,
+                          SoMemRef1D *pos, SoMemRef1D *crd, SoMemRef1D *val,
+                          SoMemRef1D *out_pos, SoMemRef1D *out_crd,
+                          SoMemRef1D *out_val);
+
+/* The buffers one SDDMM call needs besides its operands: the scratch copy of
+ * S's values passed as the kernel's input `val`, and the three result
+ * buffers, in one allocation. Reusing one across calls keeps allocation and
+ * copies out of timing loops; the fields are for inspection only. */
+typedef struct SoSddmmWorkspace {
+  int64_t rows, nnz;
+  int index_bits;
+  void *block;    /* the allocation */
+  float *values;  /* nnz: the input `val` (a copy of S's values) */
+  void *out_pos;  /* rows + 1 indices of index_bits bits */
+  void *out_crd;  /* nnz indices */
+  float *out_val; /* nnz */
+} SoSddmmWorkspace;
+
+/* Allocates the workspace of SDDMM calls on pattern `s` and copies S's
+ * values into it. On failure *out is zeroed. */
+SO_API int so_sddmm_workspace_init(const SoCsrOperand *s,
+                                   SoSddmmWorkspace *out);
+
+/* Frees the workspace and zeroes it. NULL and zeroed workspaces are fine. */
+SO_API void so_sddmm_workspace_release(SoSddmmWorkspace *w);
+
+/* Calls SDDMM entry `fn` (an SoSddmmFn) on pattern `s` (M x N, its index
+ * width that of the kernel), row-major Q (M x depth) and K (N x depth),
+ * depth > 0, through workspace `w` (made for `s`), and checks that the
+ * result has M + 1 positions and nnz coordinates and values. With
+ * `out_values` (nnz floats, in S's entry order) it first copies S's values
+ * into the workspace, and afterwards checks that the result's pattern is
+ * S's and copies its values to `out_values`. NULL discards the result
+ * (timing loops): the call then does nothing but the kernel and the size
+ * checks, and the kernel's input `val` holds what the previous call left
+ * there (S's values do not enter the result). */
+SO_API int so_call_sddmm_workspace(void *fn, const SoCsrOperand *s,
+                                   const float *q, const float *k,
+                                   int64_t depth, SoSddmmWorkspace *w,
+                                   float *out_values);
+
+/* One-shot form: so_call_sddmm_workspace with a workspace of its own. */
+SO_API int so_call_sddmm(void *fn, const SoCsrOperand *s, const float *q,
+                         const float *k, int64_t depth, float *out_values);
+
+/*===----------------------------------------------------------------------===*
+ * Attention masks: square n x n patterns with sorted columns and values 1.0,
+ * for SDDMM tests and benchmarks. On failure *out is zeroed.
+ *===----------------------------------------------------------------------===*/
+
+/* The band |i - j| <= half_width (half_width >= 0): sliding-window
+ * attention. Symmetric. */
+SO_API int so_mask_window(int64_t n, int64_t half_width, SoCsr *out);
+
+/* so_csr_random(n, n, density, seed) with values 1.0: exactly
+ * round(density * n * n) uniformly random entries. */
+SO_API int so_mask_random(int64_t n, double density, uint64_t seed, SoCsr *out);
+
+/* BigBird's block-sparse pattern, ITC variant (Zaheer et al. 2020, global
+ * tokens taken from the sequence). The n rows and columns are cut into
+ * nb = ceil(n / block) blocks (the last one shorter when block does not
+ * divide n); element (i, j) is stored iff block (I, J) = (i / block,
+ * j / block) is kept, and block (I, J) is kept iff
+ *  - |I - J| <= window_blocks (sliding window: 2 * window_blocks + 1 blocks
+ *    around the diagonal; BigBird's 3-block window is window_blocks = 1), or
+ *  - I < global_blocks or J < global_blocks (the first global_blocks block
+ *    rows and block columns are dense), or
+ *  - J is one of the random_blocks random blocks of block row I: drawn
+ *    uniformly without replacement among the block columns the two rules
+ *    above leave out (all of them when fewer remain), for each block row
+ *    I >= global_blocks in ascending order, from one splitmix64 stream
+ *    seeded with `seed`.
+ * So every block row below the global ones keeps exactly
+ * min(nb, |window and global blocks| + random_blocks) blocks. Without random
+ * blocks the pattern is symmetric. block >= 1, the counts >= 0. */
+SO_API int so_mask_bigbird(int64_t n, int64_t block, int64_t window_blocks,
+                           int64_t global_blocks, int64_t random_blocks,
+                           uint64_t seed, SoCsr *out);
 
 /*===----------------------------------------------------------------------===*
  * Errors

@@ -1,4 +1,4 @@
-//===- Call.cpp - Calling compiled SpMM / SpMV entry points ---------------===//
+//===- Call.cpp - Calling compiled SpMM / SpMV / SDDMM entry points -------===//
 
 #include "Error.h"
 
@@ -242,5 +242,164 @@ int so_call_spmv(void *fn, const SoCsr *a, int index_bits, const float *x,
     return -1;
   int status = so_call_spmv_prepared(fn, &op, x, y);
   so_csr_operand_release(&op);
+  return status;
+}
+
+//===----------------------------------------------------------------------===//
+// SDDMM
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Bytes of each workspace part rounded up to a cache line, so that every
+/// part starts 64-byte aligned.
+size_t alignedBytes(int64_t count, int elementBytes) {
+  return (static_cast<size_t>(count) * elementBytes + 63) & ~size_t(63);
+}
+
+/// Index `i` of a descriptor of `indexBits`-bit integers.
+int64_t indexAt(const SoMemRef1D &m, int indexBits, int64_t i) {
+  int64_t at = m.offset + i * m.strides[0];
+  return indexBits == 32 ? static_cast<const int32_t *>(m.aligned)[at]
+                         : static_cast<const int64_t *>(m.aligned)[at];
+}
+
+/// Whether descriptors `got` and `want` (contiguous) hold the same `count`
+/// indices.
+bool sameIndices(const SoMemRef1D &got, const SoMemRef1D &want, int indexBits,
+                 int64_t count) {
+  if (count == 0)
+    return true;
+  if (got.strides[0] == 1)
+    return std::memcmp(static_cast<const char *>(got.aligned) +
+                           got.offset * (indexBits / 8),
+                       static_cast<const char *>(want.aligned) +
+                           want.offset * (indexBits / 8),
+                       static_cast<size_t>(count) * (indexBits / 8)) == 0;
+  for (int64_t i = 0; i < count; ++i)
+    if (indexAt(got, indexBits, i) != indexAt(want, indexBits, i))
+      return false;
+  return true;
+}
+
+} // namespace
+
+int so_sddmm_workspace_init(const SoCsrOperand *s, SoSddmmWorkspace *out) {
+  const char *caller = "so_sddmm_workspace_init";
+  if (!out)
+    return fail(std::string(caller) + ": NULL output");
+  *out = SoSddmmWorkspace{};
+  if (!s)
+    return fail(std::string(caller) + ": NULL operand");
+  if (s->index_bits != 32 && s->index_bits != 64)
+    return fail(std::string(caller) +
+                ": operand is not initialized (index_bits = " +
+                std::to_string(s->index_bits) + ")");
+  if (s->rows < 0 || s->nnz < 0)
+    return fail(std::string(caller) + ": malformed operand");
+  int indexBytes = s->index_bits / 8;
+  size_t values = alignedBytes(s->nnz, 4);
+  size_t pos = alignedBytes(s->rows + 1, indexBytes);
+  size_t crd = alignedBytes(s->nnz, indexBytes);
+  void *block = std::aligned_alloc(64, 2 * values + pos + crd + 64);
+  if (!block)
+    return fail(std::string(caller) + ": out of memory for " +
+                std::to_string(s->nnz) + " entries");
+  SoSddmmWorkspace w{};
+  w.rows = s->rows;
+  w.nnz = s->nnz;
+  w.index_bits = s->index_bits;
+  w.block = block;
+  char *at = static_cast<char *>(block);
+  w.values = reinterpret_cast<float *>(at);
+  w.out_val = reinterpret_cast<float *>(at + values);
+  w.out_pos = at + 2 * values;
+  w.out_crd = at + 2 * values + pos;
+  if (s->nnz > 0)
+    std::memcpy(w.values,
+                static_cast<const float *>(s->val.aligned) + s->val.offset,
+                static_cast<size_t>(s->nnz) * 4);
+  *out = w;
+  return 0;
+}
+
+void so_sddmm_workspace_release(SoSddmmWorkspace *w) {
+  if (!w)
+    return;
+  std::free(w->block);
+  *w = SoSddmmWorkspace{};
+}
+
+int so_call_sddmm_workspace(void *fn, const SoCsrOperand *s, const float *q,
+                            const float *k, int64_t depth, SoSddmmWorkspace *w,
+                            float *out_values) {
+  const char *caller = "so_call_sddmm";
+  if (checkOperand(caller, fn, s))
+    return -1;
+  if (!w || !w->block || w->rows != s->rows || w->nnz != s->nnz ||
+      w->index_bits != s->index_bits)
+    return fail(std::string(caller) +
+                ": the workspace was not made for this operand");
+  if (depth <= 0 || (!q && s->rows > 0) || (!k && s->cols > 0))
+    return fail(std::string(caller) + ": expected Q (M x D) and K (N x D) " +
+                "with D > 0, found D = " + std::to_string(depth) +
+                (q && k ? "" : " and NULL data"));
+  // The kernel gets copies of every descriptor and a scratch copy of S's
+  // values: neither the operand nor the caller's matrix can change. Calls
+  // that discard the result (timing loops) skip refreshing the copy: S's
+  // values do not enter the result.
+  if (out_values && s->nnz > 0)
+    std::memcpy(w->values,
+                static_cast<const float *>(s->val.aligned) + s->val.offset,
+                static_cast<size_t>(s->nnz) * 4);
+  SoMemRef1D pos = s->pos, crd = s->crd;
+  SoMemRef1D val = so_memref_1d(w->values, s->nnz);
+  SoMemRef1D outPos = so_memref_1d(w->out_pos, s->rows + 1);
+  SoMemRef1D outCrd = so_memref_1d(w->out_crd, s->nnz);
+  SoMemRef1D outVal = so_memref_1d(w->out_val, s->nnz);
+  SoMemRef2D qd = so_memref_2d(const_cast<float *>(q), s->rows, depth);
+  SoMemRef2D kd = so_memref_2d(const_cast<float *>(k), s->cols, depth);
+  SoCsrResult result{};
+  reinterpret_cast<SoSddmmFn>(fn)(&result, &qd, &kd, &pos, &crd, &val, &outPos,
+                                  &outCrd, &outVal);
+  // The result descriptors are views of the workspace (or of buffers the
+  // kernel owns): nothing here is freed.
+  if (result.pos.sizes[0] != s->rows + 1 || result.crd.sizes[0] != s->nnz ||
+      result.val.sizes[0] != s->nnz)
+    return fail(std::string(caller) + ": the kernel returned " +
+                std::to_string(result.pos.sizes[0]) + " positions, " +
+                std::to_string(result.crd.sizes[0]) + " coordinates and " +
+                std::to_string(result.val.sizes[0]) + " values, expected " +
+                std::to_string(s->rows + 1) + ", " + std::to_string(s->nnz) +
+                " and " + std::to_string(s->nnz));
+  if (!result.pos.aligned ||
+      (s->nnz > 0 && (!result.crd.aligned || !result.val.aligned)))
+    return fail(std::string(caller) + ": the kernel returned no data");
+  if (!out_values)
+    return 0;
+  if (!sameIndices(result.pos, s->pos, s->index_bits, s->rows + 1) ||
+      !sameIndices(result.crd, s->crd, s->index_bits, s->nnz))
+    return fail(std::string(caller) +
+                ": the kernel returned another pattern than S's");
+  const float *values =
+      static_cast<const float *>(result.val.aligned) + result.val.offset;
+  int64_t stride = result.val.strides[0];
+  if (stride == 1) {
+    if (s->nnz > 0)
+      std::memcpy(out_values, values, static_cast<size_t>(s->nnz) * 4);
+  } else {
+    for (int64_t p = 0; p < s->nnz; ++p)
+      out_values[p] = values[p * stride];
+  }
+  return 0;
+}
+
+int so_call_sddmm(void *fn, const SoCsrOperand *s, const float *q,
+                  const float *k, int64_t depth, float *out_values) {
+  SoSddmmWorkspace w;
+  if (checkOperand("so_call_sddmm", fn, s) || so_sddmm_workspace_init(s, &w))
+    return -1;
+  int status = so_call_sddmm_workspace(fn, s, q, k, depth, &w, out_values);
+  so_sddmm_workspace_release(&w);
   return status;
 }

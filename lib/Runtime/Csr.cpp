@@ -1,6 +1,7 @@
 //===- Csr.cpp - Memref descriptors, CSR matrices, random values ----------===//
 
 #include "Error.h"
+#include "Random.h"
 
 #include "sparse-opt-c/Runtime.h"
 
@@ -14,39 +15,13 @@
 #include <vector>
 
 using sparse_opt::runtime::fail;
+using sparse_opt::runtime::SplitMix64;
+using sparse_opt::runtime::uniformBelow;
 
 namespace {
 
-/// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and fully specified by
-/// integer arithmetic, so seeded sequences are identical on every platform.
-class SplitMix64 {
-public:
-  explicit SplitMix64(uint64_t seed) : state(seed) {}
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-
-private:
-  uint64_t state;
-};
-
 /// Separates the pattern stream of so_csr_random from its value stream.
 constexpr uint64_t kPatternSeedMix = 0x5851F42D4C957F2Dull;
-
-/// A uniform integer in [0, bound) for bound > 0, without bias (Lemire,
-/// "Fast Random Integer Generation in an Interval", 2019).
-uint64_t uniformBelow(SplitMix64 &rng, uint64_t bound) {
-  unsigned __int128 product = (unsigned __int128)rng.next() * bound;
-  if (uint64_t(product) < bound) {
-    uint64_t threshold = (0 - bound) % bound;
-    while (uint64_t(product) < threshold)
-      product = (unsigned __int128)rng.next() * bound;
-  }
-  return uint64_t(product >> 64);
-}
 
 /// `count` distinct integers drawn uniformly from [0, universe), ascending.
 /// Draws with replacement, drops duplicates and draws again for the missing

@@ -594,9 +594,9 @@ Value emitDenseRowDot(OpBuilder &b, Location loc, Value x, Value xRow,
 
 /// SDDMM: out = (Q K^T) sampled at the CSR pattern of S, written as the
 /// sparsifier's linalg.generic (Q (i,k), K (j,k), S (i,j) in/out). Each
-/// stored (i, j) becomes a vector dot product of two contiguous rows; the
-/// result reuses S's positions and coordinates with a new values buffer,
-/// so S itself is not modified.
+/// stored (i, j) becomes a vector dot product of two contiguous rows,
+/// written over S's values like the sparsifier's loops do (S is the
+/// operation's destination): no allocation per call.
 struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
   CsrSddmmPattern(MLIRContext *context, const KernelOptions &options)
       : OpRewritePattern(context), options(options) {}
@@ -634,6 +634,10 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
       return rewriter.notifyMatchFailure(op, "not dense x dense -> CSR");
     if (!isSampledProductBody(op))
       return rewriter.notifyMatchFailure(op, "body is not a sampled product");
+    // The scores overwrite S's values, as the sparsifier's loops do; S must
+    // have no other reader.
+    if (!pattern.hasOneUse())
+      return rewriter.notifyMatchFailure(op, "the pattern has other uses");
     unsigned lanes = options.lanesFor32Bit * 32 / elementType.getWidth();
     if (lanes == 0)
       return rewriter.notifyMatchFailure(op, "vectorization is disabled");
@@ -656,10 +660,8 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
     };
     Value qBuffer = buffer(q), kBuffer = buffer(keys);
     Value c0 = indexConstant(rewriter, loc, 0);
-    Value count = memref::DimOp::create(rewriter, loc, coordinates, c0);
-    Value values = memref::AllocOp::create(
-        rewriter, loc, dynamicVector(elementType), ValueRange{count},
-        rewriter.getI64IntegerAttr(64));
+    Value values =
+        ToValuesOp::create(rewriter, loc, dynamicVector(elementType), pattern);
     Value rows = rewriter.createOrFold<tensor::DimOp>(loc, pattern, c0);
     Value depth = rewriter.createOrFold<tensor::DimOp>(
         loc, q, indexConstant(rewriter, loc, 1));

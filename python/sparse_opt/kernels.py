@@ -1,8 +1,10 @@
-"""The MLIR of SpMM / SpMV kernels for one weight shape.
+"""The MLIR of SpMM / SpMV / SDDMM kernels for one weight (or pattern) shape.
 
 The stable sparse ABI needs the sparse operand's shape to be static, so a
 kernel is specialized to the rows x cols of its weight; the dense dimension N
-stays dynamic (one library serves every batch size).
+stays dynamic (one library serves every batch size). An SDDMM kernel (the
+scores of sparse attention) is specialized to its pattern's shape and to the
+depth D of Q and K.
 
 A kernel can also embed its weight: the entry then takes only the dense
 operand, and the weight is an ``arith.constant sparse<...>`` converted to CSR
@@ -91,15 +93,66 @@ def _module(kind: str, fields: dict, embedded_weights: str | None,
     return text.format(**fields, weights=embedded_weights)
 
 
-KINDS = tuple(sorted(_KERNELS))
+# SDDMM: R = S o (Q K^T). The result has S's pattern; each stored entry
+# (i, j) becomes sum_k Q[i,k] * K[j,k] (S's own values do not enter it:
+# `sparse_tensor.unary` yields the product for stored entries only, and
+# `sparse_tensor.reduce` sums it over k starting from 0). K is N x D,
+# row-major, as attention keeps it. In the library ABI the entry takes Q, K,
+# S's pos / crd / val buffers and three buffers that receive the result
+# (runtime.md, "SDDMM").
+_SDDMM = """{encoding}
+#sddmm = {{
+  indexing_maps = [
+    affine_map<(i,j,k) -> (i,k)>,  // Q
+    affine_map<(i,j,k) -> (j,k)>,  // K (row-major, as attention keeps it)
+    affine_map<(i,j,k) -> (i,j)>   // S: the sparse pattern, and the result
+  ],
+  iterator_types = ["parallel", "parallel", "reduction"]
+}}
+
+// R = S o (Q K^T): for every entry (i, j) stored in the {m}x{n} CSR pattern
+// S, R[i,j] = sum_k Q[i,k] * K[j,k] with Q {m}x{d} and K {n}x{d}; R has S's
+// pattern, S's values are ignored.
+module {{
+  func.func @{name}(%q: tensor<{m}x{d}xf32>, %k: tensor<{n}x{d}xf32>,
+      %s: tensor<{m}x{n}xf32, #CSR>) -> tensor<{m}x{n}xf32, #CSR>
+      attributes {{ llvm.emit_c_interface }} {{
+    %r = linalg.generic #sddmm
+        ins(%q, %k : tensor<{m}x{d}xf32>, tensor<{n}x{d}xf32>)
+        outs(%s : tensor<{m}x{n}xf32, #CSR>) {{
+      ^bb0(%a: f32, %b: f32, %x: f32):
+        %f0 = arith.constant 0.0 : f32
+        %u = sparse_tensor.unary %x : f32 to f32
+          present={{
+            ^bb0(%p: f32):
+              %m = arith.mulf %a, %b : f32
+              sparse_tensor.yield %m : f32
+          }}
+          absent={{}}
+        %sum = sparse_tensor.reduce %x, %u, %f0 : f32 {{
+          ^bb0(%p: f32, %t: f32):
+            %add = arith.addf %p, %t : f32
+            sparse_tensor.yield %add : f32
+        }}
+        linalg.yield %sum : f32
+    }} -> tensor<{m}x{n}xf32, #CSR>
+    return %r : tensor<{m}x{n}xf32, #CSR>
+  }}
+}}
+"""
+
+KINDS = tuple(sorted([*_KERNELS, "sddmm"]))
 
 
 def kernel_source(kind: str, rows: int, cols: int, *, index_bits: int = 32,
-                  name: str | None = None, weights=None) -> str:
+                  name: str | None = None, weights=None,
+                  depth: int | None = None) -> str:
     """The MLIR module of one kernel: ``kind`` is ``"spmm"`` (C = A B, N
-    dynamic) or ``"spmv"`` (y = A x) for a ``rows`` x ``cols`` CSR weight A
-    with ``index_bits``-wide (32 or 64) positions and coordinates; the entry
-    point is called ``name`` (default: ``kind``).
+    dynamic) or ``"spmv"`` (y = A x) for a ``rows`` x ``cols`` CSR weight A,
+    or ``"sddmm"`` (R = S o (Q K^T), the scores of sparse attention) for a
+    ``rows`` x ``cols`` CSR pattern S and Q, K of ``depth`` columns (required
+    for ``"sddmm"`` only); positions and coordinates are ``index_bits``-wide
+    (32 or 64); the entry point is called ``name`` (default: ``kind``).
 
     Without ``weights`` the entry takes A as an argument (its pos, crd and
     val buffers in the library ABI). With ``weights``, a CSR matrix of that
@@ -109,13 +162,23 @@ def kernel_source(kind: str, rows: int, cols: int, *, index_bits: int = 32,
     takes only B (or x); values are written so that they parse back to the
     same float32 bits. A ``source`` attribute, if the weights have one, is
     named in a comment."""
-    if kind not in _KERNELS:
+    if kind not in KINDS:
         raise ValueError(
             f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if rows <= 0 or cols <= 0:
         raise ValueError(f"shape must be positive, got {rows}x{cols}")
     if index_bits not in (32, 64):
         raise ValueError(f"index_bits must be 32 or 64, got {index_bits}")
+    if kind == "sddmm":
+        if depth is None or depth <= 0:
+            raise ValueError(f"sddmm needs a positive depth, got {depth}")
+        if weights is not None:
+            raise ValueError("sddmm kernels take their pattern as an "
+                             "argument: weights do not apply")
+        return _SDDMM.format(encoding=_ENCODING.format(bits=index_bits),
+                             name=name or kind, m=rows, n=cols, d=depth)
+    if depth is not None:
+        raise ValueError(f"depth applies to sddmm kernels only, not {kind}")
     fields = dict(encoding=_ENCODING.format(bits=index_bits),
                   name=name or kind, m=rows, k=cols)
     if weights is None:

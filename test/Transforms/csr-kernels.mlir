@@ -195,8 +195,7 @@ func.func @integer(%a: tensor<8x8xi32, #CSR>, %b: tensor<8x4xi32>,
 }
 
 // SDDMM in the sparsifier's form: each stored (i, j) of S becomes a dot
-// product of row i of Q and row j of K; the result is a new values buffer
-// on S's positions and coordinates.
+// product of row i of Q and row j of K, written over S's values.
 #SDDMM = {
   indexing_maps = [
     affine_map<(i,j,k) -> (i,k)>,
@@ -211,8 +210,8 @@ func.func @integer(%a: tensor<8x8xi32, #CSR>, %b: tensor<8x4xi32>,
 // CHECK-DAG:     %[[CRD:.*]] = sparse_tensor.coordinates %[[S]] {level = 1 : index}
 // CHECK-DAG:     %[[QB:.*]] = bufferization.to_buffer %[[Q]] read_only
 // CHECK-DAG:     %[[KB:.*]] = bufferization.to_buffer %[[K]] read_only
-// CHECK:         %[[NNZ:.*]] = memref.dim %[[CRD]]
-// CHECK:         %[[VALS:.*]] = memref.alloc(%[[NNZ]]) {alignment = 64 : i64} : memref<?xf32>
+// CHECK-DAG:     %[[VALS:.*]] = sparse_tensor.values %[[S]]
+// CHECK-NOT:     memref.alloc
 // With a static depth (40 = 16 + 16 + 8), row i of Q is loaded once per row,
 // the last vector masked, and kept in registers across the row's entries.
 // CHECK:         scf.parallel (%[[I:.*]]) =

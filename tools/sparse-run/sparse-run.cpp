@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DenseGather.h"
 #include "EigenBaseline.h"
 #include "sparse-opt-c/Runtime.h"
 
@@ -39,32 +40,51 @@ namespace {
 // A small hand-written parser rather than llvm::cl: libLLVM.so registers its
 // own global `threads` option, which clashes with ours.
 const char *const kUsage =
-    R"(usage: sparse-run LIB.so --entry NAME --kind spmm|spmv
-                  (--matrix FILE.smtx|FILE.mtx | --random MxK:DENSITY) [options]
+    R"(usage: sparse-run LIB.so --entry NAME --kind spmm|spmv|sddmm
+                  (--matrix FILE.smtx|FILE.mtx | --random MxK:DENSITY |
+                   --mask SPEC --n N) [options]
 
-Runs a compiled SpMM (C[M,N] = A[M,K] * B[K,N]) or SpMV (y[M] = A[M,K] * x[K])
-entry point, checks it against a double-precision reference and times it.
+Runs a compiled SpMM (C[M,N] = A[M,K] * B[K,N]), SpMV (y[M] = A[M,K] * x[K])
+or SDDMM (R = S o (Q K^T): for every entry (i,j) of the M x N pattern S,
+R[i,j] = sum_d Q[i,d] * K[j,d], with Q M x D and K N x D) entry point,
+checks it against a double-precision reference and times it.
 An entry whose signature takes only B (or x) has A embedded (make-kernel.py
 --embed-weights): give the matrix and seed it was built from.
 
   --entry NAME          entry point (_mlir_ciface_NAME or NAME)
-  --kind spmm|spmv      kind of the entry point
-  --matrix FILE         sparse matrix A (.smtx or .mtx)
-  --random MxK:DENSITY  random A instead, e.g. 2048x512:0.1
-  --n N                 columns of B and C, spmm only (default 256)
+  --kind spmm|spmv|sddmm  kind of the entry point
+  --matrix FILE         sparse matrix A, or pattern S (.smtx or .mtx)
+  --random MxK:DENSITY  random A (or S) instead, e.g. 2048x512:0.1
+  --mask SPEC           sddmm: an N x N attention mask as S (needs --n N):
+                        window:W (|i - j| <= W), random:DENSITY, or
+                        bigbird:B,W,G,R (blocks of B rows and columns; W
+                        window blocks on each side of the diagonal, G global
+                        block rows and columns, R random blocks per block
+                        row; see so_mask_bigbird)
+  --n N                 columns of B and C, spmm only (default 256); sddmm:
+                        the size of the --mask
+  --depth D             sddmm: columns of Q and K (default: from the entry's
+                        signature)
   --index-bits 32|64    index width the kernel was compiled for (default:
                         from the library's signature of the entry, else 64;
                         not for entries with embedded weights)
   --threads T1,T2,...   thread counts to run (default: the library's default)
-  --seed S              seed of A's values; B uses S + 1 (default 1)
+  --seed S              seed of A's values; B uses S + 1 (default 1);
+                        sddmm: S's values and random pattern, Q uses S + 1,
+                        K S + 2 (S's values do not matter to the result)
   --file-values         keep the values of a real or integer .mtx file (A's
                         values are then not drawn from the seed)
   --warmup W            untimed calls before timing (default 2)
   --repeat R            timed calls (default 10)
-  --rtol X              pass iff |c - ref| <= X * sum_k |a_ik * b_kj| (1e-5)
-  --dense-baseline      also time OpenBLAS sgemm/sgemv on the densified A
+  --rtol X              pass iff |c - ref| <= X * sum_k |a_ik * b_kj| (1e-5;
+                        sddmm: X * sum_d |q_id * k_jd|)
+  --dense-baseline      also time OpenBLAS sgemm/sgemv on the densified A;
+                        sddmm: sgemm Q K^T into a dense M x N matrix, then
+                        the gather of S's entries from it (timed together,
+                        checked like the kernel)
   --eigen-baseline      also time Eigen's sparse x dense product on the same
-                        CSR A (SpMV for N = 1), checked like the kernel
+                        CSR A (SpMV for N = 1), checked like the kernel; not
+                        for sddmm
   --csv FILE|-          append CSV rows to FILE ('-': stdout; the table then
                         goes to stderr)
   --help                show this text
@@ -73,14 +93,15 @@ Exit status: 0 if every check passed, 1 if a check failed, 2 on usage or
 input errors.
 )";
 
-enum class Kind { SpMM, SpMV };
+enum class Kind { SpMM, SpMV, SDDMM };
 
 struct Options {
-  std::string library, entry, matrix, random, csv;
+  std::string library, entry, matrix, random, mask, csv;
   Kind kind = Kind::SpMM;
   bool kindGiven = false;
   int64_t n = 256;
   bool nGiven = false;
+  int64_t depth = 0; // sddmm; 0: from the signature
   int indexBits = 64;
   bool indexBitsGiven = false;
   std::vector<int> threads;
@@ -191,8 +212,9 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
       continue;
     }
     static const char *const kValued[] = {
-        "--entry",   "--kind", "--matrix", "--random", "--n",    "--index-bits",
-        "--threads", "--seed", "--warmup", "--repeat", "--rtol", "--csv"};
+        "--entry",  "--kind",   "--matrix",     "--random",  "--mask",
+        "--n",      "--depth",  "--index-bits", "--threads", "--seed",
+        "--warmup", "--repeat", "--rtol",       "--csv"};
     if (std::find_if(std::begin(kValued), std::end(kValued),
                      [&](const char *known) { return name == known; }) ==
         std::end(kValued))
@@ -210,14 +232,21 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
     if (name == "--entry") {
       options.entry = value;
     } else if (name == "--kind") {
-      if (value != "spmm" && value != "spmv")
-        return badValue("spmm or spmv");
-      options.kind = value == "spmm" ? Kind::SpMM : Kind::SpMV;
+      if (value != "spmm" && value != "spmv" && value != "sddmm")
+        return badValue("spmm, spmv or sddmm");
+      options.kind = value == "spmm"   ? Kind::SpMM
+                     : value == "spmv" ? Kind::SpMV
+                                       : Kind::SDDMM;
       options.kindGiven = true;
     } else if (name == "--matrix") {
       options.matrix = value;
     } else if (name == "--random") {
       options.random = value;
+    } else if (name == "--mask") {
+      options.mask = value;
+    } else if (name == "--depth") {
+      if (!parseInteger(value, 1, kIntMax, options.depth))
+        return badValue("a positive integer");
     } else if (name == "--n") {
       if (!parseInteger(value, 1, kIntMax, options.n))
         return badValue("a positive integer");
@@ -265,6 +294,27 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
     return error("missing --entry");
   if (!options.kindGiven)
     return error("missing --kind");
+  if (options.kind == Kind::SDDMM) {
+    if (options.matrix.empty() + options.random.empty() +
+            options.mask.empty() !=
+        2)
+      return error("give exactly one of --matrix, --random and --mask");
+    if (!options.mask.empty() && !options.nGiven)
+      return error("--mask needs --n, the size of the mask");
+    if (options.mask.empty() && options.nGiven)
+      return error("--n with --kind sddmm is the size of a --mask; the "
+                   "pattern gives M and N");
+    if (options.eigenBaseline)
+      return error("--eigen-baseline does not apply to --kind sddmm");
+    if (options.fileValues)
+      return error("--file-values does not apply to --kind sddmm (S's values "
+                   "do not enter the result)");
+    return ParseResult::Run;
+  }
+  if (!options.mask.empty())
+    return error("--mask applies to --kind sddmm only");
+  if (options.depth)
+    return error("--depth applies to --kind sddmm only");
   if (options.matrix.empty() == options.random.empty())
     return error("give exactly one of --matrix and --random");
   if (options.kind == Kind::SpMV && options.nGiven)
@@ -380,6 +430,8 @@ struct EntrySignature {
   /// Shapes (-1 for '?') of the operand and result of an embedded entry.
   std::vector<int64_t> operandShape, resultShape;
   std::string operandType;
+  /// The operand and result types, when the text is a function type.
+  std::vector<std::string> operands, results;
 };
 
 /// Parses the dimensions of the `tensor<` type at `text` (-1 for '?').
@@ -480,9 +532,13 @@ bool isDenseTensor(const std::string &type) {
 EntrySignature parseSignature(const std::string &text) {
   EntrySignature signature;
   std::vector<std::string> operands, results;
-  if (splitFunctionType(text, operands, results) && operands.size() == 1 &&
-      results.size() == 1 && isDenseTensor(operands[0]) &&
-      isDenseTensor(results[0])) {
+  bool isFunctionType = splitFunctionType(text, operands, results);
+  if (isFunctionType) {
+    signature.operands = operands;
+    signature.results = results;
+  }
+  if (isFunctionType && operands.size() == 1 && results.size() == 1 &&
+      isDenseTensor(operands[0]) && isDenseTensor(results[0])) {
     signature.embedded = true;
     signature.operandType = operands[0];
     signature.operandShape = parseTensorShape(operands[0], 0);
@@ -544,6 +600,90 @@ std::string checkEmbedded(const std::string &entry,
   return "";
 }
 
+/// Whether the signature is an SDDMM's: Q and K dense, S sparse in, a sparse
+/// result out.
+bool isSddmmForm(const EntrySignature &signature) {
+  const std::vector<std::string> &in = signature.operands;
+  return in.size() == 3 && isDenseTensor(in[0]) && isDenseTensor(in[1]) &&
+         in[2].rfind("tensor<", 0) == 0 && !isDenseTensor(in[2]) &&
+         signature.results.size() == 1 &&
+         signature.results[0].rfind("tensor<", 0) == 0 &&
+         !isDenseTensor(signature.results[0]);
+}
+
+/// Checks --index-bits against the sparse operand's posWidth and crdWidth,
+/// and sets it from them when not given.
+std::string checkIndexWidth(const std::string &entry,
+                            const EntrySignature &signature, Options &options) {
+  if (signature.posWidth > 0 && signature.posWidth == signature.crdWidth) {
+    if (!options.indexBitsGiven)
+      options.indexBits = signature.posWidth;
+    if (options.indexBits != signature.posWidth)
+      return entry + " was compiled for " + std::to_string(signature.posWidth) +
+             "-bit indices: use --index-bits " +
+             std::to_string(signature.posWidth);
+  } else if (signature.posWidth != signature.crdWidth) {
+    return entry + " has " + std::to_string(signature.posWidth) +
+           "-bit positions but " + std::to_string(signature.crdWidth) +
+           "-bit coordinates, which sparse-run does not support";
+  }
+  return "";
+}
+
+/// Checks an SDDMM call on pattern `s` against the entry's signature: three
+/// operands Q (M x D), K (N x D) and S (M x N), S's index width, and D
+/// (setting options.depth from the signature when not given). Returns a
+/// description of the mismatch, or "".
+std::string checkSddmmSignature(SoLibrary *lib, Options &options,
+                                const SoCsr &s) {
+  const char *text = so_library_signature(lib, options.entry.c_str());
+  std::string entry = options.library + ": entry '" + options.entry + "'";
+  if (!text) {
+    if (!options.depth)
+      return entry + " has no recorded signature: give --depth";
+    return "";
+  }
+  EntrySignature signature = parseSignature(text);
+  if (!isSddmmForm(signature))
+    return entry +
+           " is not an SDDMM entry (dense Q and K and a sparse S in, "
+           "a sparse result out): its signature is " +
+           text +
+           (signature.resultRank == 2   ? "; use --kind spmm"
+            : signature.resultRank == 1 ? "; use --kind spmv"
+                                        : "");
+  if (std::string mismatch = checkIndexWidth(entry, signature, options);
+      !mismatch.empty())
+    return mismatch;
+  std::vector<int64_t> q = parseTensorShape(signature.operands[0], 0);
+  std::vector<int64_t> k = parseTensorShape(signature.operands[1], 0);
+  std::vector<int64_t> pattern = parseTensorShape(signature.operands[2], 0);
+  if (q.size() != 2 || k.size() != 2 || pattern.size() != 2)
+    return entry + " takes operands of rank " + std::to_string(q.size()) +
+           ", " + std::to_string(k.size()) + " and " +
+           std::to_string(pattern.size()) + ", not 2";
+  if ((pattern[0] >= 0 && pattern[0] != s.rows) ||
+      (pattern[1] >= 0 && pattern[1] != s.cols) ||
+      (q[0] >= 0 && q[0] != s.rows) || (k[0] >= 0 && k[0] != s.cols))
+    return entry + " was compiled for a " + dimText(pattern[0]) + " x " +
+           dimText(pattern[1]) + " pattern (Q " + dimText(q[0]) + " x " +
+           dimText(q[1]) + ", K " + dimText(k[0]) + " x " + dimText(k[1]) +
+           "), not " + std::to_string(s.rows) + " x " + std::to_string(s.cols);
+  int64_t compiled = q[1] >= 0 ? q[1] : k[1];
+  if (q[1] >= 0 && k[1] >= 0 && q[1] != k[1])
+    return entry + " takes Q and K of different depths (" +
+           std::to_string(q[1]) + ", " + std::to_string(k[1]) + ")";
+  if (!options.depth) {
+    if (compiled < 0)
+      return entry + " has a dynamic depth: give --depth";
+    options.depth = compiled;
+  } else if (compiled >= 0 && compiled != options.depth) {
+    return entry + " was compiled for D = " + std::to_string(compiled) +
+           ": use --depth " + std::to_string(compiled);
+  }
+  return "";
+}
+
 /// Checks the call sparse-run is about to make against the entry's recorded
 /// signature, if any: a wrong kind, index width or matrix shape would make
 /// the kernel read out of bounds. May set --index-bits when not given. Sets
@@ -558,6 +698,8 @@ std::string checkSignature(SoLibrary *lib, Options &options, const SoCsr &a,
   EntrySignature signature = parseSignature(text);
   std::string entry = options.library + ": entry '" + options.entry + "'";
   bool isSpmm = options.kind == Kind::SpMM;
+  if (isSddmmForm(signature))
+    return entry + " is an SDDMM entry: use --kind sddmm";
   if (signature.resultRank == (isSpmm ? 1 : 2))
     return entry + " returns a rank-" + std::to_string(signature.resultRank) +
            " tensor: use --kind " + (isSpmm ? "spmv" : "spmm");
@@ -567,18 +709,9 @@ std::string checkSignature(SoLibrary *lib, Options &options, const SoCsr &a,
     embedded = true;
     return checkEmbedded(entry, signature, isSpmm, a, n);
   }
-  if (signature.posWidth > 0 && signature.posWidth == signature.crdWidth) {
-    if (!options.indexBitsGiven)
-      options.indexBits = signature.posWidth;
-    if (options.indexBits != signature.posWidth)
-      return entry + " was compiled for " + std::to_string(signature.posWidth) +
-             "-bit indices: use --index-bits " +
-             std::to_string(signature.posWidth);
-  } else if (signature.posWidth != signature.crdWidth) {
-    return entry + " has " + std::to_string(signature.posWidth) +
-           "-bit positions but " + std::to_string(signature.crdWidth) +
-           "-bit coordinates, which sparse-run does not support";
-  }
+  if (std::string mismatch = checkIndexWidth(entry, signature, options);
+      !mismatch.empty())
+    return mismatch;
   if ((signature.rows >= 0 && signature.rows != a.rows) ||
       (signature.cols >= 0 && signature.cols != a.cols))
     return entry + " was compiled for a " + std::to_string(signature.rows) +
@@ -611,7 +744,106 @@ struct Result {
   bool eigenPassed;
   double maxError;
   bool passed;
+  bool denseChecked; // the dense baseline's result was checked (SDDMM)
+  double denseMaxError;
+  bool densePassed;
 };
+
+/// What the report of a run says besides its results.
+struct Report {
+  std::string kindName, abi, matrixName;
+  std::string widthName;                // of `n`: "N" (SpMM, SpMV), "D" (SDDMM)
+  int64_t m = 0, k = 0, n = 0, nnz = 0; // the sparse operand is m x k
+  std::string baselines; // header lines, each ending in a newline
+};
+
+/// Prints the table (stdout, or stderr when the CSV goes to stdout) and
+/// appends the CSV rows; returns the exit status.
+int writeReport(const Options &options, const Report &report,
+                const std::vector<Result> &results) {
+  bool csvToStdout = options.csv == "-";
+  std::FILE *table = csvToStdout ? stderr : stdout;
+  int64_t m = report.m, k = report.k, n = report.n;
+  const char *kindName = report.kindName.c_str();
+  const std::string &matrixName = report.matrixName;
+  bool haveDense = !results.empty() && results.front().haveDense;
+  bool haveEigen = !results.empty() && results.front().haveEigen;
+  double sparsity =
+      m * k > 0 ? 1.0 - double(report.nnz) / (double(m) * double(k)) : 0.0;
+  std::fprintf(table, "library %s, entry %s (%s, %s)\n",
+               options.library.c_str(), options.entry.c_str(), kindName,
+               report.abi.c_str());
+  std::fprintf(table,
+               "matrix %s: %" PRId64 " x %" PRId64 ", nnz %" PRId64
+               ", sparsity %.4f, %s = %" PRId64 "\n",
+               matrixName.c_str(), m, k, report.nnz, sparsity,
+               report.widthName.c_str(), n);
+  std::fputs(report.baselines.c_str(), table);
+  std::fprintf(table, "%8s %12s %12s %9s", "threads", "best ms", "median ms",
+               "GFLOP/s");
+  if (haveDense)
+    std::fprintf(table, " %14s %8s", "dense best ms", "speedup");
+  if (haveEigen)
+    std::fprintf(table, " %14s %16s", "eigen best ms", "speedup vs eigen");
+  std::fprintf(table, " %11s  %s\n", "max err", "check");
+  for (const Result &r : results) {
+    std::string threads = r.threads ? std::to_string(r.threads) : "default";
+    std::fprintf(table, "%8s %12.4f %12.4f %9.2f", threads.c_str(),
+                 r.sparse.best * 1e3, r.sparse.median * 1e3, r.gflops);
+    if (r.haveDense)
+      std::fprintf(table, " %14.4f %7.2fx", r.dense.best * 1e3,
+                   r.dense.best / r.sparse.best);
+    if (r.haveEigen)
+      std::fprintf(table, " %14.4f %15.2fx", r.eigen.best * 1e3,
+                   r.eigen.best / r.sparse.best);
+    std::fprintf(table, " %11.3e  %s%s%s\n", r.maxError,
+                 r.passed ? "pass" : "fail",
+                 r.haveEigen && !r.eigenPassed ? " (eigen: fail)" : "",
+                 r.denseChecked && !r.densePassed ? " (dense: fail)" : "");
+  }
+
+  if (!options.csv.empty()) {
+    std::FILE *csv =
+        csvToStdout ? stdout : std::fopen(options.csv.c_str(), "a");
+    if (!csv)
+      return usageError(options.csv +
+                        ": cannot open for appending: " + std::strerror(errno));
+    // A header only at the start of a file, so that runs can accumulate.
+    std::fseek(csv, 0, SEEK_END);
+    if (csvToStdout || std::ftell(csv) <= 0)
+      std::fputs("matrix,M,K,N,nnz,sparsity,kind,threads,best_s,median_s,"
+                 "gflops,dense_best_s,speedup_vs_dense,max_err,check,"
+                 "eigen_best_s,speedup_vs_eigen\n",
+                 csv);
+    for (const Result &r : results) {
+      std::fprintf(csv,
+                   "%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
+                   ",%.6f,%s,%d,%.9g,%.9g,%.6g,",
+                   csvField(matrixName).c_str(), m, k, n, report.nnz, sparsity,
+                   kindName, r.threads, r.sparse.best, r.sparse.median,
+                   r.gflops);
+      if (r.haveDense)
+        std::fprintf(csv, "%.9g,%.6g,", r.dense.best,
+                     r.dense.best / r.sparse.best);
+      else
+        std::fputs(",,", csv);
+      std::fprintf(csv, "%.6g,%s,", r.maxError, r.passed ? "pass" : "fail");
+      if (r.haveEigen)
+        std::fprintf(csv, "%.9g,%.6g\n", r.eigen.best,
+                     r.eigen.best / r.sparse.best);
+      else
+        std::fputs(",\n", csv);
+    }
+    if (csvToStdout ? std::fflush(csv) != 0 : std::fclose(csv) != 0)
+      return usageError(options.csv + ": cannot write");
+  }
+  bool allPassed =
+      std::all_of(results.begin(), results.end(), [](const Result &r) {
+        return r.passed && (!r.haveEigen || r.eigenPassed) &&
+               (!r.denseChecked || r.densePassed);
+      });
+  return allPassed ? 0 : kExitCheckFailed;
+}
 
 /// Does the work of main() once the command line is parsed; returns the exit
 /// status.
@@ -778,96 +1010,262 @@ int run(Options options) {
     results.push_back(result);
   }
 
-  // Human-readable table; on stderr when the CSV goes to stdout.
-  bool csvToStdout = options.csv == "-";
-  std::FILE *table = csvToStdout ? stderr : stdout;
-  const char *kindName = isSpmm ? "spmm" : "spmv";
-  double sparsity =
-      m * k > 0 ? 1.0 - double(a.nnz) / (double(m) * double(k)) : 0.0;
-  std::string abi = embedded
-                        ? std::string("weights embedded")
+  std::string baselines;
+  if (options.denseBaseline)
+    baselines += std::string("dense baseline: OpenBLAS with ") +
+                 openblas_get_corename() + " kernels\n";
+  if (eigen)
+    baselines +=
+        std::string("eigen baseline: Eigen ") +
+        sparse_run::EigenProduct::version() + (n == 1 ? " SpMV" : " SpMM") +
+        " (" + sparse_run::EigenProduct::simd() + ")" +
+        (sparse_run::EigenProduct::openmp() ? ", OpenMP" : "") + ", " +
+        (eigen->parallelAbove1Thread()
+             ? "uses the threads given (nnz x N > 20000)"
+             : "one thread whatever --threads (Eigen goes parallel above "
+               "nnz x N = 20000 only)") +
+        "\n";
+  Report report;
+  report.kindName = isSpmm ? "spmm" : "spmv";
+  report.abi = embedded ? std::string("weights embedded")
                         : std::to_string(options.indexBits) + "-bit indices";
-  std::fprintf(table, "library %s, entry %s (%s, %s)\n",
-               options.library.c_str(), options.entry.c_str(), kindName,
-               abi.c_str());
-  std::fprintf(table,
-               "matrix %s: %" PRId64 " x %" PRId64 ", nnz %" PRId64
-               ", sparsity %.4f, N = %" PRId64 "\n",
-               matrixName.c_str(), m, k, a.nnz, sparsity, n);
-  if (options.denseBaseline)
-    std::fprintf(table, "dense baseline: OpenBLAS with %s kernels\n",
+  report.matrixName = matrixName;
+  report.widthName = "N";
+  report.m = m;
+  report.k = k;
+  report.n = n;
+  report.nnz = a.nnz;
+  report.baselines = baselines;
+  return writeReport(options, report, results);
+}
+
+/// Builds the N x N mask of `--mask SPEC --n N` (see the usage text);
+/// returns an error message, or "".
+std::string buildMask(const std::string &spec, int64_t n, uint64_t seed,
+                      SoCsr &mask) {
+  const std::string expected = "--mask expects window:W, random:DENSITY or "
+                               "bigbird:B,W,G,R, got '" +
+                               spec + "'";
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  size_t colon = spec.find(':');
+  if (colon == std::string::npos)
+    return expected;
+  std::string name = spec.substr(0, colon), value = spec.substr(colon + 1);
+  int status;
+  if (name == "window") {
+    int64_t halfWidth;
+    if (!parseInteger(value, 0, kMax, halfWidth))
+      return expected;
+    status = so_mask_window(n, halfWidth, &mask);
+  } else if (name == "random") {
+    double density;
+    if (!parseReal(value, density) || density < 0 || density > 1)
+      return expected;
+    status = so_mask_random(n, density, seed, &mask);
+  } else if (name == "bigbird") {
+    int64_t fields[4];
+    size_t start = 0;
+    for (int f = 0; f < 4; ++f) {
+      size_t comma = value.find(',', start);
+      if ((comma == std::string::npos) != (f == 3) ||
+          !parseInteger(value.substr(start, comma - start), f == 0 ? 1 : 0,
+                        kMax, fields[f]))
+        return expected;
+      start = comma + 1;
+    }
+    status = so_mask_bigbird(n, fields[0], fields[1], fields[2], fields[3],
+                             seed, &mask);
+  } else {
+    return expected;
+  }
+  return status ? std::string(so_last_error()) : std::string();
+}
+
+struct OwnedWorkspace {
+  SoSddmmWorkspace workspace{};
+  ~OwnedWorkspace() { so_sddmm_workspace_release(&workspace); }
+};
+
+/// runSddmm's reference: for every entry p = (i, j) of S, sum_d q_id * k_jd
+/// in double, and sum_d |q_id * k_jd|, the bound of its rounding error.
+Reference computeSddmmReference(const SoCsr &s, const std::vector<float> &q,
+                                const std::vector<float> &k, int64_t depth) {
+  Reference ref;
+  ref.value.assign(s.nnz, 0.0);
+  ref.bound.assign(s.nnz, 0.0);
+  for (int64_t i = 0; i < s.rows; ++i) {
+    const float *qRow = &q[i * depth];
+    for (int64_t p = s.row_ptr[i]; p < s.row_ptr[i + 1]; ++p) {
+      const float *kRow = &k[s.col_idx[p] * depth];
+      double sum = 0, bound = 0;
+      for (int64_t d = 0; d < depth; ++d) {
+        double product = double(qRow[d]) * kRow[d];
+        sum += product;
+        bound += std::fabs(product);
+      }
+      ref.value[p] = sum;
+      ref.bound[p] = bound;
+    }
+  }
+  return ref;
+}
+
+/// main() for --kind sddmm: R = S o (Q K^T) on the pattern of --matrix,
+/// --random or --mask, checked against computeSddmmReference and timed, next
+/// to "dense + mask" (sgemm Q K^T, then the gather of S's entries) with
+/// --dense-baseline.
+int runSddmm(Options options) {
+  OwnedCsr pattern;
+  SoCsr &s = pattern.csr;
+  std::string patternName;
+  if (!options.matrix.empty()) {
+    patternName = options.matrix;
+    if (so_csr_read(options.matrix.c_str(), &s) ||
+        so_csr_fill_random(&s, options.seed))
+      return usageError(so_last_error());
+  } else if (!options.random.empty()) {
+    int64_t rows, cols;
+    double density;
+    if (!parseRandomSpec(options.random, rows, cols, density))
+      return usageError("--random expects MxN:DENSITY with M, N >= 1 and "
+                        "DENSITY in [0, 1], got '" +
+                        options.random + "'");
+    patternName = "random:" + options.random;
+    if (so_csr_random(rows, cols, density, options.seed, &s))
+      return usageError(so_last_error());
+  } else {
+    patternName = "mask " + options.mask + " n=" + std::to_string(options.n);
+    std::string error = buildMask(options.mask, options.n, options.seed, s);
+    if (!error.empty())
+      return usageError(error);
+  }
+  int64_t m = s.rows, n = s.cols;
+
+  OwnedLibrary lib(so_library_open(options.library.c_str()), so_library_close);
+  if (!lib)
+    return usageError(so_last_error());
+  void *entry = so_library_lookup(lib.get(), options.entry.c_str());
+  if (!entry)
+    return usageError(so_last_error());
+  std::string mismatch = checkSddmmSignature(lib.get(), options, s);
+  if (!mismatch.empty())
+    return usageError(mismatch);
+  int64_t depth = options.depth;
+
+  int64_t qSize, kSize, cells = 0;
+  if (__builtin_mul_overflow(m, depth, &qSize) ||
+      __builtin_mul_overflow(n, depth, &kSize))
+    return usageError("operands of " + std::to_string(m) + " x " +
+                      std::to_string(n) + " x " + std::to_string(depth) +
+                      " are too large");
+  if (options.denseBaseline &&
+      (__builtin_mul_overflow(m, n, &cells) ||
+       std::max({m, n, depth}) > std::numeric_limits<int>::max()))
+    return usageError("the pattern is too large for --dense-baseline");
+  std::vector<float> q(static_cast<size_t>(qSize)),
+      k(static_cast<size_t>(kSize));
+  so_fill_random(q.data(), qSize, options.seed + 1);
+  so_fill_random(k.data(), kSize, options.seed + 2);
+
+  // Declared after `pattern`, whose arrays they borrow, so released first.
+  OwnedOperand owned;
+  SoCsrOperand &operand = owned.operand;
+  OwnedWorkspace ownedWorkspace;
+  SoSddmmWorkspace &workspace = ownedWorkspace.workspace;
+  if (so_csr_operand_init(&s, options.indexBits, &operand) ||
+      so_sddmm_workspace_init(&operand, &workspace))
+    return usageError(so_last_error());
+
+  if (options.denseBaseline && openblasMissesAvx2())
+    std::fprintf(stderr,
+                 "sparse-run: warning: OpenBLAS uses its '%s' kernels on "
+                 "this AVX2 CPU; set OPENBLAS_CORETYPE (e.g. SkylakeX or "
+                 "Haswell) for a fair dense baseline\n",
                  openblas_get_corename());
-  if (eigen)
-    std::fprintf(table, "eigen baseline: Eigen %s %s (%s)%s, %s\n",
-                 sparse_run::EigenProduct::version(), n == 1 ? "SpMV" : "SpMM",
-                 sparse_run::EigenProduct::simd(),
-                 sparse_run::EigenProduct::openmp() ? ", OpenMP" : "",
-                 eigen->parallelAbove1Thread()
-                     ? "uses the threads given (nnz x N > 20000)"
-                     : "one thread whatever --threads (Eigen goes parallel "
-                       "above nnz x N = 20000 only)");
-  std::fprintf(table, "%8s %12s %12s %9s", "threads", "best ms", "median ms",
-               "GFLOP/s");
-  if (options.denseBaseline)
-    std::fprintf(table, " %14s %8s", "dense best ms", "speedup");
-  if (eigen)
-    std::fprintf(table, " %14s %16s", "eigen best ms", "speedup vs eigen");
-  std::fprintf(table, " %11s  %s\n", "max err", "check");
-  for (const Result &r : results) {
-    std::string threads = r.threads ? std::to_string(r.threads) : "default";
-    std::fprintf(table, "%8s %12.4f %12.4f %9.2f", threads.c_str(),
-                 r.sparse.best * 1e3, r.sparse.median * 1e3, r.gflops);
-    if (r.haveDense)
-      std::fprintf(table, " %14.4f %7.2fx", r.dense.best * 1e3,
-                   r.dense.best / r.sparse.best);
-    if (r.haveEigen)
-      std::fprintf(table, " %14.4f %15.2fx", r.eigen.best * 1e3,
-                   r.eigen.best / r.sparse.best);
-    std::fprintf(table, " %11.3e  %s%s\n", r.maxError,
-                 r.passed ? "pass" : "fail",
-                 r.haveEigen && !r.eigenPassed ? " (eigen: fail)" : "");
+  std::vector<float> scores(static_cast<size_t>(cells));
+
+  Reference reference = computeSddmmReference(s, q, k, depth);
+  std::vector<float> values(static_cast<size_t>(s.nnz));
+  auto callKernel = [&](float *destination) {
+    return so_call_sddmm_workspace(entry, &operand, q.data(), k.data(), depth,
+                                   &workspace, destination) == 0;
+  };
+  int denseThreads = 0;
+  auto callDense = [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(n),
+                int(depth), 1.0f, q.data(), int(depth), k.data(), int(depth),
+                0.0f, scores.data(), int(n));
+    sparse_run::gatherPattern(m, n, s.row_ptr, s.col_idx, scores.data(),
+                              values.data(), denseThreads);
+    return true;
+  };
+
+  std::vector<int> runs = options.threads;
+  if (runs.empty())
+    runs.push_back(0);
+  std::vector<Result> results;
+  for (int threads : runs) {
+    Result result{};
+    if (threads > 0 && so_library_set_num_threads(lib.get(), threads))
+      return usageError(so_last_error());
+    result.threads = threads > 0
+                         ? threads
+                         : std::max(so_library_get_num_threads(lib.get()), 0);
+
+    // The first call's result is checked; the timed calls discard theirs.
+    std::fill(values.begin(), values.end(),
+              std::numeric_limits<float>::quiet_NaN());
+    if (!callKernel(values.data()))
+      return usageError(so_last_error());
+    result.maxError = maxScaledError(values, reference);
+    result.passed = result.maxError <= options.rtol;
+    if (!measure(
+            options.warmup, options.repeat, [&] { return callKernel(nullptr); },
+            result.sparse))
+      return usageError(so_last_error());
+    result.gflops =
+        2.0 * double(s.nnz) * double(depth) / result.sparse.best / 1e9;
+
+    if (options.denseBaseline) {
+      // Same thread count as the kernel when known.
+      if (result.threads > 0)
+        openblas_set_num_threads(result.threads);
+      denseThreads = result.threads;
+      std::fill(values.begin(), values.end(),
+                std::numeric_limits<float>::quiet_NaN());
+      callDense();
+      result.denseChecked = true;
+      result.denseMaxError = maxScaledError(values, reference);
+      result.densePassed = result.denseMaxError <= options.rtol;
+      if (!result.densePassed)
+        std::fprintf(stderr,
+                     "sparse-run: error: the dense baseline's result on %s "
+                     "thread(s) fails the check: max err %.3e > %g\n",
+                     result.threads ? std::to_string(result.threads).c_str()
+                                    : "the default number of",
+                     result.denseMaxError, options.rtol);
+      measure(options.warmup, options.repeat, callDense, result.dense);
+      result.haveDense = true;
+    }
+    results.push_back(result);
   }
 
-  if (!options.csv.empty()) {
-    std::FILE *csv =
-        csvToStdout ? stdout : std::fopen(options.csv.c_str(), "a");
-    if (!csv)
-      return usageError(options.csv +
-                        ": cannot open for appending: " + std::strerror(errno));
-    // A header only at the start of a file, so that runs can accumulate.
-    std::fseek(csv, 0, SEEK_END);
-    if (csvToStdout || std::ftell(csv) <= 0)
-      std::fputs("matrix,M,K,N,nnz,sparsity,kind,threads,best_s,median_s,"
-                 "gflops,dense_best_s,speedup_vs_dense,max_err,check,"
-                 "eigen_best_s,speedup_vs_eigen\n",
-                 csv);
-    for (const Result &r : results) {
-      std::fprintf(csv,
-                   "%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
-                   ",%.6f,%s,%d,%.9g,%.9g,%.6g,",
-                   csvField(matrixName).c_str(), m, k, n, a.nnz, sparsity,
-                   kindName, r.threads, r.sparse.best, r.sparse.median,
-                   r.gflops);
-      if (r.haveDense)
-        std::fprintf(csv, "%.9g,%.6g,", r.dense.best,
-                     r.dense.best / r.sparse.best);
-      else
-        std::fputs(",,", csv);
-      std::fprintf(csv, "%.6g,%s,", r.maxError, r.passed ? "pass" : "fail");
-      if (r.haveEigen)
-        std::fprintf(csv, "%.9g,%.6g\n", r.eigen.best,
-                     r.eigen.best / r.sparse.best);
-      else
-        std::fputs(",\n", csv);
-    }
-    if (csvToStdout ? std::fflush(csv) != 0 : std::fclose(csv) != 0)
-      return usageError(options.csv + ": cannot write");
-  }
-  bool allPassed =
-      std::all_of(results.begin(), results.end(), [](const Result &r) {
-        return r.passed && (!r.haveEigen || r.eigenPassed);
-      });
-  return allPassed ? 0 : kExitCheckFailed;
+  std::string baselines;
+  if (options.denseBaseline)
+    baselines += std::string("dense baseline: OpenBLAS sgemm Q K^T with ") +
+                 openblas_get_corename() +
+                 " kernels, then the gather of S's entries\n";
+  Report report;
+  report.kindName = "sddmm";
+  report.abi = std::to_string(options.indexBits) + "-bit indices";
+  report.matrixName = patternName;
+  report.widthName = "D";
+  report.m = m;
+  report.k = n;
+  report.n = depth;
+  report.nnz = s.nnz;
+  report.baselines = baselines;
+  return writeReport(options, report, results);
 }
 
 } // namespace
@@ -884,7 +1282,7 @@ int main(int argc, char **argv) {
     break;
   }
   try {
-    return run(options);
+    return options.kind == Kind::SDDMM ? runSddmm(options) : run(options);
   } catch (const std::bad_alloc &) {
     return usageError("out of memory for the operands");
   }

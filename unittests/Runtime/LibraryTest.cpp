@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -321,6 +322,181 @@ TEST_F(EmbeddedTest, BadArguments) {
   EXPECT_NE(so_call_dense_spmv(spmv, nullptr, K, M, c.data()), 0);
   EXPECT_EQ(std::string(so_last_error()), "so_call_dense_spmv: NULL x");
   EXPECT_NE(so_call_dense_spmv(spmv, b.data(), K, -1, c.data()), 0);
+}
+
+/// SDDMM through TestKernels.c's stand-ins: R = S o (Q K^T) for a random
+/// 13 x 17 pattern S, D = 4, 32-bit indices.
+class SddmmTest : public testing::Test {
+protected:
+  void SetUp() override {
+    lib = so_library_open(SPARSE_OPT_TEST_KERNELS);
+    ASSERT_NE(lib, nullptr) << so_last_error();
+    ASSERT_EQ(so_csr_random(M, N, 0.3, 21, &s), 0) << so_last_error();
+    ASSERT_EQ(so_csr_operand_init(&s, 32, &op), 0) << so_last_error();
+    q.resize(M * D);
+    k.resize(N * D);
+    so_fill_random(q.data(), M * D, 22);
+    so_fill_random(k.data(), N * D, 23);
+  }
+  void TearDown() override {
+    so_csr_operand_release(&op);
+    so_csr_free(&s);
+    so_library_close(lib);
+  }
+
+  /// The dot products, summed in the order the stand-in uses.
+  std::vector<float> reference() const {
+    std::vector<float> r(s.nnz);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t p = s.row_ptr[i]; p < s.row_ptr[i + 1]; ++p) {
+        float sum = 0;
+        for (int64_t x = 0; x < D; ++x)
+          sum += q[i * D + x] * k[s.col_idx[p] * D + x];
+        r[p] = sum;
+      }
+    return r;
+  }
+
+  void *entry(const char *name) { return so_library_lookup(lib, name); }
+
+  static constexpr int64_t M = 13, N = 17, D = 4;
+  SoLibrary *lib = nullptr;
+  SoCsr s{};
+  SoCsrOperand op{};
+  std::vector<float> q, k;
+};
+
+TEST_F(SddmmTest, ValuesAndCallerMatrixUnchanged) {
+  ASSERT_GT(s.nnz, 0);
+  std::vector<float> before(s.values, s.values + s.nnz);
+  std::vector<float> r(s.nnz, -1.0f);
+  ASSERT_EQ(so_call_sddmm(entry("sddmm"), &op, q.data(), k.data(), D, r.data()),
+            0)
+      << so_last_error();
+  EXPECT_EQ(r, reference());
+  // The stand-in writes its input values buffer, as upstream kernels do:
+  // it got a scratch copy.
+  EXPECT_EQ(std::vector<float>(s.values, s.values + s.nnz), before);
+}
+
+TEST_F(SddmmTest, WorkspaceIsReusable) {
+  SoSddmmWorkspace w;
+  ASSERT_EQ(so_sddmm_workspace_init(&op, &w), 0) << so_last_error();
+  EXPECT_EQ(w.rows, M);
+  EXPECT_EQ(w.nnz, s.nnz);
+  EXPECT_EQ(w.index_bits, 32);
+  for (void *part : {static_cast<void *>(w.values), w.out_pos, w.out_crd,
+                     static_cast<void *>(w.out_val)})
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(part) % 64, 0u);
+  std::vector<float> expected = reference();
+  for (int repeat = 0; repeat < 2; ++repeat) {
+    std::vector<float> r(s.nnz);
+    ASSERT_EQ(so_call_sddmm_workspace(entry("sddmm"), &op, q.data(), k.data(),
+                                      D, &w, r.data()),
+              0)
+        << so_last_error();
+    EXPECT_EQ(r, expected);
+    // NULL discards the values (timing loops).
+    EXPECT_EQ(so_call_sddmm_workspace(entry("sddmm"), &op, q.data(), k.data(),
+                                      D, &w, nullptr),
+              0)
+        << so_last_error();
+  }
+  // The result buffers are the workspace's, in S's index width.
+  EXPECT_EQ(static_cast<int32_t *>(w.out_pos)[M], s.nnz);
+  EXPECT_EQ(static_cast<int32_t *>(w.out_crd)[s.nnz - 1], s.col_idx[s.nnz - 1]);
+  so_sddmm_workspace_release(&w);
+  EXPECT_EQ(w.block, nullptr);
+  so_sddmm_workspace_release(&w);
+  so_sddmm_workspace_release(nullptr);
+}
+
+TEST_F(SddmmTest, StridedValuesAreCopied) {
+  std::vector<float> r(s.nnz);
+  ASSERT_EQ(so_call_sddmm(entry("sddmm_strided_values"), &op, q.data(),
+                          k.data(), D, r.data()),
+            0)
+      << so_last_error();
+  EXPECT_EQ(r, reference());
+}
+
+TEST_F(SddmmTest, EmptyPattern) {
+  SoCsr empty{};
+  SoCsrOperand emptyOp{};
+  ASSERT_EQ(so_csr_random(M, N, 0.0, 1, &empty), 0);
+  ASSERT_EQ(so_csr_operand_init(&empty, 32, &emptyOp), 0);
+  float unused = 7;
+  EXPECT_EQ(
+      so_call_sddmm(entry("sddmm"), &emptyOp, q.data(), k.data(), D, &unused),
+      0)
+      << so_last_error();
+  EXPECT_EQ(unused, 7);
+  so_csr_operand_release(&emptyOp);
+  so_csr_free(&empty);
+}
+
+TEST_F(SddmmTest, WrongResultIsDetected) {
+  std::vector<float> r(s.nnz);
+  EXPECT_NE(so_call_sddmm(entry("sddmm_short_result"), &op, q.data(), k.data(),
+                          D, r.data()),
+            0);
+  std::string nnz = std::to_string(s.nnz);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_sddmm: the kernel returned 14 positions, " + nnz +
+                " coordinates and " + std::to_string(s.nnz - 1) +
+                " values, expected 14, " + nnz + " and " + nnz);
+  EXPECT_NE(so_call_sddmm(entry("sddmm_other_pattern"), &op, q.data(), k.data(),
+                          D, r.data()),
+            0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_sddmm: the kernel returned another pattern than S's");
+  // Without a destination only the sizes are checked.
+  EXPECT_EQ(so_call_sddmm(entry("sddmm_other_pattern"), &op, q.data(), k.data(),
+                          D, nullptr),
+            0);
+}
+
+TEST_F(SddmmTest, BadArguments) {
+  void *fn = entry("sddmm");
+  std::vector<float> r(s.nnz);
+  EXPECT_NE(so_call_sddmm(fn, &op, q.data(), k.data(), 0, r.data()), 0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_sddmm: expected Q (M x D) and K (N x D) with D > 0, "
+            "found D = 0");
+  EXPECT_NE(so_call_sddmm(fn, &op, nullptr, k.data(), D, r.data()), 0);
+  EXPECT_NE(so_call_sddmm(fn, &op, q.data(), nullptr, D, r.data()), 0);
+  EXPECT_NE(so_call_sddmm(nullptr, &op, q.data(), k.data(), D, r.data()), 0);
+  EXPECT_NE(so_call_sddmm(fn, nullptr, q.data(), k.data(), D, r.data()), 0);
+  SoCsrOperand uninitialized{};
+  EXPECT_NE(so_call_sddmm(fn, &uninitialized, q.data(), k.data(), D, r.data()),
+            0);
+  // A workspace made for another pattern.
+  SoCsr other{};
+  SoCsrOperand otherOp{};
+  SoSddmmWorkspace w;
+  ASSERT_EQ(so_csr_random(M, N, 0.5, 2, &other), 0);
+  ASSERT_EQ(so_csr_operand_init(&other, 32, &otherOp), 0);
+  ASSERT_EQ(so_sddmm_workspace_init(&otherOp, &w), 0);
+  EXPECT_NE(
+      so_call_sddmm_workspace(fn, &op, q.data(), k.data(), D, &w, r.data()), 0);
+  EXPECT_EQ(std::string(so_last_error()),
+            "so_call_sddmm: the workspace was not made for this operand");
+  EXPECT_NE(so_call_sddmm_workspace(fn, &op, q.data(), k.data(), D, nullptr,
+                                    r.data()),
+            0);
+  so_sddmm_workspace_release(&w);
+  so_csr_operand_release(&otherOp);
+  so_csr_free(&other);
+  EXPECT_NE(so_sddmm_workspace_init(&uninitialized, &w), 0);
+  EXPECT_EQ(w.block, nullptr);
+  EXPECT_NE(so_sddmm_workspace_init(nullptr, &w), 0);
+  EXPECT_NE(so_sddmm_workspace_init(&op, nullptr), 0);
+}
+
+TEST_F(SddmmTest, Signature) {
+  const char *signature = so_library_signature(lib, "sddmm");
+  ASSERT_NE(signature, nullptr) << so_last_error();
+  EXPECT_EQ(std::string(signature).rfind("(tensor<13x4xf32>, ", 0), 0u);
 }
 
 } // namespace

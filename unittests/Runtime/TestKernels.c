@@ -1,8 +1,9 @@
 /*===- TestKernels.c - Stand-ins for libraries built by sparse-compile ----===*
  *
- * Reference SpMM / SpMV entry points with the ABI of compiled kernels (CSR
- * operand as pos/crd/val descriptors, result malloc'ed and returned through
- * the first argument), plus variants that misbehave, for LibraryTest.cpp.
+ * Reference SpMM / SpMV / SDDMM entry points with the ABI of compiled kernels
+ * (CSR operand as pos/crd/val descriptors, result malloc'ed, or for SDDMM
+ * written to caller-provided buffers, and returned through the first
+ * argument), plus variants that misbehave, for LibraryTest.cpp.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -168,3 +169,80 @@ void _mlir_ciface_dense_spmv(SoMemRef1D *result, SoMemRef1D *x) {
   result->sizes[0] = kEmbeddedRows;
   result->strides[0] = 1;
 }
+
+/*===----------------------------------------------------------------------===*
+ * SDDMM entry points: R = S o (Q K^T) with 32-bit indices, the result in the
+ * caller's out buffers. Like the upstream sparsifier's kernels they also
+ * overwrite the input values buffer.
+ *===----------------------------------------------------------------------===*/
+
+const char sparse_opt_signature_sddmm[] =
+    "(tensor<13x4xf32>, tensor<17x4xf32>, tensor<13x17xf32, "
+    "#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : "
+    "compressed), posWidth = 32, crdWidth = 32 }>>) -> tensor<13x17xf32, "
+    "#sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : "
+    "compressed), posWidth = 32, crdWidth = 32 }>>";
+
+/* How a variant misbehaves. */
+enum SddmmFault {
+  kSddmmCorrect,
+  kSddmmShortResult,   /* returns one value fewer */
+  kSddmmOtherPattern,  /* changes a column index of the result */
+  kSddmmStridedValues, /* the values come back at stride 2, offset 1 */
+};
+
+static float stridedValues[2 * 4096 + 1];
+
+static void sddmm(SoCsrResult *r, SoMemRef2D *q, SoMemRef2D *k, SoMemRef1D *pos,
+                  SoMemRef1D *crd, SoMemRef1D *val, SoMemRef1D *outPos,
+                  SoMemRef1D *outCrd, SoMemRef1D *outVal,
+                  enum SddmmFault fault) {
+  int64_t m = pos->sizes[0] - 1, nnz = crd->sizes[0], d = q->sizes[1];
+  const int32_t *p = (const int32_t *)pos->aligned + pos->offset;
+  const int32_t *c = (const int32_t *)crd->aligned + crd->offset;
+  float *v = (float *)val->aligned + val->offset;
+  int32_t *op = (int32_t *)outPos->aligned + outPos->offset;
+  int32_t *oc = (int32_t *)outCrd->aligned + outCrd->offset;
+  float *ov = (float *)outVal->aligned + outVal->offset;
+  const float *qd = (const float *)q->aligned + q->offset;
+  const float *kd = (const float *)k->aligned + k->offset;
+  for (int64_t i = 0; i <= m; ++i)
+    op[i] = p[i];
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t e = p[i]; e < p[i + 1]; ++e) {
+      float sum = 0;
+      for (int64_t x = 0; x < d; ++x)
+        sum += qd[i * q->strides[0] + x] * kd[c[e] * k->strides[0] + x];
+      v[e] = sum; /* in place, as upstream does */
+      oc[e] = c[e];
+      ov[e] = sum;
+    }
+  r->pos = *outPos;
+  r->crd = *outCrd;
+  r->val = *outVal;
+  r->pos.sizes[0] = m + 1;
+  r->crd.sizes[0] = nnz;
+  r->val.sizes[0] = nnz;
+  if (fault == kSddmmShortResult)
+    r->val.sizes[0] = nnz - 1;
+  if (fault == kSddmmOtherPattern && nnz > 0)
+    oc[nnz - 1] += 1;
+  if (fault == kSddmmStridedValues && nnz <= 4096) {
+    for (int64_t e = 0; e < nnz; ++e)
+      stridedValues[1 + 2 * e] = ov[e];
+    r->val.allocated = r->val.aligned = stridedValues;
+    r->val.offset = 1;
+    r->val.strides[0] = 2;
+  }
+}
+
+#define SDDMM_ENTRY(name, fault)                                               \
+  void _mlir_ciface_##name(SoCsrResult *r, SoMemRef2D *q, SoMemRef2D *k,       \
+                           SoMemRef1D *pos, SoMemRef1D *crd, SoMemRef1D *val,  \
+                           SoMemRef1D *op, SoMemRef1D *oc, SoMemRef1D *ov) {   \
+    sddmm(r, q, k, pos, crd, val, op, oc, ov, fault);                          \
+  }
+SDDMM_ENTRY(sddmm, kSddmmCorrect)
+SDDMM_ENTRY(sddmm_short_result, kSddmmShortResult)
+SDDMM_ENTRY(sddmm_other_pattern, kSddmmOtherPattern)
+SDDMM_ENTRY(sddmm_strided_values, kSddmmStridedValues)

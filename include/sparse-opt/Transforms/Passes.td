@@ -162,9 +162,9 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
     a vector dot product of row i of Q and row j of K (`vector-length`
     lanes, masked tail, one reduction; with a static depth of up to 16
     vectors, row i of Q stays in registers across the row's entries); the
-    result is a new values buffer on
-    S's positions and coordinates, so S is not modified (the sparsifier's
-    loops update S's values in place).
+    scores overwrite S's values (S is the operation's destination; the
+    sparsifier's loops do the same), so a call allocates nothing. S must have
+    no other use.
 
     When `init` is a zero `linalg.fill` the result goes to a fresh buffer
     and is never read; otherwise `init` is accumulated into. Products the
