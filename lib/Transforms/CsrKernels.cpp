@@ -169,6 +169,52 @@ void replaceWithResult(linalg::LinalgOp op, const CsrProduct &product,
     rewriter.eraseOp(fill);
 }
 
+/// The sum over positions [begin, end) of what `accumulate` adds for each
+/// vector of `lanes` positions: full vectors (all-true mask), then one
+/// masked vector for the rest, then one horizontal reduction.
+/// `accumulate(builder, loc, position, mask, accumulator)` returns the new
+/// accumulator; masked-off lanes must add zero.
+Value emitVectorSum(
+    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
+    FloatType elementType,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
+        accumulate) {
+  auto vectorType = VectorType::get({lanes}, elementType);
+  auto maskType = VectorType::get({lanes}, b.getI1Type());
+  Value zero = arith::ConstantOp::create(
+      b, loc, vectorType,
+      DenseElementsAttr::get(vectorType, b.getZeroAttr(elementType)));
+  Value allTrue = arith::ConstantOp::create(
+      b, loc, maskType, DenseElementsAttr::get(maskType, true));
+  Value width = indexConstant(b, loc, lanes);
+  Value count = arith::SubIOp::create(b, loc, end, begin);
+  Value full = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, count, width), width);
+  Value fullEnd = arith::AddIOp::create(b, loc, begin, full);
+  auto loop = scf::ForOp::create(
+      b, loc, begin, fullEnd, width, ValueRange{zero},
+      [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulator) {
+        scf::YieldOp::create(lb, ll,
+                             accumulate(lb, ll, k, allTrue, accumulator[0]));
+      });
+  Value remaining = arith::SubIOp::create(b, loc, end, fullEnd);
+  Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                    remaining, indexConstant(b, loc, 0));
+  auto tail = scf::IfOp::create(
+      b, loc, any,
+      [&](OpBuilder &tb, Location tl) {
+        Value mask = vector::CreateMaskOp::create(tb, tl, maskType,
+                                                  ValueRange{remaining});
+        scf::YieldOp::create(
+            tb, tl, accumulate(tb, tl, fullEnd, mask, loop.getResult(0)));
+      },
+      [&](OpBuilder &eb, Location el) {
+        scf::YieldOp::create(eb, el, loop.getResult(0));
+      });
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                     tail.getResult(0));
+}
+
 /// Emits the loops of one row of A.
 class RowEmitter {
 public:
@@ -192,53 +238,22 @@ public:
                    Value end) const {
     unsigned width = p.dotLanes;
     auto vectorType = VectorType::get({width}, p.elementType);
-    auto maskType = VectorType::get({width}, b.getI1Type());
     Value zero = zeroVector(b, loc, width);
-    Value allTrue = arith::ConstantOp::create(
-        b, loc, maskType, DenseElementsAttr::get(maskType, true));
-    Value lanes = indexConstant(b, loc, width);
-    Value count = arith::SubIOp::create(b, loc, end, begin);
-    Value full = arith::MulIOp::create(
-        b, loc, arith::DivUIOp::create(b, loc, count, lanes), lanes);
-    Value fullEnd = arith::AddIOp::create(b, loc, begin, full);
-
-    auto accumulate = [&](OpBuilder &lb, Location ll, Value k, Value mask,
-                          Value accumulator) -> Value {
-      Value columns = loadVector(lb, ll, p.coordinates, k, mask, width);
-      if (!p.coordinatesFitSigned) {
-        auto wide = VectorType::get({width}, lb.getI64Type());
-        columns = arith::ExtUIOp::create(lb, ll, wide, columns);
-      }
-      Value values = loadVector(lb, ll, p.values, k, mask, width);
-      Value gathered = vector::GatherOp::create(
-          lb, ll, vectorType, x, ValueRange{indexConstant(lb, ll, 0)},
-          columns, mask, zero);
-      return vector::FMAOp::create(lb, ll, values, gathered, accumulator);
-    };
-
-    auto loop = scf::ForOp::create(
-        b, loc, begin, fullEnd, lanes, ValueRange{zero},
-        [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulator) {
-          scf::YieldOp::create(
-              lb, ll, accumulate(lb, ll, k, allTrue, accumulator[0]));
+    return emitVectorSum(
+        b, loc, begin, end, width, p.elementType,
+        [&](OpBuilder &lb, Location ll, Value k, Value mask,
+            Value accumulator) -> Value {
+          Value columns = loadVector(lb, ll, p.coordinates, k, mask, width);
+          if (!p.coordinatesFitSigned) {
+            auto wide = VectorType::get({width}, lb.getI64Type());
+            columns = arith::ExtUIOp::create(lb, ll, wide, columns);
+          }
+          Value values = loadVector(lb, ll, p.values, k, mask, width);
+          Value gathered = vector::GatherOp::create(
+              lb, ll, vectorType, x, ValueRange{indexConstant(lb, ll, 0)},
+              columns, mask, zero);
+          return vector::FMAOp::create(lb, ll, values, gathered, accumulator);
         });
-    Value remaining = arith::SubIOp::create(b, loc, end, fullEnd);
-    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
-                                      remaining, indexConstant(b, loc, 0));
-    auto tail = scf::IfOp::create(
-        b, loc, any,
-        [&](OpBuilder &tb, Location tl) {
-          Value mask = vector::CreateMaskOp::create(tb, tl, maskType,
-                                                    ValueRange{remaining});
-          scf::YieldOp::create(
-              tb, tl,
-              accumulate(tb, tl, fullEnd, mask, loop.getResult(0)));
-        },
-        [&](OpBuilder &eb, Location el) {
-          scf::YieldOp::create(eb, el, loop.getResult(0));
-        });
-    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                       tail.getResult(0));
   }
 
   /// SpMM row: full tiles of nTile vectors, then one tile each of
@@ -549,47 +564,23 @@ Value emitDenseRowDot(OpBuilder &b, Location loc, Value x, Value xRow,
                       Value y, Value yRow, Value depth, unsigned lanes,
                       FloatType elementType) {
   auto vectorType = VectorType::get({lanes}, elementType);
-  auto maskType = VectorType::get({lanes}, b.getI1Type());
   Value zero = arith::ConstantOp::create(
       b, loc, vectorType,
       DenseElementsAttr::get(vectorType, b.getZeroAttr(elementType)));
-  Value width = indexConstant(b, loc, lanes);
-  Value full = arith::MulIOp::create(
-      b, loc, arith::DivUIOp::create(b, loc, depth, width), width);
-  auto loop = scf::ForOp::create(
-      b, loc, indexConstant(b, loc, 0), full, width, ValueRange{zero},
-      [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulator) {
-        Value xs = vector::LoadOp::create(lb, ll, vectorType, x,
-                                          ValueRange{xRow, k});
-        Value ys = vector::LoadOp::create(lb, ll, vectorType, y,
-                                          ValueRange{yRow, k});
-        scf::YieldOp::create(
-            lb, ll,
-            vector::FMAOp::create(lb, ll, xs, ys, accumulator[0])
-                .getResult());
+  return emitVectorSum(
+      b, loc, indexConstant(b, loc, 0), depth, lanes, elementType,
+      [&](OpBuilder &lb, Location ll, Value k, Value mask,
+          Value accumulator) -> Value {
+        auto load = [&](Value buffer, Value row) -> Value {
+          if (matchPattern(mask, m_One()))
+            return vector::LoadOp::create(lb, ll, vectorType, buffer,
+                                          ValueRange{row, k});
+          return vector::MaskedLoadOp::create(lb, ll, vectorType, buffer,
+                                              ValueRange{row, k}, mask, zero);
+        };
+        return vector::FMAOp::create(lb, ll, load(x, xRow), load(y, yRow),
+                                     accumulator);
       });
-  Value remaining = arith::SubIOp::create(b, loc, depth, full);
-  Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
-                                    remaining, indexConstant(b, loc, 0));
-  auto tail = scf::IfOp::create(
-      b, loc, any,
-      [&](OpBuilder &tb, Location tl) {
-        Value mask = vector::CreateMaskOp::create(tb, tl, maskType,
-                                                  ValueRange{remaining});
-        Value xs = vector::MaskedLoadOp::create(
-            tb, tl, vectorType, x, ValueRange{xRow, full}, mask, zero);
-        Value ys = vector::MaskedLoadOp::create(
-            tb, tl, vectorType, y, ValueRange{yRow, full}, mask, zero);
-        scf::YieldOp::create(
-            tb, tl,
-            vector::FMAOp::create(tb, tl, xs, ys, loop.getResult(0))
-                .getResult());
-      },
-      [&](OpBuilder &eb, Location el) {
-        scf::YieldOp::create(eb, el, loop.getResult(0));
-      });
-  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                     tail.getResult(0));
 }
 
 /// SDDMM: out = (Q K^T) sampled at the CSR pattern of S, written as the

@@ -757,6 +757,33 @@ struct Report {
   std::string baselines; // header lines, each ending in a newline
 };
 
+/// What to call the thread count of a result in messages.
+std::string threadsText(int threads) {
+  return threads ? std::to_string(threads) : "the default number of";
+}
+
+/// Sets the library's thread count (0: keep its default), checks the first
+/// call's result in `output` (poisoned first, so the check sees what the
+/// kernel wrote) and times the calls after it, which discard their result.
+/// Fills threads, maxError, passed and sparse; false on a call error.
+bool runKernel(SoLibrary *lib, int threads, const Options &options,
+               const std::function<bool(float *)> &call,
+               std::vector<float> &output, const Reference &reference,
+               Result &result) {
+  if (threads > 0 && so_library_set_num_threads(lib, threads))
+    return false;
+  result.threads =
+      threads > 0 ? threads : std::max(so_library_get_num_threads(lib), 0);
+  std::fill(output.begin(), output.end(),
+            std::numeric_limits<float>::quiet_NaN());
+  if (!call(output.data()))
+    return false;
+  result.maxError = maxScaledError(output, reference);
+  result.passed = result.maxError <= options.rtol;
+  return measure(options.warmup, options.repeat,
+                 [&] { return call(nullptr); }, result.sparse);
+}
+
 /// Prints the table (stdout, or stderr when the CSV goes to stdout) and
 /// appends the CSV rows; returns the exit status.
 int writeReport(const Options &options, const Report &report,
@@ -958,20 +985,8 @@ int run(Options options) {
   std::vector<Result> results;
   for (int threads : runs) {
     Result result{};
-    if (threads > 0 && so_library_set_num_threads(lib.get(), threads))
-      return usageError(so_last_error());
-    result.threads = threads > 0
-                         ? threads
-                         : std::max(so_library_get_num_threads(lib.get()), 0);
-
-    // The first call's result is checked; the timed calls discard theirs.
-    if (!callKernel(c.data()))
-      return usageError(so_last_error());
-    result.maxError = maxScaledError(c, reference);
-    result.passed = result.maxError <= options.rtol;
-    if (!measure(
-            options.warmup, options.repeat, [&] { return callKernel(nullptr); },
-            result.sparse))
+    if (!runKernel(lib.get(), threads, options, callKernel, c, reference,
+                   result))
       return usageError(so_last_error());
     result.gflops = 2.0 * double(a.nnz) * double(n) / result.sparse.best / 1e9;
 
@@ -995,8 +1010,7 @@ int run(Options options) {
         std::fprintf(stderr,
                      "sparse-run: error: Eigen's result on %s thread(s) fails "
                      "the check: max err %.3e > %g\n",
-                     result.threads ? std::to_string(result.threads).c_str()
-                                    : "the default number of",
+                     threadsText(result.threads).c_str(),
                      result.eigenMaxError, options.rtol);
       measure(
           options.warmup, options.repeat,
@@ -1206,22 +1220,8 @@ int runSddmm(Options options) {
   std::vector<Result> results;
   for (int threads : runs) {
     Result result{};
-    if (threads > 0 && so_library_set_num_threads(lib.get(), threads))
-      return usageError(so_last_error());
-    result.threads = threads > 0
-                         ? threads
-                         : std::max(so_library_get_num_threads(lib.get()), 0);
-
-    // The first call's result is checked; the timed calls discard theirs.
-    std::fill(values.begin(), values.end(),
-              std::numeric_limits<float>::quiet_NaN());
-    if (!callKernel(values.data()))
-      return usageError(so_last_error());
-    result.maxError = maxScaledError(values, reference);
-    result.passed = result.maxError <= options.rtol;
-    if (!measure(
-            options.warmup, options.repeat, [&] { return callKernel(nullptr); },
-            result.sparse))
+    if (!runKernel(lib.get(), threads, options, callKernel, values, reference,
+                   result))
       return usageError(so_last_error());
     result.gflops =
         2.0 * double(s.nnz) * double(depth) / result.sparse.best / 1e9;
@@ -1241,8 +1241,7 @@ int runSddmm(Options options) {
         std::fprintf(stderr,
                      "sparse-run: error: the dense baseline's result on %s "
                      "thread(s) fails the check: max err %.3e > %g\n",
-                     result.threads ? std::to_string(result.threads).c_str()
-                                    : "the default number of",
+                     threadsText(result.threads).c_str(),
                      result.denseMaxError, options.rtol);
       measure(options.warmup, options.repeat, callDense, result.dense);
       result.haveDense = true;
