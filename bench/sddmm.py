@@ -31,20 +31,16 @@ script run on the same machine.
 import argparse
 import csv
 import io
-import math
 import os
 import subprocess
 import sys
 import tempfile
 from collections import defaultdict
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from common import (ROOT, VARIANTS, benchmark_environment, find_tools,
+                    geomean, write_csv)
 
-# Pipeline options of the compared variants (sparse-compile --pipeline-options).
-VARIANTS = {
-    "sparse-opt": "",
-    "upstream": "sparse-kernels=false",
-}
+
 MASKS = ("window", "random", "bigbird")
 # BigBird block sizes tried, largest first (BigBird itself uses 64).
 BIGBIRD_BLOCKS = (64, 32, 16, 8)
@@ -53,24 +49,6 @@ BIGBIRD_BLOCKS = (64, 32, 16, 8)
 DENSITY_TOLERANCE = 0.15
 
 
-def benchmark_environment():
-    """Threads pinned, one per core, and OpenBLAS on the kernels of this CPU
-    (as bench/spmm.py: see docs/performance.md)."""
-    env = dict(os.environ)
-    env.setdefault("OMP_PROC_BIND", "close")
-    env.setdefault("OMP_PLACES", "cores")
-    if "OPENBLAS_CORETYPE" not in env:
-        with open("/proc/cpuinfo") as f:
-            flags = set(f.read().split())
-        if "avx512f" in flags:
-            env["OPENBLAS_CORETYPE"] = "SkylakeX"
-        elif "avx2" in flags:
-            env["OPENBLAS_CORETYPE"] = "Haswell"
-    return env
-
-
-def geomean(values):
-    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def window_nnz(n, w):
@@ -300,22 +278,13 @@ def main():
     if any(not 0 <= level < 1 for level in args.levels):
         parser.error("sparsity levels must be in [0, 1)")
 
-    tools = (os.path.join(args.build, "bin", "sparse-compile"),
-             os.path.join(args.build, "bin", "sparse-run"),
-             os.path.join(ROOT, "scripts", "make-kernel.py"))
-    for tool in tools[:2]:
-        if not os.access(tool, os.X_OK):
-            sys.exit(f"error: {tool} not found; build first (scripts/build.sh)")
+    tools = find_tools(args.build)
 
     env = benchmark_environment()
     with tempfile.TemporaryDirectory() as tmp:
         results = run_all(args, tools, env, tmp)
 
-    os.makedirs(os.path.dirname(args.csv), exist_ok=True)
-    with open(args.csv, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(results[0].keys()))
-        writer.writeheader()
-        writer.writerows(results)
+    write_csv(args.csv, results)
 
     levels = summarize(results)
     print_table(levels, args, env)

@@ -27,20 +27,16 @@ work to split.
 import argparse
 import csv
 import io
-import math
 import os
 import subprocess
 import sys
 import tempfile
 from collections import defaultdict
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from common import (ROOT, VARIANTS, benchmark_environment, find_tools,
+                    geomean, write_csv)
 
-# Pipeline options of the compared variants (sparse-compile --pipeline-options).
-VARIANTS = {
-    "sparse-opt": "",
-    "upstream": "sparse-kernels=false",
-}
+
 SCALING_MIN_ELEMENTS = 512 * 512
 
 
@@ -50,26 +46,6 @@ def read_shape(path):
     return rows, cols, nnz
 
 
-def benchmark_environment():
-    """Threads pinned, one per core (the benchmark protocol: without pinning
-    the OS migrates OpenMP workers between calls and small kernels lose their
-    second thread), and OpenBLAS on the kernels of this CPU: Debian's 0.3.21
-    does not recognize recent CPUs and falls back to pre-AVX kernels."""
-    env = dict(os.environ)
-    env.setdefault("OMP_PROC_BIND", "close")
-    env.setdefault("OMP_PLACES", "cores")
-    if "OPENBLAS_CORETYPE" not in env:
-        with open("/proc/cpuinfo") as f:
-            flags = set(f.read().split())
-        if "avx512f" in flags:
-            env["OPENBLAS_CORETYPE"] = "SkylakeX"
-        elif "avx2" in flags:
-            env["OPENBLAS_CORETYPE"] = "Haswell"
-    return env
-
-
-def geomean(values):
-    return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
 def find_matrices(args):
@@ -231,12 +207,7 @@ def main():
     args = parser.parse_args()
     args.n = [int(n) for n in args.n.split(",")]
 
-    tools = (os.path.join(args.build, "bin", "sparse-compile"),
-             os.path.join(args.build, "bin", "sparse-run"),
-             os.path.join(ROOT, "scripts", "make-kernel.py"))
-    for tool in tools[:2]:
-        if not os.access(tool, os.X_OK):
-            sys.exit(f"error: {tool} not found; build first (scripts/build.sh)")
+    tools = find_tools(args.build)
     if not os.path.isdir(args.dlmc):
         sys.exit(f"error: DLMC matrices not found at {args.dlmc}")
 
@@ -245,11 +216,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         results = run_all(args, matrices, tools, env, tmp)
 
-    os.makedirs(os.path.dirname(args.csv), exist_ok=True)
-    with open(args.csv, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(results[0].keys()))
-        writer.writeheader()
-        writer.writerows(results)
+    write_csv(args.csv, results)
 
     levels = summarize(results)
     print_table(levels, args, env)

@@ -1,0 +1,57 @@
+"""What the benchmark scripts share: the compared pipeline variants, the
+benchmark environment, the tools, geomeans and the CSV output."""
+
+import csv
+import math
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Pipeline options of the compared variants (sparse-compile --pipeline-options).
+VARIANTS = {
+    "sparse-opt": "",
+    "upstream": "sparse-kernels=false",
+}
+
+
+def benchmark_environment():
+    """Threads pinned, one per core (the benchmark protocol: without pinning
+    the OS migrates OpenMP workers between calls and small kernels lose their
+    second thread), and OpenBLAS on the kernels of this CPU: Debian's 0.3.21
+    does not recognize recent CPUs and falls back to pre-AVX kernels."""
+    env = dict(os.environ)
+    env.setdefault("OMP_PROC_BIND", "close")
+    env.setdefault("OMP_PLACES", "cores")
+    if "OPENBLAS_CORETYPE" not in env:
+        with open("/proc/cpuinfo") as f:
+            flags = set(f.read().split())
+        if "avx512f" in flags:
+            env["OPENBLAS_CORETYPE"] = "SkylakeX"
+        elif "avx2" in flags:
+            env["OPENBLAS_CORETYPE"] = "Haswell"
+    return env
+
+
+def geomean(values):
+    return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def find_tools(build):
+    """(sparse-compile, sparse-run, make-kernel.py) of the build directory;
+    exits with a message if the build is missing."""
+    tools = (os.path.join(build, "bin", "sparse-compile"),
+             os.path.join(build, "bin", "sparse-run"),
+             os.path.join(ROOT, "scripts", "make-kernel.py"))
+    for tool in tools[:2]:
+        if not os.access(tool, os.X_OK):
+            sys.exit(f"error: {tool} not found; build first (scripts/build.sh)")
+    return tools
+
+
+def write_csv(path, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        writer.writeheader()
+        writer.writerows(rows)
