@@ -8,6 +8,7 @@ PACKAGES=(
   clang-22 lld-22 liblld-22-dev llvm-22-dev llvm-22-tools
   libmlir-22-dev mlir-22-tools libomp-22-dev
   libopenblas-dev libeigen3-dev libgtest-dev
+  libonnx-dev libprotobuf-dev libonnx-testdata
 )
 
 missing=()
@@ -25,13 +26,14 @@ if ((${#missing[@]})); then
     "${missing[@]}" >/dev/null
 fi
 
-# The Python package (python/) and its tests need numpy and pytest, in the
+# The Python package (python/) and its tests need numpy and pytest, the ONNX
+# model builders onnx, and the frontend's reference onnxruntime, in the
 # interpreter that `python3` names (the one CMake finds for CTest), which is
 # why they come from pip rather than apt. Debian marks its Python as
 # externally managed (PEP 668); PIP_BREAK_SYSTEM_PACKAGES lets pip install
 # into it and changes nothing for any other Python.
 missing_python=()
-for module in numpy pytest; do
+for module in numpy pytest onnx onnxruntime; do
   python3 -c "import $module" 2>/dev/null || missing_python+=("$module")
 done
 if ((${#missing_python[@]})); then
