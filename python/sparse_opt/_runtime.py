@@ -38,6 +38,7 @@ class SoCsrOperand(Structure):
 _PROTOTYPES = {
     "so_last_error": (c_char_p, []),
     "so_csr_free": (None, [POINTER(SoCsr)]),
+    "so_memref_release": (None, [c_void_p]),
     "so_csr_random": (c_int, [c_int64, c_int64, c_double, c_uint64,
                               POINTER(SoCsr)]),
     "so_csr_read": (c_int, [c_char_p, POINTER(SoCsr)]),

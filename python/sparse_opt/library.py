@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _dense_call
 from ._runtime import SoCsrOperand, check, last_error, runtime
 from ._signature import Signature, parse_signature
 from .csr import CsrMatrix
@@ -92,6 +93,35 @@ class Library:
     def num_threads(self, count: int) -> None:
         check(runtime().so_library_set_num_threads(self._live_handle(),
                                                    operator.index(count)))
+
+    def run(self, entry: str, *arrays):
+        """Calls ``entry``, whose operands and results are all dense tensors
+        (any rank, element types f32, f64, i1 (bool), i8..i64, ui8..ui64,
+        index (int64)), with ``arrays`` in the order of its operands.
+
+        Returns the one result as a numpy array, or a tuple of arrays when
+        the entry has zero or several results; they are copies, valid after
+        the library is closed. The arrays are checked against the entry's
+        recorded signature first (ValueError naming the operand: count,
+        rank, static dimensions, and an exact dtype match; lists and scalars
+        are converted to the operand's dtype). The caller's arrays are never
+        written: the kernel gets private copies. A library without
+        signatures cannot be called this way (SparseOptError)."""
+        function = runtime().so_library_lookup(self._live_handle(),
+                                               entry.encode())
+        if not function:
+            raise SparseOptError(last_error())
+        where = f"{self.path}: entry '{entry}'"
+        text = self.signature(entry)
+        if text is None:
+            raise SparseOptError(f"{where} has no recorded signature; "
+                                 f"Library.run needs one to pass operands")
+        signature = parse_signature(text)
+        _dense_call.check_dense_signature(where, text, signature)
+        arguments = _dense_call.prepare_arguments(where, signature, arrays)
+        results = _dense_call.call_dense(function, where, signature,
+                                         arguments)
+        return results[0] if len(results) == 1 else tuple(results)
 
     def spmm(self, entry: str, a: CsrMatrix, b) -> np.ndarray:
         """``a @ b`` through SpMM entry point ``entry``: ``a`` is M x K,
