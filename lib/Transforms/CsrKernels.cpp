@@ -258,9 +258,9 @@ public:
 
   /// SpMM row: full tiles of nTile vectors, then one tile each of
   /// nTile/2, ..., 1 vectors where the remaining columns allow, then a
-  /// masked vector for the rest.
+  /// masked vector for the rest. `bFlat` is B (K x cols) flattened.
   void emitTiledRow(OpBuilder &b, Location loc, Value row, Value begin,
-                    Value end, Value cols) const {
+                    Value end, Value cols, Value bFlat) const {
     auto width = [&](unsigned vectors) {
       return indexConstant(b, loc, vectors * p.lanes);
     };
@@ -270,7 +270,8 @@ public:
     scf::ForOp::create(
         b, loc, indexConstant(b, loc, 0), fullEnd, fullWidth, ValueRange{},
         [&](OpBuilder &nb, Location nl, Value column, ValueRange) {
-          emitTile(nb, nl, row, column, begin, end, options.nTile, Value());
+          emitTile(nb, nl, row, column, begin, end, options.nTile, Value(),
+                   bFlat, cols);
           scf::YieldOp::create(nb, nl);
         });
 
@@ -281,7 +282,8 @@ public:
       Value fits = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
                                          remaining, tileWidth);
       scf::IfOp::create(b, loc, fits, [&](OpBuilder &nb, Location nl) {
-        emitTile(nb, nl, row, column, begin, end, vectors, Value());
+        emitTile(nb, nl, row, column, begin, end, vectors, Value(), bFlat,
+                 cols);
         scf::YieldOp::create(nb, nl);
       });
       Value advanced = arith::AddIOp::create(b, loc, column, tileWidth);
@@ -295,7 +297,7 @@ public:
       Value mask = vector::CreateMaskOp::create(
           nb, nl, VectorType::get({p.lanes}, nb.getI1Type()),
           ValueRange{remaining});
-      emitTile(nb, nl, row, column, begin, end, 1, mask);
+      emitTile(nb, nl, row, column, begin, end, 1, mask, bFlat, cols);
       scf::YieldOp::create(nb, nl);
     });
   }
@@ -326,27 +328,50 @@ private:
   /// Prefetches the cache lines of the tile's columns in the B row of
   /// non-zero min(k + prefetchDistance, lastPosition).
   void emitPrefetch(OpBuilder &b, Location loc, Value k, Value lastPosition,
-                    ArrayRef<Value> columns) const {
+                    Value bFlat, Value ld, Value column,
+                    unsigned vectors) const {
     constexpr unsigned kCacheLineBytes = 64;
     unsigned elementBytes = FloatType(p.elementType).getWidth() / 8;
     Value ahead = arith::AddIOp::create(
         b, loc, k, indexConstant(b, loc, options.prefetchDistance));
     Value position = arith::MinUIOp::create(b, loc, ahead, lastPosition);
-    Value bRow = toIndex(
-        b, loc, memref::LoadOp::create(b, loc, p.coordinates, position));
-    for (auto [v, column] : llvm::enumerate(columns))
+    Value base = bRowStart(
+        b, loc, memref::LoadOp::create(b, loc, p.coordinates, position),
+        column, ld);
+    for (unsigned v = 0; v < vectors; ++v)
       if (v * p.lanes * elementBytes % kCacheLineBytes == 0)
-        memref::PrefetchOp::create(b, loc, p.denseBuffer,
-                                   ValueRange{bRow, column},
+        memref::PrefetchOp::create(b, loc, bFlat,
+                                   ValueRange{offset(b, loc, base, v)},
                                    /*isWrite=*/false, /*localityHint=*/3,
                                    /*isDataCache=*/true);
+  }
+
+  /// Index of B[coordinate, column] in B's flattened buffer. The tile's
+  /// vectors are then at constant offsets from it, which become immediate
+  /// displacements; indexing B[k, column + v * lanes] instead keeps one
+  /// loop-invariant register per vector, and the unrolled loop spills and
+  /// shuffles them.
+  Value bRowStart(OpBuilder &b, Location loc, Value coordinate, Value column,
+                  Value ld) const {
+    Value rowStart =
+        arith::MulIOp::create(b, loc, toIndex(b, loc, coordinate), ld);
+    return arith::AddIOp::create(b, loc, rowStart, column);
+  }
+
+  Value offset(OpBuilder &b, Location loc, Value base, unsigned vector) const {
+    if (vector == 0)
+      return base;
+    return arith::AddIOp::create(b, loc, base,
+                                 indexConstant(b, loc, vector * p.lanes));
   }
 
   /// C[row, column : column + vectors * lanes] over the non-zeros
   /// [begin, end) of the row, accumulating in `vectors` registers. With a
   /// mask, one vector whose masked-off lanes are neither read nor written.
+  /// B is read through `bFlat`, its rows `ld` elements apart.
   void emitTile(OpBuilder &b, Location loc, Value row, Value column,
-                Value begin, Value end, unsigned vectors, Value mask) const {
+                Value begin, Value end, unsigned vectors, Value mask,
+                Value bFlat, Value ld) const {
     auto vectorType = VectorType::get({p.lanes}, p.elementType);
     Value zero = zeroVector(b, loc, p.lanes);
     SmallVector<Value> columns;
@@ -356,19 +381,18 @@ private:
                                      b, loc, column,
                                      indexConstant(b, loc, v * p.lanes)));
 
-    auto load = [&](OpBuilder &lb, Location ll, Value buffer, Value i,
-                    Value j) -> Value {
+    auto load = [&](OpBuilder &lb, Location ll, Value buffer,
+                    ValueRange indices) -> Value {
       if (mask)
         return vector::MaskedLoadOp::create(lb, ll, vectorType, buffer,
-                                            ValueRange{i, j}, mask, zero);
-      return vector::LoadOp::create(lb, ll, vectorType, buffer,
-                                    ValueRange{i, j});
+                                            indices, mask, zero);
+      return vector::LoadOp::create(lb, ll, vectorType, buffer, indices);
     };
 
     SmallVector<Value> initial;
     for (Value j : columns)
       initial.push_back(p.zeroInit ? zero
-                                   : load(b, loc, p.resultBuffer, row, j));
+                                   : load(b, loc, p.resultBuffer, {row, j}));
 
     // The last valid coordinate position bounds the prefetch look-ahead;
     // only read inside the loop, which runs only if there is one.
@@ -383,17 +407,18 @@ private:
         b, loc, begin, end, c1, initial,
         [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulators) {
           if (options.prefetchDistance)
-            emitPrefetch(lb, ll, k, lastPosition, columns);
-          Value bRow = toIndex(
-              lb, ll, memref::LoadOp::create(lb, ll, p.coordinates, k));
+            emitPrefetch(lb, ll, k, lastPosition, bFlat, ld, column, vectors);
+          Value base = bRowStart(
+              lb, ll, memref::LoadOp::create(lb, ll, p.coordinates, k),
+              column, ld);
           Value value = memref::LoadOp::create(lb, ll, p.values, k);
           Value broadcast =
               vector::BroadcastOp::create(lb, ll, vectorType, value);
           SmallVector<Value> updated;
-          for (auto [j, accumulator] : llvm::zip(columns, accumulators))
+          for (auto [v, accumulator] : llvm::enumerate(accumulators))
             updated.push_back(vector::FMAOp::create(
-                lb, ll, broadcast, load(lb, ll, p.denseBuffer, bRow, j),
-                accumulator));
+                lb, ll, broadcast,
+                load(lb, ll, bFlat, {offset(lb, ll, base, v)}), accumulator));
           scf::YieldOp::create(lb, ll, updated);
         });
 
@@ -451,13 +476,12 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
     Value cols = rewriter.createOrFold<tensor::DimOp>(
         loc, b, indexConstant(rewriter, loc, 1));
     int64_t staticCols = cast<RankedTensorType>(b.getType()).getDimSize(1);
-    // N = 1 (batch-1 inference through an SpMM kernel) runs as row dot
-    // products over B's only column.
-    Value bColumn;
-    if (staticCols == 1 || ShapedType::isDynamic(staticCols))
-      bColumn = memref::CollapseShapeOp::create(
-          rewriter, loc, product->denseBuffer,
-          ArrayRef<ReassociationIndices>{{0, 1}});
+    // The tiles address B as one vector (see RowEmitter::bRowStart); N = 1
+    // (batch-1 inference through an SpMM kernel) runs as row dot products
+    // over it, B's only column.
+    Value bFlat = memref::CollapseShapeOp::create(
+        rewriter, loc, product->denseBuffer,
+        ArrayRef<ReassociationIndices>{{0, 1}});
 
     RowEmitter emitter(*product, options);
     forEachRow(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
@@ -465,7 +489,7 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
       auto [rowBegin, rowEnd] = emitter.rowRange(nb, nl, row);
       Value begin = rowBegin, end = rowEnd; // Lambdas below capture them.
       auto emitDot = [&](OpBuilder &db, Location dl) {
-        Value dot = emitter.emitRowDot(db, dl, bColumn, begin, end);
+        Value dot = emitter.emitRowDot(db, dl, bFlat, begin, end);
         storeDot(db, dl, *product, ValueRange{row, indexConstant(db, dl, 0)},
                  dot);
       };
@@ -473,8 +497,8 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
         emitDot(nb, nl);
         return;
       }
-      if (!bColumn) {
-        emitter.emitTiledRow(nb, nl, row, begin, end, cols);
+      if (!ShapedType::isDynamic(staticCols)) {
+        emitter.emitTiledRow(nb, nl, row, begin, end, cols, bFlat);
         return;
       }
       Value single = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq,
@@ -486,7 +510,7 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
             scf::YieldOp::create(tb, tl);
           },
           [&](OpBuilder &eb, Location el) {
-            emitter.emitTiledRow(eb, el, row, begin, end, cols);
+            emitter.emitTiledRow(eb, el, row, begin, end, cols, bFlat);
             scf::YieldOp::create(eb, el);
           });
     });

@@ -20,6 +20,8 @@
 // CHECK-DAG:     %[[BBUF:.*]] = bufferization.to_buffer %[[B]] read_only : tensor<8x?xf32> to memref<8x?xf32>
 // CHECK:         %[[N:.*]] = tensor.dim %[[B]], %{{.*}} : tensor<8x?xf32>
 // CHECK:         %[[C:.*]] = memref.alloc(%[[N]]) {alignment = 64 : i64} : memref<8x?xf32>
+// CHECK:         %[[LD:.*]] = tensor.dim %[[B]], %{{.*}} : tensor<8x?xf32>
+// CHECK:         %[[BFLAT:.*]] = memref.collapse_shape %[[BBUF]] {{\[\[}}0, 1]] : memref<8x?xf32> into memref<?xf32>
 // CHECK:         scf.parallel (%[[I:.*]]) =
 // CHECK:           %[[LO32:.*]] = memref.load %[[POS]][%[[I]]] : memref<?xi32>
 // CHECK:           %[[LO:.*]] = arith.index_castui %[[LO32]] : i32 to index
@@ -28,10 +30,14 @@
 // CHECK:             %[[ACC:.*]]:4 = scf.for %[[K:.*]] = %[[LO]] to %[[HI]] step %{{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // CHECK:               %[[COL32:.*]] = memref.load %[[CRD]][%[[K]]] : memref<?xi32>
 // CHECK:               %[[COL:.*]] = arith.index_castui %[[COL32]] : i32 to index
+// CHECK:               %[[ROWSTART:.*]] = arith.muli %[[COL]], %[[LD]] : index
+// CHECK:               %[[BASE:.*]] = arith.addi %[[ROWSTART]], %[[J]] : index
 // CHECK:               %[[V:.*]] = memref.load %[[VAL]][%[[K]]] : memref<?xf32>
 // CHECK:               %[[VB:.*]] = vector.broadcast %[[V]] : f32 to vector<16xf32>
-// CHECK:               %[[B0:.*]] = vector.load %[[BBUF]][%[[COL]], %[[J]]] : memref<8x?xf32>, vector<16xf32>
+// CHECK:               %[[B0:.*]] = vector.load %[[BFLAT]][%[[BASE]]] : memref<?xf32>, vector<16xf32>
 // CHECK:               vector.fma %[[VB]], %[[B0]], %{{.*}} : vector<16xf32>
+// CHECK:               %[[AT1:.*]] = arith.addi %[[BASE]], %c16{{.*}} : index
+// CHECK:               vector.load %[[BFLAT]][%[[AT1]]] : memref<?xf32>, vector<16xf32>
 // CHECK-COUNT-3:       vector.fma
 // CHECK:               scf.yield
 // CHECK:             vector.store %[[ACC]]#0, %[[C]][%[[I]], %[[J]]]
@@ -46,7 +52,7 @@
 // CHECK:           scf.if
 // CHECK:             %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<16xi1>
 // CHECK:             scf.for
-// CHECK:               vector.maskedload %[[BBUF]][%{{.*}}], %[[MASK]], %{{.*}}
+// CHECK:               vector.maskedload %[[BFLAT]][%{{.*}}], %[[MASK]], %{{.*}}
 // CHECK:             vector.maskedstore %[[C]][%[[I]], %{{.*}}], %[[MASK]]
 // CHECK:         %[[R:.*]] = bufferization.to_tensor %[[C]] restrict writable : memref<8x?xf32> to tensor<8x?xf32>
 // CHECK:         return %[[R]]
@@ -55,7 +61,7 @@
 // ahead, clamped to the last coordinate: one line per 16-float vector...
 // PREFETCH-LABEL: func.func @zero_init(
 // PREFETCH-DAG:     %[[CRD:.*]] = sparse_tensor.coordinates
-// PREFETCH-DAG:     %[[BBUF:.*]] = bufferization.to_buffer
+// PREFETCH-DAG:     %[[BFLAT:.*]] = memref.collapse_shape
 // PREFETCH:         scf.parallel
 // PREFETCH:           %[[COUNT:.*]] = memref.dim %[[CRD]], %{{.*}} : memref<?xi32>
 // PREFETCH:           %[[LAST:.*]] = arith.subi %[[COUNT]], %{{.*}} : index
@@ -64,7 +70,10 @@
 // PREFETCH:             %[[POS:.*]] = arith.minui %[[AHEAD]], %[[LAST]] : index
 // PREFETCH:             %[[ROW32:.*]] = memref.load %[[CRD]][%[[POS]]] : memref<?xi32>
 // PREFETCH:             %[[ROW:.*]] = arith.index_castui %[[ROW32]] : i32 to index
-// PREFETCH-COUNT-4:     memref.prefetch %[[BBUF]][%[[ROW]], %{{.*}}], read, locality<3>, data : memref<8x?xf32>
+// PREFETCH:             %[[ROWSTART:.*]] = arith.muli %[[ROW]], %{{.*}} : index
+// PREFETCH:             %[[AT:.*]] = arith.addi %[[ROWSTART]], %{{.*}} : index
+// PREFETCH:             memref.prefetch %[[BFLAT]][%[[AT]]], read, locality<3>, data : memref<?xf32>
+// PREFETCH-COUNT-3:     memref.prefetch %[[BFLAT]][%{{.*}}], read, locality<3>, data : memref<?xf32>
 // PREFETCH-NOT:         memref.prefetch
 // PREFETCH:             memref.load %[[CRD]][%[[K]]]
 
@@ -102,7 +111,6 @@ func.func @zero_init(%a: tensor<8x8xf32, #CSR>, %b: tensor<8x?xf32>) -> tensor<8
 // CHECK:         sparse_tensor.positions {{.*}} to memref<?xindex>
 // CHECK:         %[[C:.*]] = bufferization.to_buffer %[[INIT]] : tensor<8x32xf64> to memref<8x32xf64>
 // A static N > 1 needs no dot-product path.
-// CHECK-NOT:     collapse_shape
 // CHECK:         scf.parallel (%[[I:.*]]) =
 // CHECK-NOT:       vector.gather
 // CHECK:           scf.for %[[J:.*]] =
