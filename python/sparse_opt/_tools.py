@@ -22,6 +22,7 @@ from pathlib import Path
 BUILD_DIR_ENV = "SPARSE_OPT_BUILD_DIR"
 RUNTIME_LIBRARY = "libSparseOptRuntime.so"
 COMPILER = "sparse-compile"
+ONNX_IMPORTER = "sparse-import-onnx"
 
 _REPOSITORY_BUILD_DIR = Path(__file__).resolve().parents[2] / "build"
 
@@ -41,21 +42,27 @@ def _not_found(what: str, searched: list[str]) -> FileNotFoundError:
         f"(scripts/build.sh) or set {BUILD_DIR_ENV} to its build directory.")
 
 
-def find_compiler() -> Path:
-    """The path of ``sparse-compile`` (see the module docstring for the
-    search order); FileNotFoundError naming every place searched if it is
+def find_executable(name: str) -> Path:
+    """The path of the project's tool ``name`` (``sparse-compile``,
+    ``sparse-import-onnx``, ...; see the module docstring for the search
+    order); FileNotFoundError naming every place searched if it is
     nowhere."""
     build_dir, from_environment = _build_dir()
-    candidate = build_dir / "bin" / COMPILER
+    candidate = build_dir / "bin" / name
     if candidate.is_file() and os.access(candidate, os.X_OK):
         return candidate
     searched = [str(candidate)]
     if not from_environment:
-        on_path = shutil.which(COMPILER)
+        on_path = shutil.which(name)
         if on_path:
             return Path(on_path)
-        searched.append(f"{COMPILER} on PATH")
-    raise _not_found(COMPILER, searched)
+        searched.append(f"{name} on PATH")
+    raise _not_found(name, searched)
+
+
+def find_compiler() -> Path:
+    """The path of ``sparse-compile`` (find_executable)."""
+    return find_executable(COMPILER)
 
 
 def find_runtime_library() -> Path:

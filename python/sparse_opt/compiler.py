@@ -20,7 +20,8 @@ def compile(source: PathLike, output: PathLike, *,
             target_features: str | Iterable[str] | None = None,
             num_threads: int | None = None,
             pipeline_options: str | Mapping[str, object] | None = None,
-            header: bool | PathLike = True) -> Library:
+            header: bool | PathLike = True,
+            extra_arguments: Iterable[str] = ()) -> Library:
     """Compiles MLIR into the shared library ``output`` and opens it.
 
     ``source`` is a path to a ``.mlir`` file, or MLIR text: a ``str``
@@ -35,7 +36,8 @@ def compile(source: PathLike, output: PathLike, *,
     ``pipeline_options`` (``sparse-opt-cpu-pipeline`` options as one string
     or a mapping, e.g. ``{"parallelization-strategy": "none"}``), and
     ``header``: True writes the C header next to the output with ``.h``,
-    False writes none, a path writes it there.
+    False writes none, a path writes it there. ``extra_arguments`` are
+    passed on as they are (e.g. ``["--input-shape=x=1x3"]`` for a model).
 
     Raises CompileError, carrying the tool's diagnostics, if it fails.
     """
@@ -48,7 +50,7 @@ def compile(source: PathLike, output: PathLike, *,
         source = os.fspath(source)
         if not os.path.isfile(source):
             raise FileNotFoundError(
-                f"{source}: no such MLIR file (a str is MLIR text only if it "
+                f"{source}: no such file (a str is MLIR text only if it "
                 f"contains a newline)")
         destinations = [output] + ([header] if _is_path(header) else [])
         for destination in destinations:
@@ -80,6 +82,7 @@ def compile(source: PathLike, output: PathLike, *,
     elif _is_path(header):
         command.append(f"--header={os.fspath(header)}")
 
+    command += list(extra_arguments)
     done = subprocess.run(command, input=stdin_text, capture_output=True,
                           text=True)
     if done.returncode != 0:

@@ -91,7 +91,7 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "spmm-prefetch-distance",
       llvm::cl::desc("Non-zeros ahead whose B row CSR x dense kernels "
                      "prefetch (0: none)"),
-      llvm::cl::init(2)};
+      llvm::cl::init(0)};
   PassOptions::Option<bool> enableSIMDIndex32{
       *this, "enable-simd-index32",
       llvm::cl::desc("Use 32-bit indices in vector gathers/scatters (only "

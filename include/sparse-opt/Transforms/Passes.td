@@ -182,7 +182,7 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
     Option<"nTile", "n-tile", "unsigned", /*default=*/"8",
            "Vectors per SpMM register tile along N (a power of two)">,
     Option<"prefetchDistance", "prefetch-distance", "unsigned",
-           /*default=*/"2",
+           /*default=*/"0",
            "Prefetch the B row of the non-zero this many ahead in SpMM "
            "(0: none)">,
   ];

@@ -1,0 +1,190 @@
+"""A BERT encoder as Hugging Face's BertModel exports to ONNX (opset 17):
+word + position + token type embeddings (Gather), LayerNormalization, and
+per layer: Q/K/V as MatMul + Add, Reshape / Transpose into heads, scaled
+Q K^T, the attention mask added (or applied with Where), Softmax, context,
+output projection, residual + LayerNormalization, FFN with Gelu in its Erf
+form, residual + LayerNormalization."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import onnx
+from onnx import TensorProto
+
+from ._graph import FLOAT, INT64, GraphBuilder
+
+
+def build_bert(*, num_layers: int = 12, hidden: int = 768, heads: int = 12,
+               intermediate: int | None = None, seq_len: int = 128,
+               batch: int | str = 1, vocab_size: int = 30522,
+               max_positions: int = 512, type_vocab_size: int = 2,
+               layer_norm: str = "fused", attention_mask: str | None = "add",
+               token_type_ids: bool = True, shape_ops: str = "static",
+               seed: int = 0) -> onnx.ModelProto:
+    """BERT-base by default (12 layers, hidden 768, 12 heads, FFN 3072,
+    sequence 128; 109 M parameters).
+
+    Inputs (int64, [batch, seq_len]): ``input_ids``, then
+    ``attention_mask`` (1 = attend, 0 = padding) unless ``attention_mask``
+    is None, then ``token_type_ids`` if ``token_type_ids`` (else every
+    token is of type 0, as Hugging Face's default). Output
+    ``last_hidden_state`` [batch, seq_len, hidden] float32.
+
+    ``intermediate`` defaults to 4 x hidden. ``layer_norm``: ``"fused"``
+    (LayerNormalization, opset 17) or ``"decomposed"`` (ReduceMean, Sub, Pow,
+    Add, Sqrt, Div, Mul, Add, as exporters targeting older opsets write it).
+    ``attention_mask``: ``"add"`` ((1 - mask) * -10000 added to the scores,
+    the classic export), ``"where"`` (Where(mask, scores, float32 min), as
+    newer exports write it) or None (no mask input). ``shape_ops``:
+    ``"static"`` (Reshape targets are constants) or ``"dynamic"`` (built
+    from Shape / Gather / Unsqueeze / Concat of the activation, as the
+    tracing exporter writes them)."""
+    intermediate = intermediate or 4 * hidden
+    if hidden % heads:
+        raise ValueError(f"hidden ({hidden}) must be a multiple of heads "
+                         f"({heads})")
+    if seq_len > max_positions:
+        raise ValueError(f"seq_len {seq_len} exceeds max_positions "
+                         f"{max_positions}")
+    for option, value, allowed in (
+            ("layer_norm", layer_norm, ("fused", "decomposed")),
+            ("attention_mask", attention_mask, ("add", "where", None)),
+            ("shape_ops", shape_ops, ("static", "dynamic"))):
+        if value not in allowed:
+            raise ValueError(f"{option} must be one of {allowed}, not "
+                             f"{value!r}")
+    head_dim = hidden // heads
+    g = GraphBuilder("bert", seed)
+
+    ids = g.input("input_ids", INT64, [batch, seq_len])
+    mask = (g.input("attention_mask", INT64, [batch, seq_len])
+            if attention_mask else None)
+    types = (g.input("token_type_ids", INT64, [batch, seq_len])
+             if token_type_ids else None)
+
+    def layer_norm_(x, name):
+        with g.scope(name):
+            gamma = g.uniform("weight", hidden, 0.8, 1.2)
+            beta = g.uniform("bias", hidden, -0.1, 0.1)
+        if layer_norm == "fused":
+            return g.node("LayerNormalization", [x, gamma, beta], name=name,
+                          axis=-1, epsilon=1e-12)
+        with g.scope(name):
+            mean = g.node("ReduceMean", [x], axes=[-1], keepdims=1)
+            centered = g.node("Sub", [x, mean])
+            two = g.constant("two", np.array(2.0, dtype=np.float32))
+            variance = g.node("ReduceMean", [g.node("Pow", [centered, two])],
+                              axes=[-1], keepdims=1)
+            epsilon = g.constant("epsilon", np.array(1e-12, dtype=np.float32))
+            deviation = g.node("Sqrt", [g.node("Add", [variance, epsilon])])
+            normalized = g.node("Div", [centered, deviation])
+            return g.node("Add", [g.node("Mul", [normalized, gamma]), beta])
+
+    def reshape_target(x, tail):
+        """[batch, seq, *tail] for Reshape of ``x`` ([batch, seq, ...])."""
+        if shape_ops == "static":
+            first = batch if isinstance(batch, int) else -1
+            return g.constant("shape", np.array([first, seq_len, *tail],
+                                                dtype=np.int64))
+        shape = g.node("Shape", [x])
+        dims = []
+        for axis in (0, 1):
+            index = g.constant(f"index{axis}", np.array(axis, dtype=np.int64))
+            dim = g.node("Gather", [shape, index], axis=0)
+            axes = g.constant("axes", np.array([0], dtype=np.int64))
+            dims.append(g.node("Unsqueeze", [dim, axes]))
+        rest = g.constant("tail", np.array(tail, dtype=np.int64))
+        return g.node("Concat", [*dims, rest], axis=0)
+
+    # Embeddings (BERT's initializer range: N(0, 0.02)).
+    with g.scope("embeddings"):
+        words = g.weight("word_embeddings", (vocab_size, hidden), 1,
+                         gain=0.02 ** 2)
+        positions = g.weight("position_embeddings", (max_positions, hidden),
+                             1, gain=0.02 ** 2)
+        position_ids = g.constant("position_ids", np.arange(
+            seq_len, dtype=np.int64)[None, :])
+        x = g.node("Gather", [words, ids], name="word", axis=0)
+        x = g.node("Add", [x, g.node("Gather", [positions, position_ids],
+                                     name="position", axis=0)])
+        type_table = g.weight("token_type_embeddings",
+                              (type_vocab_size, hidden), 1, gain=0.02 ** 2)
+        if types is None:
+            # Hugging Face's buffered default: every token of type 0.
+            types = g.constant("token_type_ids", np.zeros(
+                (1, seq_len), dtype=np.int64))
+        x = g.node("Add", [x, g.node("Gather", [type_table, types],
+                                     name="token_type", axis=0)])
+        x = layer_norm_(x, "LayerNorm")
+
+    # The mask term, shared by every layer: [batch, 1, 1, seq].
+    mask_term = None
+    if mask is not None:
+        with g.scope("extended_attention_mask"):
+            axes = g.constant("axes", np.array([1, 2], dtype=np.int64))
+            expanded = g.node("Unsqueeze", [mask, axes])
+            if attention_mask == "add":
+                as_float = g.node("Cast", [expanded], to=TensorProto.FLOAT)
+                one = g.constant("one", np.array(1.0, dtype=np.float32))
+                big = g.constant("min", np.array(-10000.0, dtype=np.float32))
+                mask_term = g.node("Mul", [g.node("Sub", [one, as_float]),
+                                           big])
+            else:
+                mask_term = g.node("Cast", [expanded], to=TensorProto.BOOL)
+                lowest = g.constant("min", np.array(
+                    np.finfo(np.float32).min, dtype=np.float32))
+
+    for layer in range(num_layers):
+        with g.scope(f"encoder.layer.{layer}"):
+            with g.scope("attention"):
+                def heads_of(name, permutation):
+                    y = g.linear_matmul(x, hidden, hidden, name=name)
+                    y = g.node("Reshape", [y, reshape_target(
+                        y, [heads, head_dim])], name=f"{name}/Reshape")
+                    return g.node("Transpose", [y], name=f"{name}/Transpose",
+                                  perm=permutation)
+                query = heads_of("query", [0, 2, 1, 3])
+                key = heads_of("key", [0, 2, 3, 1])
+                value = heads_of("value", [0, 2, 1, 3])
+                scores = g.node("MatMul", [query, key], name="scores")
+                scale = g.constant("sqrt_head_dim", np.array(
+                    math.sqrt(head_dim), dtype=np.float32))
+                scores = g.node("Div", [scores, scale], name="scaled")
+                if attention_mask == "add":
+                    scores = g.node("Add", [scores, mask_term], name="masked")
+                elif attention_mask == "where":
+                    scores = g.node("Where", [mask_term, scores, lowest],
+                                    name="masked")
+                probs = g.node("Softmax", [scores], name="softmax", axis=-1)
+                context = g.node("MatMul", [probs, value], name="context")
+                context = g.node("Transpose", [context],
+                                 name="context/Transpose", perm=[0, 2, 1, 3])
+                context = g.node("Reshape", [context, reshape_target(
+                    context, [hidden])], name="context/Reshape")
+                y = g.linear_matmul(context, hidden, hidden,
+                                    name="output.dense")
+                x = layer_norm_(g.node("Add", [y, x], name="residual"),
+                                "output.LayerNorm")
+            with g.scope("intermediate"):
+                y = g.linear_matmul(x, hidden, intermediate, name="dense")
+                y = _gelu_erf(g, y)
+            with g.scope("output"):
+                y = g.linear_matmul(y, intermediate, hidden, name="dense")
+                x = layer_norm_(g.node("Add", [y, x], name="residual"),
+                                "LayerNorm")
+    g.output(x, "last_hidden_state", FLOAT, [batch, seq_len, hidden])
+    return g.model(f"BERT encoder: {num_layers} layers, hidden {hidden}, "
+                   f"{heads} heads, FFN {intermediate}, sequence {seq_len}")
+
+
+def _gelu_erf(g: GraphBuilder, x: str) -> str:
+    """x * 0.5 * (1 + erf(x / sqrt(2))): torch's exact Gelu below opset 20."""
+    with g.scope("gelu"):
+        root2 = g.constant("sqrt2", np.array(math.sqrt(2.0), dtype=np.float32))
+        one = g.constant("one", np.array(1.0, dtype=np.float32))
+        half = g.constant("half", np.array(0.5, dtype=np.float32))
+        erf = g.node("Erf", [g.node("Div", [x, root2])])
+        y = g.node("Mul", [x, g.node("Add", [erf, one])])
+        return g.node("Mul", [y, half])
