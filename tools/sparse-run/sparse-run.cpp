@@ -37,6 +37,29 @@
 
 namespace {
 
+/// Allocates cache-line aligned storage. The kernels' vectors are a cache
+/// line wide on AVX-512, and a B that starts mid-line (as a large
+/// std::vector from malloc does, 16 bytes past a page) makes every load
+/// span two lines: measured at half the SpMM speed. Callers of a compiled
+/// library should align their operands the same way; docs/runtime.md says so.
+template <typename T> struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlignment{64};
+  CacheLineAllocator() = default;
+  template <typename U> CacheLineAllocator(const CacheLineAllocator<U> &) {}
+  T *allocate(size_t count) {
+    return static_cast<T *>(::operator new(count * sizeof(T), kAlignment));
+  }
+  void deallocate(T *pointer, size_t) { ::operator delete(pointer, kAlignment); }
+  template <typename U> bool operator==(const CacheLineAllocator<U> &) const {
+    return true;
+  }
+  template <typename U> bool operator!=(const CacheLineAllocator<U> &) const {
+    return false;
+  }
+};
+using Floats = std::vector<float, CacheLineAllocator<float>>;
+
 // A small hand-written parser rather than llvm::cl: libLLVM.so registers its
 // own global `threads` option, which clashes with ours.
 const char *const kUsage =
@@ -358,7 +381,7 @@ struct Reference {
   std::vector<double> value, bound;
 };
 
-Reference computeReference(const SoCsr &a, const std::vector<float> &b,
+Reference computeReference(const SoCsr &a, const Floats &b,
                            int64_t n) {
   Reference ref;
   ref.value.assign(a.rows * n, 0.0);
@@ -380,7 +403,7 @@ Reference computeReference(const SoCsr &a, const std::vector<float> &b,
 /// The largest |c - ref| / bound over all elements (infinite for NaN). The
 /// smallest normal float in the denominator keeps exact zeros (empty rows)
 /// from dividing by zero while still requiring them to come out as zero.
-double maxScaledError(const std::vector<float> &c, const Reference &ref) {
+double maxScaledError(const Floats &c, const Reference &ref) {
   double worst = 0;
   for (size_t i = 0; i < c.size(); ++i) {
     double error = std::fabs(c[i] - ref.value[i]) /
@@ -768,7 +791,7 @@ std::string threadsText(int threads) {
 /// Fills threads, maxError, passed and sparse; false on a call error.
 bool runKernel(SoLibrary *lib, int threads, const Options &options,
                const std::function<bool(float *)> &call,
-               std::vector<float> &output, const Reference &reference,
+               Floats &output, const Reference &reference,
                Result &result) {
   if (threads > 0 && so_library_set_num_threads(lib, threads))
     return false;
@@ -915,7 +938,7 @@ int run(Options options) {
        std::max(m, k) > std::numeric_limits<int>::max())) // BLAS takes int.
     return usageError("the matrix is too large for --dense-baseline");
 
-  std::vector<float> b(static_cast<size_t>(denseSize));
+  Floats b(static_cast<size_t>(denseSize));
   so_fill_random(b.data(), denseSize, options.seed + 1);
 
   OwnedLibrary lib(so_library_open(options.library.c_str()), so_library_close);
@@ -935,7 +958,7 @@ int run(Options options) {
   if (!embedded && so_csr_operand_init(&a, options.indexBits, &operand))
     return usageError(so_last_error());
 
-  std::vector<float> denseA;
+  Floats denseA;
   if (options.denseBaseline) {
     if (openblasMissesAvx2())
       std::fprintf(stderr,
@@ -950,7 +973,7 @@ int run(Options options) {
   }
 
   Reference reference = computeReference(a, b, n);
-  std::vector<float> c(static_cast<size_t>(outputSize));
+  Floats c(static_cast<size_t>(outputSize));
   // Eigen's product of the same A and B into the same C; A's indices are
   // copied to 32 bits here, outside the timed calls.
   std::unique_ptr<sparse_run::EigenProduct> eigen;
@@ -1102,8 +1125,8 @@ struct OwnedWorkspace {
 
 /// runSddmm's reference: for every entry p = (i, j) of S, sum_d q_id * k_jd
 /// in double, and sum_d |q_id * k_jd|, the bound of its rounding error.
-Reference computeSddmmReference(const SoCsr &s, const std::vector<float> &q,
-                                const std::vector<float> &k, int64_t depth) {
+Reference computeSddmmReference(const SoCsr &s, const Floats &q,
+                                const Floats &k, int64_t depth) {
   Reference ref;
   ref.value.assign(s.nnz, 0.0);
   ref.bound.assign(s.nnz, 0.0);
@@ -1176,7 +1199,7 @@ int runSddmm(Options options) {
       (__builtin_mul_overflow(m, n, &cells) ||
        std::max({m, n, depth}) > std::numeric_limits<int>::max()))
     return usageError("the pattern is too large for --dense-baseline");
-  std::vector<float> q(static_cast<size_t>(qSize)),
+  Floats q(static_cast<size_t>(qSize)),
       k(static_cast<size_t>(kSize));
   so_fill_random(q.data(), qSize, options.seed + 1);
   so_fill_random(k.data(), kSize, options.seed + 2);
@@ -1196,10 +1219,10 @@ int runSddmm(Options options) {
                  "this AVX2 CPU; set OPENBLAS_CORETYPE (e.g. SkylakeX or "
                  "Haswell) for a fair dense baseline\n",
                  openblas_get_corename());
-  std::vector<float> scores(static_cast<size_t>(cells));
+  Floats scores(static_cast<size_t>(cells));
 
   Reference reference = computeSddmmReference(s, q, k, depth);
-  std::vector<float> values(static_cast<size_t>(s.nnz));
+  Floats values(static_cast<size_t>(s.nnz));
   auto callKernel = [&](float *destination) {
     return so_call_sddmm_workspace(entry, &operand, q.data(), k.data(), depth,
                                    &workspace, destination) == 0;
