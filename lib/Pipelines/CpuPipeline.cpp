@@ -53,6 +53,9 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
                                   : std::min(*vectorLength, 8u);
     kernels.nTile = options.spmmNTile;
     kernels.prefetchDistance = options.spmmPrefetchDistance;
+    kernels.kBlock = options.spmmKBlock;
+    kernels.rowBlock = options.spmmRowBlock;
+    kernels.kBlockMinNonZeros = options.spmmKBlockMinNonZeros;
     pm.addNestedPass<func::FuncOp>(createSparseOptCsrKernels(kernels));
   }
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());

@@ -4,9 +4,65 @@ The tests drive the real tools: they use the build that sparse_opt finds
 ($SPARSE_OPT_BUILD_DIR, which CTest sets, else the repository's build/).
 """
 
+import subprocess
+
 import pytest
 
 import sparse_opt
+from sparse_opt._tools import ONNX_IMPORTER, find_executable
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--models-large", action="store_true",
+        help="run the full-size model tests (marker models_large: ResNet-50, "
+             "MobileNetV2, BERT-base end to end; CTest label models-large)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "models_large: full-size model end-to-end test, run only "
+                   "with --models-large")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--models-large"):
+        return
+    skip = pytest.mark.skip(reason="full-size model: run with --models-large "
+                                   "(CTest label models-large)")
+    for item in items:
+        if "models_large" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def importer_ops():
+    """The ops ``sparse-import-onnx --list-ops`` lists, or None when it has
+    no such flag; skips the test when the importer is not built."""
+    try:
+        importer = find_executable(ONNX_IMPORTER)
+    except FileNotFoundError as error:
+        pytest.skip(f"the ONNX importer is not built: {error}")
+    done = subprocess.run([str(importer), "--list-ops"], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        return None
+    return {line.split()[0] for line in done.stdout.splitlines()
+            if line.strip() and not line.startswith("#")}
+
+
+@pytest.fixture
+def require_ops(importer_ops):
+    """``require_ops(model)`` skips, naming them, if the model uses ops the
+    importer does not list yet."""
+    def check(model):
+        if importer_ops is None:
+            return
+        missing = sorted({n.op_type for n in model.graph.node} - importer_ops)
+        if missing:
+            pytest.skip(f"sparse-import-onnx does not support "
+                        f"{', '.join(missing)} yet")
+    return check
 
 
 @pytest.fixture(scope="session")

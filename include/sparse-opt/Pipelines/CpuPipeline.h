@@ -92,6 +92,21 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Non-zeros ahead whose B row CSR x dense kernels "
                      "prefetch (0: none)"),
       llvm::cl::init(0)};
+  PassOptions::Option<unsigned> spmmKBlock{
+      *this, "spmm-k-block",
+      llvm::cl::desc("B rows per K block of the K-blocked CSR SpMM "
+                     "(0: never K-block)"),
+      llvm::cl::init(64)};
+  PassOptions::Option<unsigned> spmmRowBlock{
+      *this, "spmm-row-block",
+      llvm::cl::desc("Rows per parallel iteration of the K-blocked CSR "
+                     "SpMM"),
+      llvm::cl::init(64)};
+  PassOptions::Option<unsigned> spmmKBlockMinNonZeros{
+      *this, "spmm-k-block-min-nonzeros",
+      llvm::cl::desc("Average non-zeros per row and K block from which CSR "
+                     "SpMM runs K-blocked"),
+      llvm::cl::init(10)};
   PassOptions::Option<bool> enableSIMDIndex32{
       *this, "enable-simd-index32",
       llvm::cl::desc("Use 32-bit indices in vector gathers/scatters (only "

@@ -145,6 +145,17 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
     lines of the B row of the non-zero D positions ahead. When N is 1 at run
     time, the row-dot kernel below is used instead.
 
+    K blocking: when, at run time, there is at least one full tile of
+    columns, K exceeds `k-block` and the rows average at least
+    `k-block-min-nonzeros` non-zeros per K block (nnz x k-block >= min x M x
+    K), the full tiles run K-blocked instead: rows in blocks of `row-block`
+    run in parallel, and for each tile of columns and each block of
+    `k-block` B rows every row of the block adds its non-zeros in those B
+    rows to its C tile, so that the B panel stays in L1 across rows instead
+    of each non-zero fetching its B row from L2 (a cursor per row keeps its
+    position). Sparser matrices keep the row-at-a-time loops: the C tile's
+    load and store per K block would cost more than it saves.
+
     `linalg.matvec`, `y[M] = init + A[M,K] * x[K]` (SpMV, batch-1
     inference), and SpMM with N = 1: each row is a dot product vectorized
     over its non-zeros with `dot-vector-length` lanes: vectors of
@@ -185,6 +196,14 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
            /*default=*/"0",
            "Prefetch the B row of the non-zero this many ahead in SpMM "
            "(0: none)">,
+    Option<"kBlock", "k-block", "unsigned", /*default=*/"64",
+           "B rows per K block of the K-blocked SpMM (0: never K-block)">,
+    Option<"rowBlock", "row-block", "unsigned", /*default=*/"64",
+           "Rows of A per parallel iteration of the K-blocked SpMM">,
+    Option<"kBlockMinNonZeros", "k-block-min-nonzeros", "unsigned",
+           /*default=*/"10",
+           "Average non-zeros per row and K block from which SpMM runs "
+           "K-blocked">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",

@@ -1,0 +1,409 @@
+#!/usr/bin/env python3
+"""Runs the ONNX backend node tests through sparse-compile: import ->
+compile -> run, each output compared with the test's expected output.
+
+The cases are the folders of libonnx-testdata (one per case: model.onnx and
+test_data_set_*/input_*.pb, output_*.pb). A case tests the op of its single
+node, or, for a graph of several nodes (the "_expanded" function bodies and
+a few others), the op its name starts with (test_layer_normalization_... is
+LayerNormalization). Only cases of the supported ops are run: those
+``sparse-import-onnx --list-ops`` prints, else those of --ops / --ops-file.
+A multi-node case that also needs an op outside that list is skipped and
+counted as such.
+
+Outputs are compared as ONNX's own backend test runner compares them:
+``|actual - expected| <= 1e-7 + 1e-3 * |expected|`` for floating point
+(numpy.testing.assert_allclose with rtol 1e-3, atol 1e-7), equality for
+integers and bool, and the same shape and dtype for all.
+
+Cases listed in the expected-unsupported file (``NAME  REASON`` per line)
+use an attribute or type the importer documents as unsupported: they must
+fail (a clear import error is the expected result); one that passes is a
+failure, so the list stays true. Exit status: 0 when every case passed or
+failed as expected, 1 otherwise, 2 for a usage error; 77 (CTest's skip code)
+with a message when libonnx-testdata is not installed.
+
+    scripts/onnx-node-tests.py [--jobs 2] [--ops Add,Relu] [--filter 'test_add*']
+                               [--build-dir build] [--markdown] [-v]
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import fnmatch
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = Path("/usr/share/libonnx-testdata/data/node")
+DEFAULT_OPS_FILE = REPOSITORY / "test" / "Frontend" / "supported-ops.txt"
+DEFAULT_UNSUPPORTED = REPOSITORY / "scripts" / "onnx-node-tests-unsupported.txt"
+SKIP_CODE = 77
+RTOL, ATOL = 1e-3, 1e-7  # onnx.backend.test.runner's defaults
+CASE_TIMEOUT_S = 120
+
+# Cases named after an op with another spelling.
+NAME_ALIASES = {"batchnorm": "BatchNormalization"}
+
+
+def usage_error(message: str) -> "NoReturn":
+    print(f"onnx-node-tests: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+# Which op a case tests ---------------------------------------------------------
+
+def all_op_names() -> dict[str, str]:
+    """'layernormalization' -> 'LayerNormalization' for every ONNX op."""
+    import onnx.defs
+    names = {s.name for s in onnx.defs.get_all_schemas_with_history()}
+    table = {n.lower(): n for n in names}
+    table.update(NAME_ALIASES)
+    return table
+
+
+def op_of_case(name: str, node_ops: list[str], names: dict[str, str]
+               ) -> str | None:
+    if len(node_ops) == 1:
+        return node_ops[0]
+    key = name.removeprefix("test_").replace("_", "").lower()
+    matches = [k for k in names if key.startswith(k)]
+    return names[max(matches, key=len)] if matches else None
+
+
+@dataclass
+class Case:
+    name: str
+    path: Path
+    op: str | None
+    node_ops: list[str]
+
+
+def find_cases(data: Path) -> list[Case]:
+    import onnx
+    names = all_op_names()
+    cases = []
+    for folder in sorted(p for p in data.iterdir()
+                         if p.is_dir() and (p / "model.onnx").is_file()):
+        model = onnx.load(folder / "model.onnx", load_external_data=False)
+        node_ops = [n.op_type for n in model.graph.node]
+        cases.append(Case(folder.name, folder,
+                          op_of_case(folder.name, node_ops, names), node_ops))
+    return cases
+
+
+# Supported ops and expected failures ------------------------------------------
+
+def read_list(path: Path) -> dict[str, str]:
+    """``NAME [REASON]`` lines; '#' starts a comment."""
+    entries = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, _, reason = line.partition(" ")
+        if name in entries:
+            usage_error(f"{path}:{number}: {name} is listed twice")
+        entries[name] = reason.strip()
+    return entries
+
+
+def supported_ops(args, importer: Path | None) -> tuple[list[str], str]:
+    """The op list and where it came from."""
+    if args.ops:
+        return [o for o in args.ops.split(",") if o], "--ops"
+    if args.ops_file:
+        return list(read_list(Path(args.ops_file))), args.ops_file
+    if importer is not None:
+        done = subprocess.run([str(importer), "--list-ops"],
+                              capture_output=True, text=True)
+        ops = [line.split()[0] for line in done.stdout.splitlines()
+               if line.strip() and not line.startswith("#")]
+        if done.returncode == 0 and ops:
+            return ops, f"{importer.name} --list-ops"
+    if DEFAULT_OPS_FILE.is_file():
+        return list(read_list(DEFAULT_OPS_FILE)), str(DEFAULT_OPS_FILE)
+    usage_error("no op list: the importer has no --list-ops and "
+                f"{DEFAULT_OPS_FILE} does not exist; pass --ops or --ops-file")
+
+
+# Running one case (in a worker process) --------------------------------------
+
+def run_case(case_dir: str, library: str) -> dict:
+    """Runs every test_data_set_* of a compiled case; {"ok": bool,
+    "message": str}."""
+    import onnx
+    from onnx import numpy_helper
+
+    from sparse_opt import Library
+    from sparse_opt.onnx_frontend import compare_outputs
+
+    folder = Path(case_dir)
+    model = onnx.load(folder / "model.onnx", load_external_data=False)
+    initializers = {t.name for t in model.graph.initializer}
+    input_names = [i.name for i in model.graph.input
+                   if i.name not in initializers]
+    output_names = [o.name for o in model.graph.output]
+    sets = sorted(folder.glob("test_data_set_*"))
+    if not sets:
+        return {"ok": False, "message": "no test_data_set_* folder"}
+    with Library(library) as lib, open(Path(library).with_suffix(".h")) as h:
+        entries = [line.split("_mlir_ciface_", 1)[1].split("(", 1)[0]
+                   for line in h if "_mlir_ciface_" in line]
+        if len(entries) != 1:
+            return {"ok": False, "message": f"expected one entry point, "
+                                            f"found {entries}"}
+        for data_set in sets:
+            def read(kind, count):
+                values = []
+                for index in range(count):
+                    tensor = onnx.TensorProto()
+                    path = data_set / f"{kind}_{index}.pb"
+                    try:
+                        tensor.ParseFromString(path.read_bytes())
+                        values.append(numpy_helper.to_array(tensor))
+                    except Exception as error:  # sequences, optionals
+                        raise ValueError(f"{path}: not a tensor ({error})")
+                return values
+            try:
+                inputs = read("input", len(input_names))
+                expected = read("output", len(output_names))
+            except ValueError as error:
+                return {"ok": False, "message": str(error)}
+            try:
+                results = lib.run(entries[0], *inputs)
+            except Exception as error:  # argument checks
+                return {"ok": False, "message":
+                        f"{data_set.name}: {type(error).__name__}: {error}"}
+            if not isinstance(results, tuple):
+                results = (results,)
+            # ONNX's tolerance for floating point; integers and bool are
+            # compared for equality whatever the tolerance.
+            comparisons = compare_outputs(dict(zip(output_names, results)),
+                                          dict(zip(output_names, expected)),
+                                          rtol=RTOL, atol=ATOL)
+            bad = [c for c in comparisons if not c.ok]
+            if bad:
+                return {"ok": False, "message": f"{data_set.name}: " +
+                        "; ".join(map(str, bad))}
+    return {"ok": True, "message": f"{len(sets)} data set(s)"}
+
+
+def worker_main() -> int:
+    """Reads ``{"case": DIR, "library": SO}`` lines, answers one JSON line
+    each. A crash in a kernel ends this process, not the runner."""
+    sys.path.insert(0, str(REPOSITORY / "python"))
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            answer = run_case(request["case"], request["library"])
+        except Exception as error:
+            answer = {"ok": False,
+                      "message": f"{type(error).__name__}: {error}"}
+        print(json.dumps(answer), flush=True)
+    return 0
+
+
+class Worker:
+    """A worker process, restarted after a crash or a timeout."""
+
+    def __init__(self):
+        self.process = None
+
+    def run(self, case: Path, library: Path) -> dict:
+        if self.process is None or self.process.poll() is not None:
+            self.process = subprocess.Popen(
+                [sys.executable, __file__, "--worker"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, text=True)
+        timer = threading.Timer(CASE_TIMEOUT_S, self.process.kill)
+        timer.start()
+        try:
+            self.process.stdin.write(json.dumps(
+                {"case": str(case), "library": str(library)}) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        finally:
+            timer.cancel()
+        if line:
+            return json.loads(line)
+        status = self.process.wait()
+        self.process = None
+        if status == -9:
+            return {"ok": False, "message": f"timed out after "
+                                            f"{CASE_TIMEOUT_S} s"}
+        return {"ok": False, "message": f"crashed (exit status {status})"}
+
+    def close(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait()
+
+
+# The runner --------------------------------------------------------------------
+
+def first_error_line(text: str) -> str:
+    for line in text.splitlines():
+        if "error" in line:
+            return line.strip()
+    return (text.strip().splitlines() or ["(no message)"])[0]
+
+
+def main() -> int:
+    if "--worker" in sys.argv[1:]:
+        return worker_main()
+    parser = argparse.ArgumentParser(
+        description="Run the ONNX backend node tests of the supported ops "
+                    "through sparse-compile (see docs/frontend.md).")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help=f"node test folders (default {DEFAULT_DATA})")
+    parser.add_argument("--build-dir", type=Path,
+                        help="build with bin/sparse-compile (default: "
+                             "$SPARSE_OPT_BUILD_DIR, else build/)")
+    parser.add_argument("--ops", help="comma-separated ops to run")
+    parser.add_argument("--ops-file", help="file of ops, one per line")
+    parser.add_argument("--expect-unsupported", type=Path,
+                        default=DEFAULT_UNSUPPORTED,
+                        help="cases expected to fail, NAME REASON per line "
+                             f"(default {DEFAULT_UNSUPPORTED.relative_to(REPOSITORY)})")
+    parser.add_argument("--filter", action="append", default=[],
+                        metavar="PATTERN", help="run only matching cases")
+    parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the per-op table as Markdown")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print every case")
+    args = parser.parse_args()
+    if args.jobs < 1:
+        usage_error("--jobs must be at least 1")
+
+    if not args.data.is_dir():
+        print(f"onnx-node-tests: skipped: {args.data} does not exist "
+              f"(install Debian's libonnx-testdata)")
+        return SKIP_CODE
+    if args.build_dir:
+        os.environ["SPARSE_OPT_BUILD_DIR"] = str(args.build_dir.resolve())
+    sys.path.insert(0, str(REPOSITORY / "python"))
+    from sparse_opt._tools import ONNX_IMPORTER, find_compiler, \
+        find_executable
+    try:
+        compiler = find_compiler()
+    except FileNotFoundError as error:
+        usage_error(str(error))
+    try:
+        importer = find_executable(ONNX_IMPORTER)
+    except FileNotFoundError:
+        importer = None
+
+    ops, ops_source = supported_ops(args, importer)
+    expected_failures = (read_list(args.expect_unsupported)
+                         if args.expect_unsupported.is_file() else {})
+    cases = find_cases(args.data)
+    known = {c.name for c in cases}
+    stale = sorted(set(expected_failures) - known)
+    if stale:
+        usage_error(f"{args.expect_unsupported}: no such case(s): "
+                    f"{', '.join(stale)}")
+    selected = [c for c in cases if c.op in ops and (
+        not args.filter or any(fnmatch.fnmatchcase(c.name, p)
+                               for p in args.filter))]
+    listed = set(ops)
+    runnable, skipped = [], []
+    for case in selected:
+        unlisted = sorted(set(case.node_ops) - listed)
+        (skipped if unlisted else runnable).append((case, unlisted))
+    print(f"onnx-node-tests: {len(runnable)} cases of {len(ops)} ops (from "
+          f"{ops_source}), {len(skipped)} skipped for ops outside the list; "
+          f"{compiler}", flush=True)
+
+    outcome: dict[str, tuple[str, str]] = {}  # name -> (status, message)
+    workers = [Worker() for _ in range(args.jobs)]
+    free = list(workers)
+    lock = threading.Lock()
+
+    def run(case: Case, scratch: Path) -> tuple[str, str]:
+        library = scratch / f"{case.name}.so"
+        done = subprocess.run([str(compiler), str(case.path / "model.onnx"),
+                               "-o", str(library)], capture_output=True,
+                              text=True, timeout=600)
+        if done.returncode != 0:
+            return "fail", "compile: " + first_error_line(done.stderr)
+        with lock:
+            worker = free.pop()
+        try:
+            answer = worker.run(case.path, library)
+        finally:
+            with lock:
+                free.append(worker)
+            library.unlink(missing_ok=True)
+            library.with_suffix(".h").unlink(missing_ok=True)
+        return ("pass" if answer["ok"] else "fail"), answer["message"]
+
+    with tempfile.TemporaryDirectory(prefix="onnx-node-tests-") as scratch:
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            futures = {pool.submit(run, case, Path(scratch)): case
+                       for case, _ in runnable}
+            for future in concurrent.futures.as_completed(futures):
+                case = futures[future]
+                try:
+                    status, message = future.result()
+                except subprocess.TimeoutExpired:
+                    status, message = "fail", "compile timed out"
+                if case.name in expected_failures:
+                    status = "xfail" if status == "fail" else "xpass"
+                outcome[case.name] = (status, message)
+                if args.verbose or status in ("fail", "xpass"):
+                    note = ("passed, but is listed in " +
+                            str(args.expect_unsupported) + ": remove it"
+                            if status == "xpass" else message)
+                    print(f"{status.upper():5} {case.name}: {note}",
+                          flush=True)
+        for worker in workers:
+            worker.close()
+
+    # Per-op table.
+    table = defaultdict(lambda: defaultdict(int))
+    for case, _ in runnable:
+        table[case.op][outcome[case.name][0]] += 1
+    for case, unlisted in skipped:
+        table[case.op]["skipped"] += 1
+        if args.verbose:
+            print(f"SKIP  {case.name}: uses {', '.join(unlisted)}")
+    columns = ["pass", "fail", "xfail", "xpass", "skipped"]
+    headers = ["op", "passed", "failed", "expected unsupported",
+               "unexpectedly passed", "skipped (unlisted ops)"]
+    rows = [[op] + [str(table[op][c]) for c in columns]
+            for op in sorted(table)]
+    rows += [[op] + ["0"] * len(columns) for op in sorted(listed - set(table))]
+    if args.markdown:
+        print("| " + " | ".join(headers) + " |")
+        print("|" + "---|" * len(headers))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+    else:
+        widths = [max(len(r[i]) for r in rows + [headers])
+                  for i in range(len(headers))]
+        for row in [headers] + rows:
+            print("  ".join(c.rjust(w) if i else c.ljust(w)
+                            for i, (c, w) in enumerate(zip(row, widths))))
+    count = defaultdict(int)
+    for status, _ in outcome.values():
+        count[status] += 1
+    failed = count["fail"] + count["xpass"]
+    print(f"{count['xfail']} expected unsupported (failed as documented), "
+          f"{len(skipped)} skipped (ops outside the list)")
+    print(f"{count['pass']} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
