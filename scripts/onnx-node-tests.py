@@ -304,6 +304,10 @@ def main() -> int:
     except FileNotFoundError:
         importer = None
 
+    if importer is None and not (args.ops or args.ops_file):
+        print(f"onnx-node-tests: skipped: {ONNX_IMPORTER} is not built in "
+              f"{compiler.parent} (nothing to take the op list from)")
+        return SKIP_CODE
     ops, ops_source = supported_ops(args, importer)
     expected_failures = (read_list(args.expect_unsupported)
                          if args.expect_unsupported.is_file() else {})
