@@ -84,6 +84,8 @@ def import_onnx(model_path: PathLike, output: PathLike | None = None, *,
             raise ValueError(f"{os.fspath(output)} is the model; refusing "
                              f"to overwrite it")
         command += ["-o", os.fspath(output)]
+    else:
+        command += ["-o", "-"]
     for name, dims in (input_shapes or {}).items():
         command.append(f"--input-shape={_shape_argument(name, dims)}")
     done = subprocess.run(command, capture_output=True, text=True)
