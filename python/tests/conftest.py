@@ -76,3 +76,25 @@ def require_ops(importer_ops, tmp_path):
             pytest.skip(f"sparse-import-onnx does not support these ops yet: "
                         f"{done.stderr.strip()}")
     return check
+
+
+@pytest.fixture(scope="session")
+def kernel(tmp_path_factory):
+    """``kernel(kind, rows, cols, index_bits=32)``: the Library of the
+    kernels.kernel_source kernel for that shape, compiled once per session
+    (compiling dominates the run time)."""
+    directory = tmp_path_factory.mktemp("kernels")
+    libraries = {}
+
+    def get(kind, rows, cols, index_bits=32):
+        key = (kind, rows, cols, index_bits)
+        if key not in libraries:
+            source = sparse_opt.kernel_source(kind, rows, cols,
+                                              index_bits=index_bits)
+            output = directory / f"{kind}_{rows}x{cols}_i{index_bits}.so"
+            libraries[key] = sparse_opt.compile(source, output)
+        return libraries[key]
+
+    yield get
+    for library in libraries.values():
+        library.close()
