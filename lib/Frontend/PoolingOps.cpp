@@ -1,0 +1,198 @@
+//===- PoolingOps.cpp - MaxPool, AveragePool and global pooling -----------===//
+//
+// MaxPool and AveragePool become linalg.pooling_nchw_max / _sum on an input
+// padded with -inf / 0. AveragePool then divides by the number of elements
+// each window covered, which depends only on static shapes and so is a
+// constant computed here (count_include_pad, ceil_mode and padding all
+// change it near the borders). 1-D pooling runs as 2-D over a unit height.
+// Global pooling is a reduction over the spatial dimensions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Builders.h"
+#include "Converter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+using namespace mlir;
+using namespace mlir::sparse_opt::onnx;
+using llvm::Twine;
+
+namespace {
+
+DenseIntElementsAttr i64Vector(OpBuilder &b, ArrayRef<int64_t> values) {
+  return DenseIntElementsAttr::get(
+      RankedTensorType::get({int64_t(values.size())}, b.getI64Type()), values);
+}
+
+/// Elements of window `index` in one dimension that count for the average:
+/// those inside the input, plus the declared padding if `includePad`.
+int64_t windowCount(int64_t index, int64_t size, int64_t kernel,
+                    int64_t stride, int64_t dilation, int64_t padBegin,
+                    int64_t declaredPadEnd, bool includePad) {
+  int64_t lowest = includePad ? -padBegin : 0;
+  int64_t highest = includePad ? size + declaredPadEnd : size;
+  int64_t count = 0;
+  for (int64_t k = 0; k < kernel; ++k) {
+    int64_t position = index * stride - padBegin + k * dilation;
+    count += position >= lowest && position < highest;
+  }
+  return count;
+}
+
+enum class PoolKind { Max, Average };
+
+LogicalResult convertPool(NodeContext &ctx, PoolKind kind) {
+  OpBuilder &b = ctx.b;
+  Location loc = ctx.loc;
+  RankedTensorType xType = ctx.inputType(0);
+  int64_t rank = xType.getRank();
+  Type elementType = xType.getElementType();
+  if (rank != 3 && rank != 4)
+    return ctx.fail("only 1-D and 2-D pooling (N x C x W, N x C x H x W) is "
+                    "supported");
+  if (!isa<FloatType>(elementType))
+    return ctx.fail("only float pooling is supported");
+  if (ctx.hasOutput(1))
+    return ctx.fail("the Indices output of MaxPool is not supported");
+  if (ctx.intAttr("storage_order", 0) != 0)
+    return ctx.fail("storage_order = 1 is not supported");
+  std::optional<SmallVector<int64_t>> kernelShape = ctx.intsAttr("kernel_shape");
+  if (!kernelShape || int64_t(kernelShape->size()) != rank - 2)
+    return ctx.fail("kernel_shape must have one entry per spatial dimension");
+  SmallVector<int64_t> spatial(xType.getShape().drop_front(2));
+  bool ceilMode = ctx.intAttr("ceil_mode", 0) != 0;
+  FailureOr<WindowGeometry> geometry =
+      resolveWindow(ctx, spatial, *kernelShape, ceilMode);
+  if (failed(geometry))
+    return failure();
+  WindowGeometry g = *geometry;
+  // Padding as declared (auto_pad resolved, before ceil_mode's extension).
+  FailureOr<WindowGeometry> declared =
+      resolveWindow(ctx, spatial, *kernelShape, false);
+  SmallVector<int64_t> declaredPadEnd = declared->padEnd;
+
+  int64_t n = xType.getDimSize(0), c = xType.getDimSize(1);
+  Value x = ctx.input(0);
+  bool oneD = rank == 3;
+  if (oneD) {
+    spatial.insert(spatial.begin(), 1);
+    for (auto *v : {&g.kernel, &g.strides, &g.dilations, &g.output})
+      v->insert(v->begin(), 1);
+    g.padBegin.insert(g.padBegin.begin(), 0);
+    g.padEnd.insert(g.padEnd.begin(), 0);
+    declaredPadEnd.insert(declaredPadEnd.begin(), 0);
+    x = reshapeTensor(b, loc, x, {n, c, 1, spatial[1]});
+  }
+
+  Value padValue = kind == PoolKind::Max
+                       ? lowestValue(b, loc, elementType)
+                       : scalarConstant(b, loc, elementType, 0);
+  SmallVector<int64_t> low = {0, 0}, high = {0, 0};
+  low.append(g.padBegin);
+  high.append(g.padEnd);
+  x = padTensor(b, loc, x, low, high, padValue);
+
+  SmallVector<int64_t> outShape = {n, c, g.output[0], g.output[1]};
+  auto outType = RankedTensorType::get(outShape, elementType);
+  Value init = filledTensor(b, loc, outShape, padValue);
+  Value window = emptyTensor(b, loc, g.kernel, elementType);
+  auto strides = i64Vector(b, g.strides);
+  auto dilations = i64Vector(b, g.dilations);
+  Value result;
+  if (kind == PoolKind::Max) {
+    result = linalg::PoolingNchwMaxOp::create(b, loc, TypeRange{outType},
+                                              ValueRange{x, window}, init,
+                                              strides, dilations)
+                 .getResult(0);
+  } else {
+    result = linalg::PoolingNchwSumOp::create(b, loc, TypeRange{outType},
+                                              ValueRange{x, window}, init,
+                                              strides, dilations)
+                 .getResult(0);
+    bool includePad = ctx.intAttr("count_include_pad", 0) != 0;
+    KnownValue counts = KnownValue::zeros(
+        RankedTensorType::get({g.output[0], g.output[1]}, elementType));
+    bool uniform = true;
+    for (int64_t i = 0; i < g.output[0]; ++i)
+      for (int64_t j = 0; j < g.output[1]; ++j) {
+        int64_t count =
+            windowCount(i, spatial[0], g.kernel[0], g.strides[0],
+                        g.dilations[0], g.padBegin[0], declaredPadEnd[0],
+                        includePad) *
+            windowCount(j, spatial[1], g.kernel[1], g.strides[1],
+                        g.dilations[1], g.padBegin[1], declaredPadEnd[1],
+                        includePad);
+        counts.floats[i * g.output[1] + j] = double(count);
+        uniform &= counts.floats[i * g.output[1] + j] == counts.floats[0];
+      }
+    SmallVector<Value> operands = {result};
+    if (!uniform)
+      operands.push_back(ctx.constant(counts));
+    double divisor = counts.floats.empty() ? 1.0 : counts.floats[0];
+    result = buildElementwise(
+        b, loc, operands, outShape, elementType,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+          Value count = args.size() > 1
+                            ? args[1]
+                            : scalarConstant(nb, nloc, elementType, divisor);
+          return arith::DivFOp::create(nb, nloc, args[0], count);
+        });
+  }
+  if (oneD)
+    result = reshapeTensor(b, loc, result, {n, c, g.output[1]});
+  ctx.setOutput(0, result);
+  return success();
+}
+
+LogicalResult convertGlobalPool(NodeContext &ctx, PoolKind kind) {
+  OpBuilder &b = ctx.b;
+  Location loc = ctx.loc;
+  RankedTensorType xType = ctx.inputType(0);
+  Type elementType = xType.getElementType();
+  if (xType.getRank() < 3 || !isa<FloatType>(elementType))
+    return ctx.fail("input must be float N x C x spatial");
+  SmallVector<int64_t> axes;
+  int64_t count = 1;
+  for (int64_t d = 2; d < xType.getRank(); ++d) {
+    axes.push_back(d);
+    count *= xType.getDimSize(d);
+  }
+  Value init = kind == PoolKind::Max ? lowestValue(b, loc, elementType)
+                                     : scalarConstant(b, loc, elementType, 0);
+  Value result = buildReduction(
+      b, loc, ctx.input(0), axes, /*keepDims=*/true, init,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        return kind == PoolKind::Max ? maxScalars(nb, nloc, args[0], args[1])
+                                     : addScalars(nb, nloc, args[0], args[1]);
+      });
+  if (kind == PoolKind::Average) {
+    auto shape = cast<RankedTensorType>(result.getType()).getShape();
+    result = buildElementwise(
+        b, loc, result, shape, elementType,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+          return arith::DivFOp::create(
+              nb, nloc, args[0], scalarConstant(nb, nloc, elementType, count));
+        });
+  }
+  ctx.setOutput(0, result);
+  return success();
+}
+
+} // namespace
+
+void mlir::sparse_opt::onnx::registerPoolingConverters(
+    ConverterRegistry &registry) {
+  registry.add("MaxPool",
+               [](NodeContext &ctx) { return convertPool(ctx, PoolKind::Max); });
+  registry.add("AveragePool", [](NodeContext &ctx) {
+    return convertPool(ctx, PoolKind::Average);
+  });
+  registry.add("GlobalMaxPool", [](NodeContext &ctx) {
+    return convertGlobalPool(ctx, PoolKind::Max);
+  });
+  registry.add("GlobalAveragePool", [](NodeContext &ctx) {
+    return convertGlobalPool(ctx, PoolKind::Average);
+  });
+}

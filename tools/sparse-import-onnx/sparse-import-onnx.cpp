@@ -1,0 +1,85 @@
+//===- sparse-import-onnx.cpp - ONNX model to MLIR (linalg on tensors) ----===//
+//
+// sparse-import-onnx MODEL.onnx -o OUT.mlir [--input-shape NAME=1x3x224x224]
+//                   [--entry NAME]
+//
+// Writes one module with one public function over linalg / tensor / arith /
+// math on static tensors; weights are constants (large ones as resource
+// blobs at the end of the file). See docs/frontend.md.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sparse-opt/Frontend/OnnxImporter.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+
+cl::OptionCategory category("sparse-import-onnx options");
+
+cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.onnx>"),
+                                   cl::Required, cl::cat(category));
+cl::opt<std::string> outputFilename("o",
+                                    cl::desc("Output file ('-' for stdout)"),
+                                    cl::value_desc("path"), cl::Required,
+                                    cl::cat(category));
+cl::list<std::string> inputShapes(
+    "input-shape",
+    cl::desc("Static shape of a graph input, NAME=D0xD1x... (repeatable)"),
+    cl::value_desc("name=shape"), cl::cat(category));
+cl::opt<std::string> entryName("entry",
+                               cl::desc("Name of the generated function"),
+                               cl::init("forward"), cl::cat(category));
+
+int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "sparse-import-onnx") << message
+                                                             << "\n";
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "sparse-import-onnx: import an ONNX model as MLIR (linalg on tensors, "
+      "weights as constants)\n");
+
+  if (outputFilename != "-" && llvm::sys::fs::exists(outputFilename) &&
+      llvm::sys::fs::equivalent(inputFilename, outputFilename))
+    return fail("output '" + outputFilename + "' is the input file");
+
+  sparse_opt::OnnxImportOptions options;
+  options.entryName = entryName;
+  for (const std::string &shape : inputShapes)
+    if (llvm::Error e = sparse_opt::parseInputShape(shape, options))
+      return fail(llvm::toString(std::move(e)));
+
+  MLIRContext context;
+  context.printOpOnDiagnostic(false);
+  auto module = sparse_opt::importOnnxModel(context, inputFilename, options);
+  if (!module)
+    return fail(llvm::toString(module.takeError()));
+
+  std::string error;
+  auto output = openOutputFile(outputFilename, &error);
+  if (!output)
+    return fail(error);
+  (*module)->print(output->os());
+  output->keep();
+  return 0;
+}
