@@ -308,6 +308,11 @@ def main() -> int:
         print(f"onnx-node-tests: skipped: {ONNX_IMPORTER} is not built in "
               f"{compiler.parent} (nothing to take the op list from)")
         return SKIP_CODE
+    from sparse_opt.onnx_frontend import _compiler_reads_onnx
+    reads_onnx = _compiler_reads_onnx()
+    if importer is None and not reads_onnx:
+        usage_error(f"{compiler} does not read ONNX and {ONNX_IMPORTER} is "
+                    f"not built next to it")
     ops, ops_source = supported_ops(args, importer)
     expected_failures = (read_list(args.expect_unsupported)
                          if args.expect_unsupported.is_file() else {})
@@ -336,9 +341,20 @@ def main() -> int:
 
     def run(case: Case, scratch: Path) -> tuple[str, str]:
         library = scratch / f"{case.name}.so"
-        done = subprocess.run([str(compiler), str(case.path / "model.onnx"),
-                               "-o", str(library)], capture_output=True,
-                              text=True, timeout=600)
+        model = case.path / "model.onnx"
+        if not reads_onnx:
+            # sparse-compile without ONNX input: import to MLIR first.
+            source = scratch / f"{case.name}.mlir"
+            done = subprocess.run([str(importer), str(model), "-o",
+                                   str(source)], capture_output=True,
+                                  text=True, timeout=600)
+            if done.returncode != 0:
+                return "fail", "import: " + first_error_line(done.stderr)
+            model = source
+        done = subprocess.run([str(compiler), str(model), "-o", str(library)],
+                              capture_output=True, text=True, timeout=600)
+        if not reads_onnx:
+            model.unlink(missing_ok=True)
         if done.returncode != 0:
             return "fail", "compile: " + first_error_line(done.stderr)
         with lock:
@@ -362,6 +378,12 @@ def main() -> int:
                     status, message = future.result()
                 except subprocess.TimeoutExpired:
                     status, message = "fail", "compile timed out"
+                except OSError as error:  # e.g. a tool being rebuilt
+                    status, message = "fail", f"{type(error).__name__}: {error}"
+                # Tools' messages may carry control bytes; keep lines clean.
+                message = message.encode("unicode_escape", "backslashreplace"
+                                         ).decode("ascii").replace("\\n",
+                                                                   " ")
                 if case.name in expected_failures:
                     status = "xfail" if status == "fail" else "xpass"
                 outcome[case.name] = (status, message)

@@ -1,9 +1,11 @@
 """Compiling ONNX models with sparse-compile, running them, and comparing
 them with onnxruntime.
 
-``compile_onnx`` runs ``sparse-compile MODEL.onnx -o OUT.so`` (the importer
-turns the graph into one public function: graph inputs in order as its
-operands, graph outputs in order as its results) and returns a
+``compile_onnx`` runs ``sparse-compile MODEL.onnx -o OUT.so`` (or, with a
+sparse-compile that does not read ONNX, ``sparse-import-onnx`` and then
+``sparse-compile`` on its MLIR; the importer turns the graph into one public
+function: graph inputs in order as its operands, graph outputs in order as
+its results) and returns a
 ``CompiledModel``, which calls that entry with ``Library.run``.
 ``compare_with_onnxruntime`` runs both on the same inputs. See
 docs/frontend.md ("Python: builders, pruning, harness").
@@ -14,6 +16,7 @@ rest of sparse_opt does not.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -26,7 +29,7 @@ from typing import Union
 import numpy as np
 import onnx
 
-from ._tools import ONNX_IMPORTER, find_executable
+from ._tools import ONNX_IMPORTER, find_compiler, find_executable
 from .compiler import compile
 from .errors import CompileError
 from .library import Library
@@ -94,6 +97,15 @@ def import_onnx(model_path: PathLike, output: PathLike | None = None, *,
     return done.stdout if output is None else os.fspath(output)
 
 
+@functools.lru_cache(maxsize=None)
+def _compiler_reads_onnx() -> bool:
+    """Whether sparse-compile takes .onnx input (its help lists
+    --input-shape); if not, models go through sparse-import-onnx."""
+    done = subprocess.run([str(find_compiler()), "--help"],
+                          capture_output=True, text=True)
+    return "--input-shape" in done.stdout
+
+
 _ENTRY = re.compile(r"\b_mlir_ciface_(\w+)\s*\(")
 
 
@@ -156,15 +168,24 @@ def compile_onnx(model_path: PathLike, output: PathLike, *,
         raise FileNotFoundError(f"{model_path}: no such ONNX model")
     graph = _load_graph(model_path)
     header = options.pop("header", True)
-    extra = [f"--input-shape={_shape_argument(n, d)}"
-             for n, d in (input_shapes or {}).items()]
-    extra += list(options.pop("extra_arguments", ()))
+    extra = list(options.pop("extra_arguments", ()))
+    if os.path.exists(output) and os.path.samefile(output, model_path):
+        raise ValueError(f"{os.fspath(output)} is the model; refusing to "
+                         f"overwrite it")
     with tempfile.TemporaryDirectory() as scratch:
+        if _compiler_reads_onnx():
+            source = model_path
+            extra += [f"--input-shape={_shape_argument(n, d)}"
+                      for n, d in (input_shapes or {}).items()]
+        else:
+            # A sparse-compile without ONNX input: import to MLIR first.
+            source = import_onnx(model_path, Path(scratch) / "model.mlir",
+                                 input_shapes=input_shapes)
         # The header names the entry; keep it where the caller asked.
         header_path = (Path(output).with_suffix(".h") if header is True
                        else Path(scratch) / "model.h" if header is False
                        else Path(header))
-        library = compile(model_path, output, header=header_path,
+        library = compile(source, output, header=header_path,
                           extra_arguments=extra, **options)
         entries = _ENTRY.findall(header_path.read_text())
     if len(entries) != 1:
