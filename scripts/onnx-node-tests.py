@@ -11,6 +11,13 @@ LayerNormalization). Only cases of the supported ops are run: those
 A multi-node case that also needs an op outside that list is skipped and
 counted as such.
 
+The importer needs shape operands (Reshape's shape, Slice's starts / ends /
+axes / steps, Squeeze / Unsqueeze axes, Split's sizes, ...) at import time,
+as exported models carry them; the node tests feed them as graph inputs. So
+such inputs are bound: for each data set a copy of the model holds that data
+set's values as initializers and is compiled on its own (the op's semantics
+are tested all the same; --no-bind-shape-inputs turns this off).
+
 Outputs are compared as ONNX's own backend test runner compares them:
 ``|actual - expected| <= 1e-7 + 1e-3 * |expected|`` for floating point
 (numpy.testing.assert_allclose with rtol 1e-3, atol 1e-7), equality for
@@ -137,24 +144,49 @@ def supported_ops(args, importer: Path | None) -> tuple[list[str], str]:
 
 # Running one case (in a worker process) --------------------------------------
 
-def run_case(case_dir: str, library: str) -> dict:
-    """Runs every test_data_set_* of a compiled case; {"ok": bool,
-    "message": str}."""
+# Operands that fix a result's shape: the importer needs their values at
+# import time (static shapes). The node tests feed them as graph inputs;
+# --bind-shape-inputs (the default) turns such inputs into initializers holding
+# the data set's values, as exported models carry them.
+SHAPE_OPERANDS = {
+    "Reshape": {1}, "Slice": {1, 2, 3, 4}, "Squeeze": {1}, "Unsqueeze": {1},
+    "Split": {1}, "Expand": {1}, "Tile": {1}, "ConstantOfShape": {0},
+    "Pad": {1, 3}, "Resize": {1, 2, 3}, "Upsample": {1}, "TopK": {1},
+    "Range": {0, 1, 2}, "OneHot": {1},
+    **{op: {1} for op in ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
+                          "ReduceProd", "ReduceL1", "ReduceL2",
+                          "ReduceLogSum", "ReduceLogSumExp",
+                          "ReduceSumSquare")},
+}
+
+
+def shape_inputs(model) -> list[int]:
+    """Indices (among the graph inputs) of inputs used as shape operands."""
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i.name for i in model.graph.input if i.name not in initializers]
+    used = {name for node in model.graph.node
+            for index, name in enumerate(node.input)
+            if index in SHAPE_OPERANDS.get(node.op_type, ())}
+    return [index for index, name in enumerate(inputs) if name in used]
+
+
+def read_tensor(path: Path):
     import onnx
     from onnx import numpy_helper
+    tensor = onnx.TensorProto()
+    try:
+        tensor.ParseFromString(path.read_bytes())
+        return numpy_helper.to_array(tensor)
+    except Exception as error:  # sequences, optionals
+        raise ValueError(f"{path}: not a tensor ({error})") from None
 
+
+def run_unit(library: str, sets: list[dict], output_names: list[str]) -> dict:
+    """Runs a compiled library on data sets ({"name", "inputs": [.pb],
+    "outputs": [.pb]}); {"ok": bool, "message": str}."""
     from sparse_opt import Library
     from sparse_opt.onnx_frontend import compare_outputs
 
-    folder = Path(case_dir)
-    model = onnx.load(folder / "model.onnx", load_external_data=False)
-    initializers = {t.name for t in model.graph.initializer}
-    input_names = [i.name for i in model.graph.input
-                   if i.name not in initializers]
-    output_names = [o.name for o in model.graph.output]
-    sets = sorted(folder.glob("test_data_set_*"))
-    if not sets:
-        return {"ok": False, "message": "no test_data_set_* folder"}
     with Library(library) as lib, open(Path(library).with_suffix(".h")) as h:
         entries = [line.split("_mlir_ciface_", 1)[1].split("(", 1)[0]
                    for line in h if "_mlir_ciface_" in line]
@@ -162,27 +194,16 @@ def run_case(case_dir: str, library: str) -> dict:
             return {"ok": False, "message": f"expected one entry point, "
                                             f"found {entries}"}
         for data_set in sets:
-            def read(kind, count):
-                values = []
-                for index in range(count):
-                    tensor = onnx.TensorProto()
-                    path = data_set / f"{kind}_{index}.pb"
-                    try:
-                        tensor.ParseFromString(path.read_bytes())
-                        values.append(numpy_helper.to_array(tensor))
-                    except Exception as error:  # sequences, optionals
-                        raise ValueError(f"{path}: not a tensor ({error})")
-                return values
             try:
-                inputs = read("input", len(input_names))
-                expected = read("output", len(output_names))
+                inputs = [read_tensor(Path(p)) for p in data_set["inputs"]]
+                expected = [read_tensor(Path(p)) for p in data_set["outputs"]]
             except ValueError as error:
                 return {"ok": False, "message": str(error)}
             try:
                 results = lib.run(entries[0], *inputs)
             except Exception as error:  # argument checks
-                return {"ok": False, "message":
-                        f"{data_set.name}: {type(error).__name__}: {error}"}
+                return {"ok": False, "message": f"{data_set['name']}: "
+                        f"{type(error).__name__}: {error}"}
             if not isinstance(results, tuple):
                 results = (results,)
             # ONNX's tolerance for floating point; integers and bool are
@@ -192,19 +213,64 @@ def run_case(case_dir: str, library: str) -> dict:
                                           rtol=RTOL, atol=ATOL)
             bad = [c for c in comparisons if not c.ok]
             if bad:
-                return {"ok": False, "message": f"{data_set.name}: " +
+                return {"ok": False, "message": f"{data_set['name']}: " +
                         "; ".join(map(str, bad))}
     return {"ok": True, "message": f"{len(sets)} data set(s)"}
 
 
+def plan_units(case: Case, scratch: Path, bind: bool):
+    """What to compile and run for a case: a list of (model path, data
+    sets) and the output names. One unit for the case, or with shape inputs
+    bound, one per data set (its values become initializers of a copy of
+    the model written to ``scratch``)."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(case.path / "model.onnx", load_external_data=False)
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    outputs = [o.name for o in model.graph.output]
+    folders = sorted(case.path.glob("test_data_set_*"))
+    if not folders:
+        raise ValueError("no test_data_set_* folder")
+
+    def data_set(folder, skip=()):
+        return {"name": folder.name,
+                "inputs": [str(folder / f"input_{i}.pb")
+                           for i in range(len(inputs)) if i not in skip],
+                "outputs": [str(folder / f"output_{i}.pb")
+                            for i in range(len(outputs))]}
+
+    bound = shape_inputs(model) if bind else []
+    if not bound:
+        return [(case.path / "model.onnx",
+                 [data_set(f) for f in folders])], outputs, []
+    units = []
+    for folder in folders:
+        copy = onnx.ModelProto()
+        copy.CopyFrom(model)
+        for index in bound:
+            value = read_tensor(folder / f"input_{index}.pb")
+            copy.graph.initializer.append(
+                numpy_helper.from_array(value, inputs[index].name))
+        kept = [i for n, i in enumerate(inputs) if n not in bound]
+        del copy.graph.input[:]
+        copy.graph.input.extend(kept)
+        path = scratch / f"{case.name}.{folder.name}.onnx"
+        onnx.save(copy, path)
+        units.append((path, [data_set(folder, bound)]))
+    return units, outputs, [inputs[i].name for i in bound]
+
+
 def worker_main() -> int:
-    """Reads ``{"case": DIR, "library": SO}`` lines, answers one JSON line
+    """Reads ``{"library": SO, "sets": [...], "outputs": [...]}`` lines
+    (run_unit's arguments), answers one JSON line
     each. A crash in a kernel ends this process, not the runner."""
     sys.path.insert(0, str(REPOSITORY / "python"))
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            answer = run_case(request["case"], request["library"])
+            answer = run_unit(request["library"], request["sets"],
+                              request["outputs"])
         except Exception as error:
             answer = {"ok": False,
                       "message": f"{type(error).__name__}: {error}"}
@@ -218,7 +284,8 @@ class Worker:
     def __init__(self):
         self.process = None
 
-    def run(self, case: Path, library: Path) -> dict:
+    def run(self, library: Path, sets: list[dict], outputs: list[str]
+            ) -> dict:
         if self.process is None or self.process.poll() is not None:
             self.process = subprocess.Popen(
                 [sys.executable, __file__, "--worker"], stdin=subprocess.PIPE,
@@ -227,7 +294,8 @@ class Worker:
         timer.start()
         try:
             self.process.stdin.write(json.dumps(
-                {"case": str(case), "library": str(library)}) + "\n")
+                {"library": str(library), "sets": sets, "outputs": outputs})
+                + "\n")
             self.process.stdin.flush()
             line = self.process.stdout.readline()
         except BrokenPipeError:
@@ -252,8 +320,13 @@ class Worker:
 # The runner --------------------------------------------------------------------
 
 def first_error_line(text: str) -> str:
-    for line in text.splitlines():
+    """The first line naming an error, with the next one when it only
+    introduces it ("linking ... failed:")."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
         if "error" in line:
+            if line.rstrip().endswith(":") and index + 1 < len(lines):
+                return f"{line.strip()} {lines[index + 1].strip()}"
             return line.strip()
     return (text.strip().splitlines() or ["(no message)"])[0]
 
@@ -277,6 +350,10 @@ def main() -> int:
                              f"(default {DEFAULT_UNSUPPORTED.relative_to(REPOSITORY)})")
     parser.add_argument("--filter", action="append", default=[],
                         metavar="PATTERN", help="run only matching cases")
+    parser.add_argument("--no-bind-shape-inputs", action="store_true",
+                        help="pass shape operands (Reshape's shape, Slice's "
+                             "starts, ...) as runtime inputs instead of "
+                             "binding them to the data set's values")
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--markdown", action="store_true",
                         help="print the per-op table as Markdown")
@@ -339,34 +416,52 @@ def main() -> int:
     free = list(workers)
     lock = threading.Lock()
 
-    def run(case: Case, scratch: Path) -> tuple[str, str]:
-        library = scratch / f"{case.name}.so"
-        model = case.path / "model.onnx"
+    def compile_unit(model: Path, library: Path) -> str | None:
+        """Builds ``library``; the first error line on failure."""
         if not reads_onnx:
             # sparse-compile without ONNX input: import to MLIR first.
-            source = scratch / f"{case.name}.mlir"
+            source = library.with_suffix(".mlir")
             done = subprocess.run([str(importer), str(model), "-o",
                                    str(source)], capture_output=True,
                                   text=True, timeout=600)
             if done.returncode != 0:
-                return "fail", "import: " + first_error_line(done.stderr)
+                return "import: " + first_error_line(done.stderr)
             model = source
         done = subprocess.run([str(compiler), str(model), "-o", str(library)],
                               capture_output=True, text=True, timeout=600)
         if not reads_onnx:
             model.unlink(missing_ok=True)
         if done.returncode != 0:
-            return "fail", "compile: " + first_error_line(done.stderr)
-        with lock:
-            worker = free.pop()
+            return "compile: " + first_error_line(done.stderr)
+        return None
+
+    def run(case: Case, scratch: Path) -> tuple[str, str]:
         try:
-            answer = worker.run(case.path, library)
-        finally:
+            units, outputs, bound = plan_units(case, scratch,
+                                               not args.no_bind_shape_inputs)
+        except ValueError as error:
+            return "fail", str(error)
+        note = f" (shape inputs bound: {', '.join(bound)})" if bound else ""
+        for number, (model, sets) in enumerate(units):
+            library = scratch / f"{case.name}.{number}.so"
+            error = compile_unit(model, library)
+            if error:
+                return "fail", error + note
             with lock:
-                free.append(worker)
-            library.unlink(missing_ok=True)
-            library.with_suffix(".h").unlink(missing_ok=True)
-        return ("pass" if answer["ok"] else "fail"), answer["message"]
+                worker = free.pop()
+            try:
+                answer = worker.run(library, sets, outputs)
+            finally:
+                with lock:
+                    free.append(worker)
+                for path in (library, library.with_suffix(".h")):
+                    path.unlink(missing_ok=True)
+                if model.parent == scratch:
+                    model.unlink(missing_ok=True)
+            if not answer["ok"]:
+                return "fail", answer["message"] + note
+        return "pass", f"{len(units)} compile(s), " \
+                       f"{sum(len(s) for _, s in units)} data set(s){note}"
 
     with tempfile.TemporaryDirectory(prefix="onnx-node-tests-") as scratch:
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
