@@ -5,6 +5,10 @@ executable, and ``Library`` / ``CsrMatrix`` call the C runtime
 (``libSparseOptRuntime.so``) through ctypes. Both are found in
 ``$SPARSE_OPT_BUILD_DIR``, else the repository's ``build/``, else on PATH.
 See docs/python.md.
+
+The ONNX modules (``sparse_opt.models``, ``sparse_opt.prune``,
+``sparse_opt.onnx_frontend``) need the ``onnx`` package and are imported
+only when used; see docs/frontend.md.
 """
 
 from .compiler import compile
