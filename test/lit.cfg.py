@@ -7,6 +7,7 @@ reference), Errors/ (bad input gives a located error and a non-zero exit).
 """
 
 import os
+import subprocess
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -39,6 +40,13 @@ else:
     lit_config.note("DLMC matrices not found at %s: tests needing them are "
                     "skipped" % config.sparse_opt_dlmc_dir)
 
+# The ONNX frontend tests build their models with the `onnx` package of the
+# configured Python (lit's own %python may be another interpreter).
+config.substitutions.append(("%onnx-python", config.python_executable))
+if subprocess.call([config.python_executable, "-c", "import onnx, numpy"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("onnx")
+
 if os.cpu_count() and os.cpu_count() >= 2:
     config.available_features.add("multicore")
 
@@ -46,5 +54,6 @@ tools = [
     ToolSubst("sparse-opt", unresolved="fatal"),
     ToolSubst("sparse-compile", unresolved="fatal"),
     ToolSubst("sparse-run", unresolved="fatal"),
+    ToolSubst("sparse-import-onnx", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, [config.sparse_opt_tools_dir])

@@ -240,8 +240,12 @@ LogicalResult convertBatchNormalization(NodeContext &ctx) {
              b, loc, operands, xType.getShape(), elementType,
              [&](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
                Value eps = scalarConstant(nb, nloc, elementType, epsilon);
-               Value invStd = math::RsqrtOp::create(
-                   nb, nloc, arith::AddFOp::create(nb, nloc, args[4], eps));
+               // 1 / sqrt: math.rsqrt would become a call of rsqrtf, which
+               // libm does not have.
+               Value invStd = arith::DivFOp::create(
+                   nb, nloc, scalarConstant(nb, nloc, elementType, 1.0),
+                   math::SqrtOp::create(
+                       nb, nloc, arith::AddFOp::create(nb, nloc, args[4], eps)));
                Value centered = arith::SubFOp::create(nb, nloc, args[0],
                                                       args[3]);
                Value scaled = arith::MulFOp::create(

@@ -550,7 +550,6 @@ LogicalResult convertWhere(NodeContext &ctx) {
 
 LogicalResult convertClip(NodeContext &ctx) {
   Type elementType = ctx.inputType(0).getElementType();
-  bool isFloat = isa<FloatType>(elementType);
   // Bounds: attributes before opset 11, optional scalar inputs since.
   std::optional<double> low, high;
   SmallVector<unsigned> inputs = {0};
@@ -598,15 +597,11 @@ LogicalResult convertClip(NodeContext &ctx) {
     Value highValue = highInput ? args[*highInput]
                       : high    ? scalarConstant(b, loc, elementType, *high)
                                 : Value();
-    // Clip keeps NaN: compare-and-select rather than maximumf / minimumf.
+    // maximumf / minimumf propagate NaN, as Clip does.
     if (lowValue)
-      value = isFloat ? Value(arith::MaxNumFOp::create(b, loc, value,
-                                                       lowValue))
-                      : maxScalars(b, loc, value, lowValue);
+      value = maxScalars(b, loc, value, lowValue);
     if (highValue)
-      value = isFloat ? Value(arith::MinNumFOp::create(b, loc, value,
-                                                       highValue))
-                      : minScalars(b, loc, value, highValue);
+      value = minScalars(b, loc, value, highValue);
     return value;
   };
   return convertElementwise(ctx, inputs, nullptr, body, evaluator);

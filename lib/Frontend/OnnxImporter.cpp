@@ -34,9 +34,9 @@ using llvm::Twine;
 
 namespace {
 
-/// Weights with more elements than this become resource blobs (shared with
-/// the model's bytes); smaller ones are inline dense<...> literals that
-/// canonicalization can fold and tests can read.
+/// Weights with more elements than this are taken from the model's bytes as
+/// they are (a raw-buffer dense attribute or a resource blob); smaller ones
+/// are decoded element by element (bool, 16-bit, ... all alike).
 constexpr int64_t kMaxInlineElements = 64;
 
 llvm::Error makeError(const Twine &message) {
@@ -447,6 +447,8 @@ ElementsAttr Importer::weightAttr(const TensorData &tensor,
     }
     return value.toAttr();
   }
+  if (!options.resourceWeights)
+    return DenseElementsAttr::getFromRawBuffer(type, tensor.bytes);
   // The blob shares the model's bytes (moved out of the protobuf or mapped
   // from the external data file): no copy, and it keeps them alive.
   size_t alignment = dataTypeSize(tensor.dataType);
@@ -675,7 +677,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
   for (const std::shared_ptr<TensorData> &tensor : model.graph.initializers) {
     const std::string &name = tensor->name;
     if (values.count(name))
-      continue; // A graph input of the same name wins (ONNX default values).
+      continue; // Duplicate initializer names: the first one counts.
     Type elementType = elementTypeFor(&context, tensor->dataType);
     ImportedValue imported;
     if (elementType)

@@ -264,11 +264,13 @@ LogicalResult convertLayerNormalization(NodeContext &ctx) {
   Value invStdDev = buildElementwise(
       b, loc, variance, cast<RankedTensorType>(variance.getType()).getShape(),
       elementType, [&](OpBuilder &nb, Location nloc, ValueRange a) -> Value {
-        return math::RsqrtOp::create(
-            nb, nloc,
-            arith::AddFOp::create(nb, nloc, a[0],
-                                  scalarConstant(nb, nloc, elementType,
-                                                 epsilon)));
+        // 1 / sqrt: math.rsqrt would become a call of rsqrtf, which libm
+        // does not have.
+        Value variancePlusEpsilon = arith::AddFOp::create(
+            nb, nloc, a[0], scalarConstant(nb, nloc, elementType, epsilon));
+        return arith::DivFOp::create(
+            nb, nloc, scalarConstant(nb, nloc, elementType, 1.0),
+            math::SqrtOp::create(nb, nloc, variancePlusEpsilon));
       });
   SmallVector<Value> operands = {centered, invStdDev};
   bool hasScale = ctx.hasInput(1), hasBias = ctx.hasInput(2);

@@ -12,6 +12,7 @@
 #include "sparse-opt/Compiler/CHeaderWriter.h"
 #include "sparse-opt/Compiler/LLVMCodegen.h"
 #include "sparse-opt/Compiler/SharedLibraryLinker.h"
+#include "sparse-opt/Frontend/OnnxImporter.h"
 #include "sparse-opt/Pipelines/CpuPipeline.h"
 #include "sparse-opt/Transforms/Passes.h"
 
@@ -44,7 +45,8 @@ enum class EmitKind { MLIR, LLVM, Object, SharedLibrary };
 
 cl::OptionCategory category("sparse-compile options");
 
-cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input .mlir>"),
+cl::opt<std::string> inputFilename(cl::Positional,
+                                   cl::desc("<input .mlir or .onnx>"),
                                    cl::init("-"), cl::cat(category));
 cl::opt<std::string> outputFilename("o", cl::desc("Output file"),
                                     cl::value_desc("path"), cl::Required,
@@ -81,6 +83,14 @@ cl::opt<std::string> headerFilename(
     "header",
     cl::desc("C header path for --emit=so (default: the output with .h)"),
     cl::value_desc("path"), cl::init(""), cl::cat(category));
+cl::list<std::string> onnxInputShapes(
+    "input-shape",
+    cl::desc("For .onnx input: static shape of a graph input, "
+             "NAME=D0xD1x... (repeatable)"),
+    cl::value_desc("name=shape"), cl::cat(category));
+cl::opt<std::string> onnxEntry(
+    "entry", cl::desc("For .onnx input: name of the entry function"),
+    cl::init("forward"), cl::cat(category));
 cl::opt<bool> noHeader("no-header", cl::desc("Do not write a C header"),
                        cl::init(false), cl::cat(category));
 
@@ -154,15 +164,30 @@ int compile(MLIRContext &context) {
                 "(expected 0 to 3)");
 
   std::string error;
-  std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(inputFilename,
-                                                            &error);
-  if (!input)
-    return fail(error);
-  sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr,
-                                                           &context);
-  if (!module)
-    return 1;
+  OwningOpRef<ModuleOp> module;
+  if (llvm::sys::path::extension(inputFilename) == ".onnx") {
+    // An ONNX model goes through the frontend (docs/frontend.md).
+    OnnxImportOptions importOptions;
+    importOptions.entryName = onnxEntry;
+    for (const std::string &shape : onnxInputShapes)
+      if (llvm::Error e = parseInputShape(shape, importOptions))
+        return fail(llvm::toString(std::move(e)));
+    auto imported = importOnnxModel(context, inputFilename, importOptions);
+    if (!imported)
+      return fail(llvm::toString(imported.takeError()));
+    module = std::move(*imported);
+  } else {
+    if (onnxInputShapes.getNumOccurrences() || onnxEntry.getNumOccurrences())
+      return fail("--input-shape and --entry apply to .onnx input only");
+    std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(inputFilename,
+                                                              &error);
+    if (!input)
+      return fail(error);
+    sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return 1;
+  }
 
   CpuPipelineOptions options;
   if (failed(collectPipelineOptions(options)))

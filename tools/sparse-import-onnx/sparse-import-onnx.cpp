@@ -41,6 +41,12 @@ cl::opt<std::string> entryName("entry",
                                cl::desc("Name of the generated function"),
                                cl::init("forward"), cl::cat(category));
 
+cl::opt<bool> resourceWeights(
+    "resource-weights",
+    cl::desc("Keep large weights as dense_resource blobs that share the "
+             "model's bytes (no copy) instead of dense elements"),
+    cl::init(false), cl::cat(category));
+
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "sparse-import-onnx") << message
                                                              << "\n";
@@ -65,6 +71,7 @@ int main(int argc, char **argv) {
 
   sparse_opt::OnnxImportOptions options;
   options.entryName = entryName;
+  options.resourceWeights = resourceWeights;
   for (const std::string &shape : inputShapes)
     if (llvm::Error e = sparse_opt::parseInputShape(shape, options))
       return fail(llvm::toString(std::move(e)));

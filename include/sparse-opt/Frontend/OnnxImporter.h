@@ -33,6 +33,12 @@ struct OnnxImportOptions {
   /// Static shapes for graph inputs, overriding the model's (possibly
   /// symbolic) dimensions.
   std::vector<std::pair<std::string, llvm::SmallVector<int64_t>>> inputShapes;
+  /// Large weights as `dense_resource` blobs sharing the model's bytes (no
+  /// copy; external data stays memory-mapped) instead of `dense` elements
+  /// (one copy into the MLIRContext). Elements are the default because
+  /// sparse-opt-materialize-sparse-constants and upstream folders read only
+  /// those today; see docs/frontend.md.
+  bool resourceWeights = false;
 };
 
 /// Parses "name=1x3x224x224" (a scalar is "name=") into `options`.
