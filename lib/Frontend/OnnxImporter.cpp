@@ -113,6 +113,7 @@ private:
   llvm::Error checkOutputType(const ValueInfo &declared,
                               RankedTensorType computed);
   ElementsAttr weightAttr(const TensorData &tensor, RankedTensorType type);
+  Value copyIfStridedView(Value result);
 
   MLIRContext &context;
   Model &model;
@@ -639,6 +640,46 @@ llvm::Error Importer::checkOutputType(const ValueInfo &declared,
                    " (inconsistent shapes in the model or --input-shape)");
 }
 
+Value Importer::copyIfStridedView(Value result) {
+  // A returned slice (Split, Slice) would bufferize to a strided view that
+  // the calling convention copies with the `memrefCopy` runtime function,
+  // which generated libraries lack; copy it with a linalg.generic instead.
+  Value source = result;
+  while (Operation *op = source.getDefiningOp()) {
+    if (isa<tensor::ExtractSliceOp>(op))
+      break;
+    if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(op))
+      return result;
+    source = op->getOperand(0);
+  }
+  if (!source.getDefiningOp())
+    return result;
+  // Reading through tensor.extract keeps canonicalization from erasing the
+  // copy as an identity linalg.generic.
+  auto type = cast<RankedTensorType>(result.getType());
+  int64_t rank = type.getRank();
+  Location loc = result.getLoc();
+  Value init = tensor::EmptyOp::create(builder, loc, type.getShape(),
+                                       type.getElementType());
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             builder, loc, TypeRange{type}, ValueRange{}, ValueRange{init},
+             SmallVector<AffineMap>{
+                 AffineMap::getMultiDimIdentityMap(rank, &context)},
+             iterators,
+             [&](OpBuilder &nb, Location nloc, ValueRange) {
+               SmallVector<Value> coordinates;
+               for (int64_t d = 0; d < rank; ++d)
+                 coordinates.push_back(linalg::IndexOp::create(nb, nloc, d));
+               linalg::YieldOp::create(
+                   nb, nloc,
+                   tensor::ExtractOp::create(nb, nloc, result, coordinates)
+                       .getResult());
+             })
+      .getResult(0);
+}
+
 llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
   if (model.defaultOpset() <= 0)
     return makeError(model.path + ": the model imports no ai.onnx opset "
@@ -735,7 +776,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
                        "' is not computed by any node");
     if (llvm::Error e = checkOutputType(output, imported->type))
       return std::move(e);
-    results.push_back(materialize(*imported, fileLoc));
+    results.push_back(copyIfStridedView(materialize(*imported, fileLoc)));
   }
   if (results.empty())
     return makeError(model.path + ": the graph has no outputs");
