@@ -35,6 +35,9 @@ struct KernelOptions {
   unsigned dotLanesFor32Bit;
   unsigned nTile;
   unsigned prefetchDistance;
+  unsigned kBlock;
+  unsigned rowBlock;
+  unsigned kBlockMinNonZeros;
 };
 
 /// A dense tensor of `rank` and `elementType`.
@@ -261,12 +264,8 @@ public:
   /// masked vector for the rest. `bFlat` is B (K x cols) flattened.
   void emitTiledRow(OpBuilder &b, Location loc, Value row, Value begin,
                     Value end, Value cols, Value bFlat) const {
-    auto width = [&](unsigned vectors) {
-      return indexConstant(b, loc, vectors * p.lanes);
-    };
-    Value fullWidth = width(options.nTile);
-    Value fullTiles = arith::DivUIOp::create(b, loc, cols, fullWidth);
-    Value fullEnd = arith::MulIOp::create(b, loc, fullTiles, fullWidth);
+    Value fullWidth = tileWidth(b, loc);
+    Value fullEnd = fullTilesEnd(b, loc, cols);
     scf::ForOp::create(
         b, loc, indexConstant(b, loc, 0), fullEnd, fullWidth, ValueRange{},
         [&](OpBuilder &nb, Location nl, Value column, ValueRange) {
@@ -274,7 +273,138 @@ public:
                    bFlat, cols);
           scf::YieldOp::create(nb, nl);
         });
+    emitTailTiles(b, loc, row, begin, end, fullEnd, cols, bFlat);
+  }
 
+  /// Columns covered by a full tile of nTile vectors.
+  Value tileWidth(OpBuilder &b, Location loc) const {
+    return indexConstant(b, loc, options.nTile * p.lanes);
+  }
+
+  /// Where the full tiles of a row of `cols` columns end.
+  Value fullTilesEnd(OpBuilder &b, Location loc, Value cols) const {
+    Value fullWidth = tileWidth(b, loc);
+    Value fullTiles = arith::DivUIOp::create(b, loc, cols, fullWidth);
+    return arith::MulIOp::create(b, loc, fullTiles, fullWidth);
+  }
+
+  /// Whether a K-blocked SpMM pays: at least one full tile, K above the
+  /// block, and on average `kBlockMinNonZeros` non-zeros per row and
+  /// K block (below that, loading and storing the C tile once per block
+  /// costs more than B from L2 does; measured in docs/performance.md).
+  Value useKBlocking(OpBuilder &b, Location loc, Value rows, Value depth,
+                     Value cols) const {
+    auto cmp = [&](arith::CmpIPredicate predicate, Value x, Value y) {
+      return arith::CmpIOp::create(b, loc, predicate, x, y);
+    };
+    Value nonZeros =
+        toIndex(b, loc, memref::LoadOp::create(b, loc, p.positions, rows));
+    Value perBlock = arith::MulIOp::create(
+        b, loc, nonZeros, indexConstant(b, loc, options.kBlock));
+    Value needed = arith::MulIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, rows, depth),
+        indexConstant(b, loc, options.kBlockMinNonZeros));
+    // Non-zeros are required: the K-blocked tiles read coordinates[0].
+    Value dense = arith::AndIOp::create(
+        b, loc, cmp(arith::CmpIPredicate::uge, perBlock, needed),
+        cmp(arith::CmpIPredicate::ugt, nonZeros, indexConstant(b, loc, 0)));
+    Value wide =
+        cmp(arith::CmpIPredicate::uge, cols, tileWidth(b, loc));
+    Value deep = cmp(arith::CmpIPredicate::ugt, depth,
+                     indexConstant(b, loc, options.kBlock));
+    return arith::AndIOp::create(
+        b, loc, arith::AndIOp::create(b, loc, dense, wide), deep);
+  }
+
+  /// K-blocked SpMM, rows in blocks of `rowBlock` run in parallel: for each
+  /// full tile of columns, B's rows are taken `kBlock` at a time and every
+  /// row of the block accumulates its non-zeros of those B rows into its C
+  /// tile, so the B panel (kBlock x tile) stays in L1 across the rows
+  /// instead of each non-zero fetching its B row from L2. A cursor per row
+  /// remembers where its next K block starts. The tail columns run as in
+  /// emitTiledRow.
+  void emitKBlocked(OpBuilder &b, Location loc, Value rows, Value depth,
+                    Value cols, Value bFlat) const {
+    Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
+    Value rowBlock = indexConstant(b, loc, options.rowBlock);
+    Value kBlock = indexConstant(b, loc, options.kBlock);
+    Value blocks = arith::CeilDivUIOp::create(b, loc, rows, rowBlock);
+    Value fullEnd = fullTilesEnd(b, loc, cols);
+    auto forRange = [](OpBuilder &fb, Location fl, Value lower, Value upper,
+                       Value step,
+                       function_ref<void(OpBuilder &, Location, Value)> body) {
+      scf::ForOp::create(fb, fl, lower, upper, step, ValueRange{},
+                         [&](OpBuilder &nb, Location nl, Value iv, ValueRange) {
+                           body(nb, nl, iv);
+                           scf::YieldOp::create(nb, nl);
+                         });
+    };
+    scf::ParallelOp::create(
+        b, loc, ValueRange{c0}, ValueRange{blocks}, ValueRange{c1},
+        [&](OpBuilder &pb, Location pl, ValueRange ivs) {
+          Value first = arith::MulIOp::create(pb, pl, ivs[0], rowBlock);
+          Value last = arith::MinUIOp::create(
+              pb, pl, arith::AddIOp::create(pb, pl, first, rowBlock), rows);
+          auto cursorType =
+              MemRefType::get({int64_t(options.rowBlock)}, pb.getIndexType());
+          Value cursors = memref::AllocOp::create(pb, pl, cursorType);
+          auto slot = [&](OpBuilder &sb, Location sl, Value row) {
+            return arith::SubIOp::create(sb, sl, row, first).getResult();
+          };
+          forRange(pb, pl, c0, fullEnd, tileWidth(pb, pl), [&](OpBuilder &tb,
+                                                             Location tl,
+                                                             Value column) {
+            forRange(tb, tl, first, last, c1,
+                     [&](OpBuilder &rb, Location rl, Value row) {
+                       memref::StoreOp::create(rb, rl,
+                                               rowRange(rb, rl, row).first,
+                                               cursors, slot(rb, rl, row));
+                     });
+            forRange(tb, tl, c0, depth, kBlock, [&](OpBuilder &kb, Location kl,
+                                                    Value kStart) {
+              Value kEnd = arith::AddIOp::create(kb, kl, kStart, kBlock);
+              // Accumulators start at zero in the first K block of a
+              // zero-filled product and from C everywhere else.
+              Value zeroStart =
+                  p.zeroInit
+                      ? arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::eq,
+                                              kStart, c0)
+                            .getResult()
+                      : arith::ConstantIntOp::create(kb, kl, 0, 1).getResult();
+              forRange(kb, kl, first, last, c1, [&](OpBuilder &rb,
+                                                    Location rl, Value row) {
+                Value begin =
+                    memref::LoadOp::create(rb, rl, cursors, slot(rb, rl, row));
+                Value rowEnd = rowRange(rb, rl, row).second;
+                Value reached =
+                    emitTile(rb, rl, row, column, begin, rowEnd, options.nTile,
+                             Value(), bFlat, cols, zeroStart, kEnd);
+                memref::StoreOp::create(rb, rl, reached, cursors,
+                                        slot(rb, rl, row));
+              });
+            });
+          });
+          forRange(pb, pl, first, last, c1,
+                   [&](OpBuilder &rb, Location rl, Value row) {
+                     auto [begin, end] = rowRange(rb, rl, row);
+                     emitTailTiles(rb, rl, row, begin, end, fullEnd, cols,
+                                   bFlat);
+                   });
+          memref::DeallocOp::create(pb, pl, cursors);
+          scf::ReduceOp::create(pb, pl);
+        });
+  }
+
+  /// The columns of a row from `fullEnd` (where full tiles end) to `cols`:
+  /// one tile each of nTile/2, ..., 1 vectors where they fit, then one
+  /// masked vector.
+  void emitTailTiles(OpBuilder &b, Location loc, Value row, Value begin,
+                     Value end, Value fullEnd, Value cols,
+                     Value bFlat) const {
+    auto width = [&](unsigned vectors) {
+      return indexConstant(b, loc, vectors * p.lanes);
+    };
     Value column = fullEnd;
     for (unsigned vectors = options.nTile / 2; vectors >= 1; vectors /= 2) {
       Value tileWidth = width(vectors);
@@ -368,10 +498,15 @@ private:
   /// C[row, column : column + vectors * lanes] over the non-zeros
   /// [begin, end) of the row, accumulating in `vectors` registers. With a
   /// mask, one vector whose masked-off lanes are neither read nor written.
-  /// B is read through `bFlat`, its rows `ld` elements apart.
-  void emitTile(OpBuilder &b, Location loc, Value row, Value column,
-                Value begin, Value end, unsigned vectors, Value mask,
-                Value bFlat, Value ld) const {
+  /// B is read through `bFlat`, its rows `ld` elements apart. The
+  /// accumulators start from zero when the product is zero-filled, or, if
+  /// `zeroStart` (i1) is given, when it is true; from C otherwise. With a
+  /// `columnLimit`, the non-zeros end early at the first column at or above
+  /// it. Returns where they ended.
+  Value emitTile(OpBuilder &b, Location loc, Value row, Value column,
+                 Value begin, Value end, unsigned vectors, Value mask,
+                 Value bFlat, Value ld, Value zeroStart = Value(),
+                 Value columnLimit = Value()) const {
     auto vectorType = VectorType::get({p.lanes}, p.elementType);
     Value zero = zeroVector(b, loc, p.lanes);
     SmallVector<Value> columns;
@@ -390,9 +525,29 @@ private:
     };
 
     SmallVector<Value> initial;
-    for (Value j : columns)
-      initial.push_back(p.zeroInit ? zero
-                                   : load(b, loc, p.resultBuffer, {row, j}));
+    auto loadTile = [&](OpBuilder &lb, Location ll) {
+      SmallVector<Value> tile;
+      for (Value j : columns)
+        tile.push_back(load(lb, ll, p.resultBuffer, {row, j}));
+      return tile;
+    };
+    if (zeroStart) {
+      SmallVector<Type> types(columns.size(), vectorType);
+      auto start = scf::IfOp::create(
+          b, loc, zeroStart,
+          [&](OpBuilder &tb, Location tl) {
+            scf::YieldOp::create(tb, tl,
+                                 SmallVector<Value>(columns.size(), zero));
+          },
+          [&](OpBuilder &eb, Location el) {
+            scf::YieldOp::create(eb, el, loadTile(eb, el));
+          });
+      initial.assign(start.getResults().begin(), start.getResults().end());
+    } else if (p.zeroInit) {
+      initial.assign(columns.size(), zero);
+    } else {
+      initial = loadTile(b, loc);
+    }
 
     // The last valid coordinate position bounds the prefetch look-ahead;
     // only read inside the loop, which runs only if there is one.
@@ -403,26 +558,83 @@ private:
                                           indexConstant(b, loc, 0));
       lastPosition = arith::SubIOp::create(b, loc, count, c1);
     }
-    auto loop = scf::ForOp::create(
-        b, loc, begin, end, c1, initial,
-        [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulators) {
-          if (options.prefetchDistance)
-            emitPrefetch(lb, ll, k, lastPosition, bFlat, ld, column, vectors);
-          Value base = bRowStart(
-              lb, ll, memref::LoadOp::create(lb, ll, p.coordinates, k),
-              column, ld);
-          Value value = memref::LoadOp::create(lb, ll, p.values, k);
-          Value broadcast =
-              vector::BroadcastOp::create(lb, ll, vectorType, value);
-          SmallVector<Value> updated;
-          for (auto [v, accumulator] : llvm::enumerate(accumulators))
-            updated.push_back(vector::FMAOp::create(
-                lb, ll, broadcast,
-                load(lb, ll, bFlat, {offset(lb, ll, base, v)}), accumulator));
-          scf::YieldOp::create(lb, ll, updated);
-        });
+    // One non-zero k with B row `bRow` added to the accumulators.
+    auto accumulate = [&](OpBuilder &lb, Location ll, Value k, Value bRow,
+                          ValueRange accumulators) {
+      if (options.prefetchDistance)
+        emitPrefetch(lb, ll, k, lastPosition, bFlat, ld, column, vectors);
+      Value base = bRowStart(lb, ll, bRow, column, ld);
+      Value value = memref::LoadOp::create(lb, ll, p.values, k);
+      Value broadcast = vector::BroadcastOp::create(lb, ll, vectorType, value);
+      SmallVector<Value> updated;
+      for (auto [v, accumulator] : llvm::enumerate(accumulators))
+        updated.push_back(vector::FMAOp::create(
+            lb, ll, broadcast, load(lb, ll, bFlat, {offset(lb, ll, base, v)}),
+            accumulator));
+      return updated;
+    };
 
-    for (auto [j, result] : llvm::zip(columns, loop.getResults())) {
+    SmallVector<Value> results;
+    Value reached = end;
+    if (!columnLimit) {
+      auto loop = scf::ForOp::create(
+          b, loc, begin, end, c1, initial,
+          [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulators) {
+            Value bRow = memref::LoadOp::create(lb, ll, p.coordinates, k);
+            scf::YieldOp::create(lb, ll, accumulate(lb, ll, k, bRow,
+                                                    accumulators));
+          });
+      results.assign(loop.getResults().begin(), loop.getResults().end());
+    } else {
+      // While k < end and column[k] < columnLimit. The column is read at
+      // position 0 once k reaches the end, so coordinates must not be
+      // empty (the caller checks that there are non-zeros).
+      SmallVector<Value> state{begin};
+      state.append(initial);
+      SmallVector<Type> types = llvm::to_vector(ValueRange(state).getTypes());
+      SmallVector<Location> locations(types.size(), loc);
+      // The after region and the results also carry the column read.
+      SmallVector<Type> afterTypes{b.getIndexType(),
+                                   cast<MemRefType>(p.coordinates.getType())
+                                       .getElementType()};
+      afterTypes.append(initial.size(), vectorType);
+      auto loop = scf::WhileOp::create(b, loc, afterTypes, state);
+      Block *before = b.createBlock(&loop.getBefore(), {}, types, locations);
+      {
+        OpBuilder cb = OpBuilder::atBlockBegin(before);
+        Value k = before->getArgument(0);
+        Value inRow =
+            arith::CmpIOp::create(cb, loc, arith::CmpIPredicate::ult, k, end);
+        Value readable = arith::SelectOp::create(cb, loc, inRow, k,
+                                                 indexConstant(cb, loc, 0));
+        Value bRow = memref::LoadOp::create(cb, loc, p.coordinates, readable);
+        Value below = arith::CmpIOp::create(cb, loc, arith::CmpIPredicate::ult,
+                                            toIndex(cb, loc, bRow),
+                                            columnLimit);
+        SmallVector<Value> forwarded{k, bRow};
+        forwarded.append(before->getArguments().drop_front().begin(),
+                         before->getArguments().drop_front().end());
+        scf::ConditionOp::create(
+            cb, loc, arith::AndIOp::create(cb, loc, inRow, below), forwarded);
+      }
+      SmallVector<Location> afterLocations(afterTypes.size(), loc);
+      Block *after =
+          b.createBlock(&loop.getAfter(), {}, afterTypes, afterLocations);
+      {
+        OpBuilder ab = OpBuilder::atBlockBegin(after);
+        Value k = after->getArgument(0);
+        SmallVector<Value> next{arith::AddIOp::create(ab, loc, k, c1)};
+        next.append(accumulate(ab, loc, k, after->getArgument(1),
+                               after->getArguments().drop_front(2)));
+        scf::YieldOp::create(ab, loc, next);
+      }
+      b.setInsertionPointAfter(loop);
+      reached = loop.getResult(0);
+      results.assign(std::next(loop.getResults().begin(), 2),
+                     loop.getResults().end());
+    }
+
+    for (auto [j, result] : llvm::zip(columns, results)) {
       if (mask)
         vector::MaskedStoreOp::create(b, loc, p.resultBuffer,
                                       ValueRange{row, j}, mask, result);
@@ -430,6 +642,7 @@ private:
         vector::StoreOp::create(b, loc, result, p.resultBuffer,
                                 ValueRange{row, j});
     }
+    return reached;
   }
 
   const CsrProduct &p;
@@ -484,36 +697,53 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
         ArrayRef<ReassociationIndices>{{0, 1}});
 
     RowEmitter emitter(*product, options);
-    forEachRow(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
-                                        Value row) {
-      auto [rowBegin, rowEnd] = emitter.rowRange(nb, nl, row);
-      Value begin = rowBegin, end = rowEnd; // Lambdas below capture them.
-      auto emitDot = [&](OpBuilder &db, Location dl) {
-        Value dot = emitter.emitRowDot(db, dl, bFlat, begin, end);
-        storeDot(db, dl, *product, ValueRange{row, indexConstant(db, dl, 0)},
-                 dot);
-      };
-      if (staticCols == 1) {
-        emitDot(nb, nl);
-        return;
-      }
-      if (!ShapedType::isDynamic(staticCols)) {
-        emitter.emitTiledRow(nb, nl, row, begin, end, cols, bFlat);
-        return;
-      }
-      Value single = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq,
-                                           cols, indexConstant(nb, nl, 1));
+    auto emitRows = [&](OpBuilder &rb, Location rl) {
+      forEachRow(rb, rl, rows, [&](OpBuilder &nb, Location nl, Value row) {
+        auto [rowBegin, rowEnd] = emitter.rowRange(nb, nl, row);
+        Value begin = rowBegin, end = rowEnd; // Lambdas below capture them.
+        auto emitDot = [&](OpBuilder &db, Location dl) {
+          Value dot = emitter.emitRowDot(db, dl, bFlat, begin, end);
+          storeDot(db, dl, *product, ValueRange{row, indexConstant(db, dl, 0)},
+                   dot);
+        };
+        if (staticCols == 1) {
+          emitDot(nb, nl);
+          return;
+        }
+        if (!ShapedType::isDynamic(staticCols)) {
+          emitter.emitTiledRow(nb, nl, row, begin, end, cols, bFlat);
+          return;
+        }
+        Value single = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq,
+                                             cols, indexConstant(nb, nl, 1));
+        scf::IfOp::create(
+            nb, nl, single,
+            [&](OpBuilder &tb, Location tl) {
+              emitDot(tb, tl);
+              scf::YieldOp::create(tb, tl);
+            },
+            [&](OpBuilder &eb, Location el) {
+              emitter.emitTiledRow(eb, el, row, begin, end, cols, bFlat);
+              scf::YieldOp::create(eb, el);
+            });
+      });
+    };
+    if (options.kBlock == 0 || staticCols == 1) {
+      emitRows(rewriter, loc);
+    } else {
+      Value depth = rewriter.createOrFold<tensor::DimOp>(
+          loc, a, indexConstant(rewriter, loc, 1));
       scf::IfOp::create(
-          nb, nl, single,
+          rewriter, loc, emitter.useKBlocking(rewriter, loc, rows, depth, cols),
           [&](OpBuilder &tb, Location tl) {
-            emitDot(tb, tl);
+            emitter.emitKBlocked(tb, tl, rows, depth, cols, bFlat);
             scf::YieldOp::create(tb, tl);
           },
           [&](OpBuilder &eb, Location el) {
-            emitter.emitTiledRow(eb, el, row, begin, end, cols, bFlat);
+            emitRows(eb, el);
             scf::YieldOp::create(eb, el);
           });
-    });
+    }
     replaceWithResult(op, *product, rewriter);
     return success();
   }
@@ -787,8 +1017,15 @@ struct CsrKernelsPass
     }
     if (vectorLength == 0 || dotVectorLength == 0)
       return;
-    KernelOptions options{vectorLength, dotVectorLength, nTile,
-                          prefetchDistance};
+    if (kBlock != 0 && rowBlock == 0) {
+      getOperation().emitError()
+          << "sparse-opt-csr-kernels: row-block must be positive when "
+             "k-block is";
+      return signalPassFailure();
+    }
+    KernelOptions options{vectorLength,  dotVectorLength, nTile,
+                          prefetchDistance, kBlock,       rowBlock,
+                          kBlockMinNonZeros};
     RewritePatternSet patterns(&getContext());
     patterns.add<CsrSpmmPattern, CsrSpmvPattern, CsrSddmmPattern>(
         &getContext(), options);

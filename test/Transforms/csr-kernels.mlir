@@ -1,7 +1,8 @@
-// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 dot-vector-length=16 n-tile=4 prefetch-distance=0" %s | FileCheck %s
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 dot-vector-length=16 n-tile=4 prefetch-distance=0 k-block=0" %s | FileCheck %s
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 n-tile=4 k-block=4 row-block=3 k-block-min-nonzeros=2" %s | FileCheck %s --check-prefix=KBLOCK
 // RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 dot-vector-length=8 n-tile=4 prefetch-distance=0" %s | FileCheck %s --check-prefix=DOT8
-// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=PREFETCH
-// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=4 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=NARROW
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 n-tile=4 prefetch-distance=3 k-block=0" %s | FileCheck %s --check-prefix=PREFETCH
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=4 n-tile=4 prefetch-distance=3 k-block=0" %s | FileCheck %s --check-prefix=NARROW
 // RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=0" %s | FileCheck %s --check-prefix=OFF
 
 #CSR = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 32, crdWidth = 32 }>
@@ -57,6 +58,56 @@
 // CHECK:         %[[R:.*]] = bufferization.to_tensor %[[C]] restrict writable : memref<8x?xf32> to tensor<8x?xf32>
 // CHECK:         return %[[R]]
 
+// K blocking, chosen at run time: nnz x k-block >= min x M x K, nnz > 0,
+// a full tile of columns (N >= 64) and K > k-block; rows in parallel blocks
+// of row-block, a cursor per row; per full tile and K block, each row adds
+// its non-zeros with columns below the block's end, starting from zero in
+// the first block and from C after it.
+// KBLOCK-LABEL: func.func @zero_init(
+// KBLOCK-DAG:     %[[POS:.*]] = sparse_tensor.positions
+// KBLOCK-DAG:     %[[CRD:.*]] = sparse_tensor.coordinates
+// KBLOCK:         %[[C:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<8x?xf32>
+// KBLOCK:         %[[NNZ32:.*]] = memref.load %[[POS]][%c8] : memref<?xi32>
+// KBLOCK:         %[[NNZ:.*]] = arith.index_castui %[[NNZ32]] : i32 to index
+// KBLOCK:         %[[PERBLOCK:.*]] = arith.muli %[[NNZ]], %c4 : index
+// KBLOCK:         %[[MK:.*]] = arith.muli %c8, %c8{{.*}} : index
+// KBLOCK:         %[[NEEDED:.*]] = arith.muli %[[MK]], %c2 : index
+// KBLOCK:         arith.cmpi uge, %[[PERBLOCK]], %[[NEEDED]] : index
+// KBLOCK:         arith.cmpi ugt, %[[NNZ]], %{{.*}} : index
+// KBLOCK:         arith.cmpi uge, %{{.*}}, %c64 : index
+// KBLOCK:         arith.andi
+// KBLOCK:         %[[USE:.*]] = arith.andi
+// KBLOCK:         scf.if %[[USE]] {
+// KBLOCK:           %[[BLOCKS:.*]] = arith.ceildivui %c8, %c3 : index
+// KBLOCK:           scf.parallel (%[[RB:.*]]) = (%{{.*}}) to (%[[BLOCKS]])
+// KBLOCK:             %[[FIRST:.*]] = arith.muli %[[RB]], %c3 : index
+// KBLOCK:             %[[CURSORS:.*]] = memref.alloc() : memref<3xindex>
+// KBLOCK:             scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c64
+// KBLOCK:               scf.for
+// KBLOCK:                 memref.store %{{.*}}, %[[CURSORS]]
+// KBLOCK:               scf.for %[[K0:.*]] = %{{.*}} to %c8{{.*}} step %c4
+// KBLOCK:                 %[[KEND:.*]] = arith.addi %[[K0]], %c4
+// KBLOCK:                 %[[ISFIRST:.*]] = arith.cmpi eq, %[[K0]], %{{.*}} : index
+// KBLOCK:                 scf.for %[[I:.*]] = %[[FIRST]] to
+// KBLOCK:                   %[[BEGIN:.*]] = memref.load %[[CURSORS]]
+// KBLOCK:                   %[[START:.*]]:4 = scf.if %[[ISFIRST]] -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// KBLOCK:                   } else {
+// KBLOCK:                     vector.load %[[C]][%[[I]], %[[J]]]
+// KBLOCK:                   %[[LOOP:.*]]:6 = scf.while ({{.*}} = %[[BEGIN]], {{.*}} = %[[START]]#0,
+// KBLOCK:                     memref.load %[[CRD]]
+// KBLOCK:                     arith.cmpi ult, %{{.*}}, %[[KEND]] : index
+// KBLOCK:                     scf.condition
+// KBLOCK:                   } do {
+// KBLOCK-COUNT-4:             vector.fma
+// KBLOCK:                   vector.store %[[LOOP]]#2, %[[C]][%[[I]], %[[J]]]
+// KBLOCK:                   memref.store %[[LOOP]]#0, %[[CURSORS]]
+// Tail columns after the full tiles, per row, then the cursors are freed.
+// KBLOCK:             scf.for
+// KBLOCK:               vector.create_mask
+// KBLOCK:             memref.dealloc %[[CURSORS]]
+// KBLOCK:         } else {
+// KBLOCK:           scf.parallel
+
 // Each non-zero prefetches the tile's lines of the B row three non-zeros
 // ahead, clamped to the last coordinate: one line per 16-float vector...
 // PREFETCH-LABEL: func.func @zero_init(
@@ -66,6 +117,7 @@
 // PREFETCH:           %[[COUNT:.*]] = memref.dim %[[CRD]], %{{.*}} : memref<?xi32>
 // PREFETCH:           %[[LAST:.*]] = arith.subi %[[COUNT]], %{{.*}} : index
 // PREFETCH:           scf.for %[[K:[^ ]*]] = {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// PREFETCH:             memref.load %[[CRD]][%[[K]]]
 // PREFETCH:             %[[AHEAD:.*]] = arith.addi %[[K]], %c3 : index
 // PREFETCH:             %[[POS:.*]] = arith.minui %[[AHEAD]], %[[LAST]] : index
 // PREFETCH:             %[[ROW32:.*]] = memref.load %[[CRD]][%[[POS]]] : memref<?xi32>
@@ -75,7 +127,7 @@
 // PREFETCH:             memref.prefetch %[[BFLAT]][%[[AT]]], read, locality<3>, data : memref<?xf32>
 // PREFETCH-COUNT-3:     memref.prefetch %[[BFLAT]][%{{.*}}], read, locality<3>, data : memref<?xf32>
 // PREFETCH-NOT:         memref.prefetch
-// PREFETCH:             memref.load %[[CRD]][%[[K]]]
+// PREFETCH:             scf.yield
 
 // ...and one per four 4-float vectors.
 // NARROW-LABEL: func.func @zero_init(
