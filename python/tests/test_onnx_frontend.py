@@ -225,10 +225,13 @@ def test_tiny_bert_pruned_external_data(tmp_path, require_ops):
 # Full size (CTest label models-large) -----------------------------------------
 
 def timed(label, function):
+    """Runs check_model and prints its time and errors (CTest shows them:
+    the models-large entry runs pytest with -s)."""
     start = time.perf_counter()
-    result = function()
-    print(f"{label}: {time.perf_counter() - start:.1f} s")
-    return result
+    comparisons = function()
+    print(f"\n{label}: {time.perf_counter() - start:.1f} s; " +
+          "; ".join(map(str, comparisons)))
+    return comparisons
 
 
 @pytest.mark.models_large
