@@ -10,6 +10,8 @@ the Python package (python/sparse_opt/kernels.py); this is its command line.
   make-kernel.py spmv --matrix ../shared/dlmc/.../m.smtx
   make-kernel.py spmm --embed-weights ../shared/dlmc/.../m.smtx [--seed 1]
   make-kernel.py sddmm --rows 1024 --cols 1024 --depth 64
+  make-kernel.py spmm --rows 2048 --cols 512 --format bsr:4x4
+  make-kernel.py spmv --rows 512 --cols 512 --format nm:2:4
 
 An sddmm kernel computes R = S o (Q K^T) on a rows x cols CSR pattern S
 (the scores of sparse attention): Q is rows x depth, K cols x depth.
@@ -51,6 +53,10 @@ def main():
                         help="sddmm: columns of Q and K (required)")
     parser.add_argument("--index-bits", type=int, choices=(32, 64),
                         default=32, help="position/coordinate width")
+    parser.add_argument("--format", default="csr",
+                        help="the weight's storage: csr (default), bsr:RxC "
+                             "(R x C blocks) or nm:N:M (at most N non-zeros "
+                             "in each group of M columns)")
     parser.add_argument("--name", help="entry point name (default: kind)")
     parser.add_argument("-o", "--output", default="-")
     args = parser.parse_args()
@@ -89,9 +95,13 @@ def main():
         rows, cols = args.rows, args.cols
     if rows <= 0 or cols <= 0:
         parser.error(f"shape must be positive, got {rows}x{cols}")
-    text = kernels.kernel_source(args.kind, rows, cols,
-                                 index_bits=args.index_bits, name=args.name,
-                                 weights=weights, depth=args.depth)
+    try:
+        text = kernels.kernel_source(args.kind, rows, cols,
+                                     index_bits=args.index_bits,
+                                     name=args.name, weights=weights,
+                                     depth=args.depth, format=args.format)
+    except ValueError as error:
+        parser.error(str(error))
     if args.output == "-":
         sys.stdout.write(text)
     else:

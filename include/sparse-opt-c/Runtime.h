@@ -349,6 +349,119 @@ SO_API int so_mask_bigbird(int64_t n, int64_t block, int64_t window_blocks,
                            uint64_t seed, SoCsr *out);
 
 /*===----------------------------------------------------------------------===*
+ * Structured sparsity: BSR (R x C blocks) and N:M
+ *
+ * A BSR kernel (sparse-opt-bsr-kernels) takes its weight in the library ABI
+ * exactly as a CSR one does, as positions / coordinates / values buffers,
+ * but of blocks: block_ptr, block_col and the blocks' values, so its entry
+ * points have the SoSpmmFn / SoSpmvFn types and are called through
+ * so_bsr_operand_init and so_call_spmm_prepared / so_call_spmv_prepared.
+ * An N:M kernel (sparse-opt-nm-kernels) takes coordinates and values only
+ * (its levels are dense but the last), hence the SoNm* types and calls.
+ *===----------------------------------------------------------------------===*/
+
+/* A rows x cols matrix of block_rows x block_cols (R x C) blocks, rows a
+ * multiple of R and cols of C: the blocks of block row I (rows I*R ..
+ * I*R+R-1) are block_ptr[I] .. block_ptr[I+1]-1, at block columns
+ * block_col[b] (ascending), each storing its R * C values row-major at
+ * values[b*R*C ..], zeros included. The layout of the MLIR encoding
+ * (i floordiv R : dense, j floordiv C : compressed, i mod R : dense,
+ * j mod C : dense). */
+typedef struct SoBsr {
+  int64_t rows, cols;
+  int64_t block_rows, block_cols; /* R, C */
+  int64_t nnzb;                   /* stored blocks */
+  int64_t *block_ptr;             /* rows / R + 1 entries */
+  int64_t *block_col;             /* nnzb entries */
+  float *values;                  /* nnzb * R * C entries */
+} SoBsr;
+
+/* Frees the arrays of `m` and zeroes it. NULL and zeroed matrices are fine. */
+SO_API void so_bsr_free(SoBsr *m);
+
+/* The BSR form of `a` with R x C blocks: every block holding an entry of `a`
+ * is stored, its other elements as zeros. Fails unless R, C > 0 divide the
+ * rows and columns of `a`. */
+SO_API int so_csr_to_bsr(const SoCsr *a, int64_t block_rows,
+                         int64_t block_cols, SoBsr *out);
+
+/* The descriptors of `a` for a BSR kernel compiled with index_bits-wide
+ * (32 or 64) positions and coordinates: pos = block_ptr, crd = block_col,
+ * val = values; rows and cols are those of the matrix, nnz the stored
+ * values (nnzb * R * C). Release with so_csr_operand_release. */
+SO_API int so_bsr_operand_init(const SoBsr *a, int index_bits,
+                               SoCsrOperand *out);
+
+/* A rows x cols matrix with at most n non-zeros in each group of m
+ * consecutive columns of a row (cols a multiple of m), stored as exactly n
+ * values per group: group g of row i keeps values[(i * cols / m + g) * n ..]
+ * at the in-group positions offsets[...] (0 .. m-1, ascending), groups
+ * with fewer non-zeros padded with zeros at their lowest free positions.
+ * The layout of the MLIR encoding (i : dense, j floordiv m : dense,
+ * j mod m : structured[n, m]): offsets are its coordinates. */
+typedef struct SoNm {
+  int64_t rows, cols;
+  int64_t n, m;
+  int64_t *offsets; /* rows * cols / m * n entries */
+  float *values;    /* as many */
+} SoNm;
+
+/* Frees the arrays of `m` and zeroes it. NULL and zeroed matrices are fine. */
+SO_API void so_nm_free(SoNm *m);
+
+/* The N:M form of `a`. Fails unless 0 < n <= m, m divides the columns, and
+ * no group of `a` holds more than n entries (the message names the first
+ * row and columns that do; so_csr_prune_nm makes a matrix conform). */
+SO_API int so_csr_to_nm(const SoCsr *a, int64_t n, int64_t m, SoNm *out);
+
+/* The descriptors of an N:M operand (crd = offsets, val = values), built
+ * once so that timing loops do not convert indices. */
+typedef struct SoNmOperand {
+  int64_t rows, cols, n, m;
+  int index_bits; /* element width of crd: 32 or 64 */
+  SoMemRef1D crd, val;
+} SoNmOperand;
+
+SO_API int so_nm_operand_init(const SoNm *a, int index_bits,
+                              SoNmOperand *out);
+SO_API void so_nm_operand_release(SoNmOperand *op);
+
+/* C[M,N] = A[M,K] * B[K,N] and y[M] = A[M,K] * x[K] with A in N:M form. */
+typedef void (*SoNmSpmmFn)(SoMemRef2D *result, SoMemRef1D *crd,
+                           SoMemRef1D *val, SoMemRef2D *b);
+typedef void (*SoNmSpmvFn)(SoMemRef1D *result, SoMemRef1D *crd,
+                           SoMemRef1D *val, SoMemRef1D *x);
+
+/* As so_call_spmm_prepared / so_call_spmv_prepared, for N:M entries. */
+SO_API int so_call_nm_spmm_prepared(void *fn, const SoNmOperand *a,
+                                    const float *b, int64_t n, float *c);
+SO_API int so_call_nm_spmv_prepared(void *fn, const SoNmOperand *a,
+                                    const float *x, float *y);
+
+/* Structured weights derived from an unstructured one, of the same shape
+ * (what pruning for BSR or N:M hardware support would give):
+ *
+ * so_csr_prune_blocks keeps the `blocks` R x C blocks of `a` with the
+ * largest Frobenius norm (ties: the first in row-major block order), each
+ * whole: the result stores all R * C elements of every kept block, with
+ * a's value where a has one and 0 elsewhere (refill the values, e.g. with
+ * so_csr_fill_random, for a weight with dense blocks). R and C must divide
+ * the shape; 0 <= blocks <= (rows / R) * (cols / C).
+ *
+ * so_csr_prune_nm keeps, in each group of m consecutive columns of each
+ * row, the n entries of `a` of largest magnitude (ties: the lower column),
+ * so the result conforms to n:m. m must divide the columns. */
+SO_API int so_csr_prune_blocks(const SoCsr *a, int64_t block_rows,
+                               int64_t block_cols, int64_t blocks,
+                               SoCsr *out);
+SO_API int so_csr_prune_nm(const SoCsr *a, int64_t n, int64_t m, SoCsr *out);
+
+/* A CSR matrix of the non-zeros of the row-major rows x cols array `dense`
+ * (to build a BSR or N:M operand from a dense weight). */
+SO_API int so_csr_from_dense(const float *dense, int64_t rows, int64_t cols,
+                             SoCsr *out);
+
+/*===----------------------------------------------------------------------===*
  * Errors
  *===----------------------------------------------------------------------===*/
 

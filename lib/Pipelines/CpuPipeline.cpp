@@ -57,6 +57,20 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
     kernels.rowBlock = options.spmmRowBlock;
     kernels.kBlockMinNonZeros = options.spmmKBlockMinNonZeros;
     pm.addNestedPass<func::FuncOp>(createSparseOptCsrKernels(kernels));
+    SparseOptBsrKernelsOptions bsr;
+    bsr.vectorLength = *vectorLength;
+    bsr.nTile = options.spmmNTile;
+    bsr.accumulatorRegisters = options.spmmAccumulatorRegisters >= 0
+                                   ? unsigned(options.spmmAccumulatorRegisters)
+                                   : (*vectorLength >= 16 ? 16u : 8u);
+    bsr.prefetchDistance = options.spmmPrefetchDistance;
+    pm.addNestedPass<func::FuncOp>(createSparseOptBsrKernels(bsr));
+    SparseOptNmKernelsOptions nm;
+    nm.vectorLength = kernels.vectorLength;
+    nm.dotVectorLength = kernels.dotVectorLength;
+    nm.nTile = options.spmmNTile;
+    nm.prefetchDistance = options.spmmPrefetchDistance;
+    pm.addNestedPass<func::FuncOp>(createSparseOptNmKernels(nm));
   }
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());

@@ -29,14 +29,16 @@ std::string shapeText(int64_t rows, int64_t cols) {
   return std::to_string(rows) + " x " + std::to_string(cols);
 }
 
-/// Checks the operand handed to a call.
-int checkOperand(const char *caller, void *fn, const SoCsrOperand *a) {
-  if (!fn || !a)
+/// Checks the operand (`operand`, of `indexBits`-wide indices) handed to a
+/// call.
+int checkOperand(const char *caller, void *fn, const void *operand,
+                 int indexBits) {
+  if (!fn || !operand)
     return fail(std::string(caller) + ": NULL entry point or operand");
-  if (a->index_bits != 32 && a->index_bits != 64)
+  if (indexBits != 32 && indexBits != 64)
     return fail(std::string(caller) +
                 ": operand is not initialized (index_bits = " +
-                std::to_string(a->index_bits) + ")");
+                std::to_string(indexBits) + ")");
   return 0;
 }
 
@@ -146,43 +148,97 @@ void so_csr_operand_release(SoCsrOperand *op) {
   *op = SoCsrOperand{};
 }
 
-int so_call_spmm_prepared(void *fn, const SoCsrOperand *a, const float *b,
-                          int64_t n, float *c) {
-  const char *caller = "so_call_spmm";
-  if (checkOperand(caller, fn, a))
-    return -1;
-  if (n <= 0 || (!b && a->cols > 0))
+namespace {
+
+/// Calls an SpMM entry through `invoke(result, dense)` on the rows x cols
+/// sparse operand it closes over and row-major B (cols x n), and copies C
+/// (rows x n) to `c`.
+template <typename Invoke>
+int callSpmm(const char *caller, Invoke invoke, int64_t rows, int64_t cols,
+             const float *b, int64_t n, float *c) {
+  if (n <= 0 || (!b && cols > 0))
     return fail(std::string(caller) +
                 ": expected a K x N operand with N > 0, "
                 "found N = " +
                 std::to_string(n) + (b ? "" : " and NULL data"));
+  SoMemRef2D dense = so_memref_2d(const_cast<float *>(b), cols, n);
+  SoMemRef2D result{};
+  invoke(&result, &dense);
+  return takeResult(caller, result.allocated,
+                    static_cast<const float *>(result.aligned), result.offset,
+                    result.sizes, result.strides, 2, rows, n, c);
+}
+
+/// Calls an SpMV entry through `invoke(result, x)` and copies y (rows).
+template <typename Invoke>
+int callSpmv(const char *caller, Invoke invoke, int64_t rows, int64_t cols,
+             const float *x, float *y) {
+  if (!x && cols > 0)
+    return fail(std::string(caller) + ": NULL x");
+  PaddedMemRef1D vector{so_memref_1d(const_cast<float *>(x), cols), {0, 0}};
+  return callVectorEntry(
+      caller, [&](SoMemRef1D *result) { invoke(result, &vector.memref); },
+      rows, y);
+}
+
+} // namespace
+
+int so_call_spmm_prepared(void *fn, const SoCsrOperand *a, const float *b,
+                          int64_t n, float *c) {
+  const char *caller = "so_call_spmm";
+  if (checkOperand(caller, fn, a, a ? a->index_bits : 0))
+    return -1;
   // Kernels take their descriptors by pointer: pass copies so that the
   // operand stays untouched whatever the callee does with them.
   SoMemRef1D pos = a->pos, crd = a->crd, val = a->val;
-  SoMemRef2D dense = so_memref_2d(const_cast<float *>(b), a->cols, n);
-  SoMemRef2D result{};
-  reinterpret_cast<SoSpmmFn>(fn)(&result, &pos, &crd, &val, &dense);
-  return takeResult(caller, result.allocated,
-                    static_cast<const float *>(result.aligned), result.offset,
-                    result.sizes, result.strides, 2, a->rows, n, c);
+  return callSpmm(
+      caller,
+      [&](SoMemRef2D *result, SoMemRef2D *dense) {
+        reinterpret_cast<SoSpmmFn>(fn)(result, &pos, &crd, &val, dense);
+      },
+      a->rows, a->cols, b, n, c);
 }
 
 int so_call_spmv_prepared(void *fn, const SoCsrOperand *a, const float *x,
                           float *y) {
   const char *caller = "so_call_spmv";
-  if (checkOperand(caller, fn, a))
+  if (checkOperand(caller, fn, a, a ? a->index_bits : 0))
     return -1;
-  if (!x && a->cols > 0)
-    return fail(std::string(caller) + ": NULL x");
   SoMemRef1D pos = a->pos, crd = a->crd, val = a->val;
-  PaddedMemRef1D vector{so_memref_1d(const_cast<float *>(x), a->cols), {0, 0}};
-  return callVectorEntry(
+  return callSpmv(
       caller,
-      [&](SoMemRef1D *result) {
-        reinterpret_cast<SoSpmvFn>(fn)(result, &pos, &crd, &val,
-                                       &vector.memref);
+      [&](SoMemRef1D *result, SoMemRef1D *x) {
+        reinterpret_cast<SoSpmvFn>(fn)(result, &pos, &crd, &val, x);
       },
-      a->rows, y);
+      a->rows, a->cols, x, y);
+}
+
+int so_call_nm_spmm_prepared(void *fn, const SoNmOperand *a, const float *b,
+                             int64_t n, float *c) {
+  const char *caller = "so_call_nm_spmm";
+  if (checkOperand(caller, fn, a, a ? a->index_bits : 0))
+    return -1;
+  SoMemRef1D crd = a->crd, val = a->val;
+  return callSpmm(
+      caller,
+      [&](SoMemRef2D *result, SoMemRef2D *dense) {
+        reinterpret_cast<SoNmSpmmFn>(fn)(result, &crd, &val, dense);
+      },
+      a->rows, a->cols, b, n, c);
+}
+
+int so_call_nm_spmv_prepared(void *fn, const SoNmOperand *a, const float *x,
+                             float *y) {
+  const char *caller = "so_call_nm_spmv";
+  if (checkOperand(caller, fn, a, a ? a->index_bits : 0))
+    return -1;
+  SoMemRef1D crd = a->crd, val = a->val;
+  return callSpmv(
+      caller,
+      [&](SoMemRef1D *result, SoMemRef1D *vector) {
+        reinterpret_cast<SoNmSpmvFn>(fn)(result, &crd, &val, vector);
+      },
+      a->rows, a->cols, x, y);
 }
 
 int so_call_dense_spmm(void *fn, const float *b, int64_t k, int64_t n,
@@ -193,17 +249,12 @@ int so_call_dense_spmm(void *fn, const float *b, int64_t k, int64_t n,
   if (k < 0 || m < 0)
     return fail(std::string(caller) + ": negative shape M = " +
                 std::to_string(m) + ", K = " + std::to_string(k));
-  if (n <= 0 || (!b && k > 0))
-    return fail(std::string(caller) +
-                ": expected a K x N operand with N > 0, "
-                "found N = " +
-                std::to_string(n) + (b ? "" : " and NULL data"));
-  SoMemRef2D dense = so_memref_2d(const_cast<float *>(b), k, n);
-  SoMemRef2D result{};
-  reinterpret_cast<SoDenseSpmmFn>(fn)(&result, &dense);
-  return takeResult(caller, result.allocated,
-                    static_cast<const float *>(result.aligned), result.offset,
-                    result.sizes, result.strides, 2, m, n, c);
+  return callSpmm(
+      caller,
+      [&](SoMemRef2D *result, SoMemRef2D *dense) {
+        reinterpret_cast<SoDenseSpmmFn>(fn)(result, dense);
+      },
+      m, k, b, n, c);
 }
 
 int so_call_dense_spmv(void *fn, const float *x, int64_t k, int64_t m,
@@ -214,15 +265,12 @@ int so_call_dense_spmv(void *fn, const float *x, int64_t k, int64_t m,
   if (k < 0 || m < 0)
     return fail(std::string(caller) + ": negative shape M = " +
                 std::to_string(m) + ", K = " + std::to_string(k));
-  if (!x && k > 0)
-    return fail(std::string(caller) + ": NULL x");
-  PaddedMemRef1D vector{so_memref_1d(const_cast<float *>(x), k), {0, 0}};
-  return callVectorEntry(
+  return callSpmv(
       caller,
-      [&](SoMemRef1D *result) {
-        reinterpret_cast<SoDenseSpmvFn>(fn)(result, &vector.memref);
+      [&](SoMemRef1D *result, SoMemRef1D *vector) {
+        reinterpret_cast<SoDenseSpmvFn>(fn)(result, vector);
       },
-      m, y);
+      m, k, x, y);
 }
 
 int so_call_spmm(void *fn, const SoCsr *a, int index_bits, const float *b,
@@ -334,7 +382,7 @@ int so_call_sddmm_workspace(void *fn, const SoCsrOperand *s, const float *q,
                             const float *k, int64_t depth, SoSddmmWorkspace *w,
                             float *out_values) {
   const char *caller = "so_call_sddmm";
-  if (checkOperand(caller, fn, s))
+  if (checkOperand(caller, fn, s, s ? s->index_bits : 0))
     return -1;
   if (!w || !w->block || w->rows != s->rows || w->nnz != s->nnz ||
       w->index_bits != s->index_bits)
@@ -397,7 +445,8 @@ int so_call_sddmm_workspace(void *fn, const SoCsrOperand *s, const float *q,
 int so_call_sddmm(void *fn, const SoCsrOperand *s, const float *q,
                   const float *k, int64_t depth, float *out_values) {
   SoSddmmWorkspace w;
-  if (checkOperand("so_call_sddmm", fn, s) || so_sddmm_workspace_init(s, &w))
+  if (checkOperand("so_call_sddmm", fn, s, s ? s->index_bits : 0) ||
+      so_sddmm_workspace_init(s, &w))
     return -1;
   int status = so_call_sddmm_workspace(fn, s, q, k, depth, &w, out_values);
   so_sddmm_workspace_release(&w);

@@ -29,6 +29,76 @@ _ENCODING = ("#CSR = #sparse_tensor.encoding<{{ map = (d0, d1) -> "
              "(d0 : dense, d1 : compressed), posWidth = {bits}, "
              "crdWidth = {bits} }}>")
 
+# The other weight formats, by the name of their encoding alias: BSR with
+# R x C blocks and N:M (at most N non-zeros in each group of M columns).
+_FORMAT_ENCODINGS = {
+    "bsr": ("#BSR", "#BSR = #sparse_tensor.encoding<{{ map = (d0, d1) -> "
+                    "({levels}), posWidth = {bits}, crdWidth = {bits} }}>"),
+    "nm": ("#NM", "#NM = #sparse_tensor.encoding<{{ map = (d0, d1) -> "
+                  "(d0 : dense, d1 floordiv {m} : dense, "
+                  "d1 mod {m} : structured[{n}, {m}]), "
+                  "posWidth = {bits}, crdWidth = {bits} }}>"),
+}
+
+
+def parse_format(text: str) -> tuple:
+    """``"csr"``, ``"bsr:RxC"`` or ``"nm:N:M"`` as ``("csr",)``,
+    ``("bsr", R, C)`` or ``("nm", N, M)``; ValueError otherwise."""
+    match = (re.fullmatch(r"csr", text) or
+             re.fullmatch(r"bsr:([0-9]+)x([0-9]+)", text) or
+             re.fullmatch(r"nm:([0-9]+):([0-9]+)", text))
+    if not match:
+        raise ValueError(f"format must be csr, bsr:RxC or nm:N:M, "
+                         f"got {text!r}")
+    name = text.split(":")[0]
+    numbers = tuple(int(group) for group in match.groups())
+    if any(number <= 0 for number in numbers) or (
+            name == "nm" and numbers[0] > numbers[1]):
+        raise ValueError(f"format {text!r}: expected positive sizes"
+                         + (" and N <= M" if name == "nm" else ""))
+    if name == "bsr" and numbers == (1, 1):
+        return ("csr",)  # 1x1 blocks are CSR
+    return (name, *numbers)
+
+
+def _check_format_shape(fmt: tuple, rows: int, cols: int) -> None:
+    if fmt[0] == "bsr" and (rows % fmt[1] or cols % fmt[2]):
+        raise ValueError(f"{fmt[1]}x{fmt[2]} blocks do not tile a "
+                         f"{rows}x{cols} weight")
+    if fmt[0] == "nm" and cols % fmt[2]:
+        raise ValueError(f"groups of {fmt[2]} columns do not tile "
+                         f"{cols} columns (N:M needs K a multiple of M)")
+
+
+def _bsr_levels(r: int, c: int) -> str:
+    """The levels of R x C blocks. MLIR folds `floordiv 1` and `mod 1`, so
+    a block of one row or column goes without that level (same buffers)."""
+    levels = [f"d0 floordiv {r} : dense" if r > 1 else "d0 : dense",
+              f"d1 floordiv {c} : compressed" if c > 1 else "d1 : compressed"]
+    if r > 1:
+        levels.append(f"d0 mod {r} : dense")
+    if c > 1:
+        levels.append(f"d1 mod {c} : dense")
+    return ", ".join(levels)
+
+
+def _with_format(text: str, fmt: tuple, index_bits: int) -> str:
+    """`text`, written for a CSR weight, with the weight in format `fmt`."""
+    if fmt[0] == "csr":
+        return text
+    alias, encoding = _FORMAT_ENCODINGS[fmt[0]]
+    if fmt[0] == "bsr":
+        encoding = encoding.format(levels=_bsr_levels(fmt[1], fmt[2]),
+                                   bits=index_bits)
+        label = f"BSR {fmt[1]}x{fmt[2]}"
+    else:
+        encoding = encoding.format(n=fmt[1], m=fmt[2], bits=index_bits)
+        label = f"{fmt[1]}:{fmt[2]}"
+    lines = text.split("\n")
+    lines[0] = encoding
+    return "\n".join(lines).replace("#CSR", alias).replace("(CSR)",
+                                                           f"({label})")
+
 # Each kernel is a comment, an entry signature and a body. With the weight
 # as an argument the entry takes A (pos / crd / val in the library ABI); with
 # the weight embedded, %a is a constant converted to CSR and the entry takes
@@ -146,7 +216,7 @@ KINDS = tuple(sorted([*_KERNELS, "sddmm"]))
 
 def kernel_source(kind: str, rows: int, cols: int, *, index_bits: int = 32,
                   name: str | None = None, weights=None,
-                  depth: int | None = None) -> str:
+                  depth: int | None = None, format: str = "csr") -> str:
     """The MLIR module of one kernel: ``kind`` is ``"spmm"`` (C = A B, N
     dynamic) or ``"spmv"`` (y = A x) for a ``rows`` x ``cols`` CSR weight A,
     or ``"sddmm"`` (R = S o (Q K^T), the scores of sparse attention) for a
@@ -161,7 +231,12 @@ def kernel_source(kind: str, rows: int, cols: int, *, index_bits: int = 32,
     ``sparse_opt.CsrMatrix``), A is embedded as a constant and the entry
     takes only B (or x); values are written so that they parse back to the
     same float32 bits. A ``source`` attribute, if the weights have one, is
-    named in a comment."""
+    named in a comment.
+
+    ``format`` is the weight's storage: ``"csr"``, ``"bsr:RxC"`` (R x C
+    blocks; R and C must divide the shape) or ``"nm:N:M"`` (at most N
+    non-zeros in each group of M columns; M must divide ``cols``). An
+    embedded N:M weight must conform (the compiler rejects it otherwise)."""
     if kind not in KINDS:
         raise ValueError(
             f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -169,6 +244,10 @@ def kernel_source(kind: str, rows: int, cols: int, *, index_bits: int = 32,
         raise ValueError(f"shape must be positive, got {rows}x{cols}")
     if index_bits not in (32, 64):
         raise ValueError(f"index_bits must be 32 or 64, got {index_bits}")
+    fmt = parse_format(format)
+    if kind == "sddmm" and fmt[0] != "csr":
+        raise ValueError("sddmm kernels take a CSR pattern")
+    _check_format_shape(fmt, rows, cols)
     if kind == "sddmm":
         if depth is None or depth <= 0:
             raise ValueError(f"sddmm needs a positive depth, got {depth}")
@@ -182,10 +261,11 @@ def kernel_source(kind: str, rows: int, cols: int, *, index_bits: int = 32,
     fields = dict(encoding=_ENCODING.format(bits=index_bits),
                   name=name or kind, m=rows, k=cols)
     if weights is None:
-        return _module(kind, fields, None, "")
+        return _with_format(_module(kind, fields, None, ""), fmt, index_bits)
     source = getattr(weights, "source", "")
-    return _module(kind, fields, _sparse_attribute(weights, rows, cols),
-                   f"\n// Weight: {source}" if source else "")
+    return _with_format(
+        _module(kind, fields, _sparse_attribute(weights, rows, cols),
+                f"\n// Weight: {source}" if source else ""), fmt, index_bits)
 
 
 # Entries per line of an embedded weight.

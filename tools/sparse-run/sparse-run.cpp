@@ -84,6 +84,18 @@ An entry whose signature takes only B (or x) has A embedded (make-kernel.py
                         window blocks on each side of the diagonal, G global
                         block rows and columns, R random blocks per block
                         row; see so_mask_bigbird)
+  --format F            how the kernel takes A: csr, bsr:RxC (R x C blocks)
+                        or nm:N:M (at most N non-zeros in each group of M
+                        columns); default: what the entry's signature says
+                        (csr without one). A is converted to it (BSR fills
+                        partial blocks with zeros; N:M requires A to
+                        conform, see --structure)
+  --structure F         first derive a structured weight of A's shape from
+                        A: bsr:RxC keeps round(nnz / (R*C)) whole blocks of
+                        largest norm (same density, values then drawn from
+                        --seed), nm:N:M keeps the N largest magnitudes of
+                        each group of M columns; the kernel, the reference
+                        and the baselines all use it
   --n N                 columns of B and C, spmm only (default 256); sddmm:
                         the size of the --mask
   --depth D             sddmm: columns of Q and K (default: from the entry's
@@ -118,6 +130,27 @@ input errors.
 
 enum class Kind { SpMM, SpMV, SDDMM };
 
+/// A storage format of the weight: CSR, BSR with R x C blocks (a, b) or
+/// N:M (a = N, b = M).
+struct WeightFormat {
+  enum class Kind { Csr, Bsr, Nm } kind = Kind::Csr;
+  int64_t a = 0, b = 0;
+  bool operator==(const WeightFormat &other) const {
+    return kind == other.kind && a == other.a && b == other.b;
+  }
+  std::string text() const {
+    switch (kind) {
+    case Kind::Csr:
+      return "csr";
+    case Kind::Bsr:
+      return "bsr:" + std::to_string(a) + "x" + std::to_string(b);
+    case Kind::Nm:
+      return "nm:" + std::to_string(a) + ":" + std::to_string(b);
+    }
+    return "";
+  }
+};
+
 struct Options {
   std::string library, entry, matrix, random, mask, csv;
   Kind kind = Kind::SpMM;
@@ -134,6 +167,8 @@ struct Options {
   bool denseBaseline = false;
   bool eigenBaseline = false;
   bool fileValues = false;
+  WeightFormat format, structure;
+  bool formatGiven = false, structureGiven = false;
 };
 
 constexpr int kExitCheckFailed = 1;
@@ -195,6 +230,32 @@ bool parseRandomSpec(const std::string &spec, int64_t &rows, int64_t &cols,
          density <= 1.0;
 }
 
+/// Parses "csr", "bsr:RxC" (R, C >= 1) or "nm:N:M" (1 <= N <= M).
+bool parseWeightFormat(const std::string &text, WeightFormat &format) {
+  constexpr int64_t kMax = std::numeric_limits<int>::max();
+  if (text == "csr") {
+    format = WeightFormat{};
+    return true;
+  }
+  size_t separator;
+  if (text.rfind("bsr:", 0) == 0) {
+    separator = text.find('x', 4);
+    format.kind = WeightFormat::Kind::Bsr;
+  } else if (text.rfind("nm:", 0) == 0) {
+    separator = text.find(':', 3);
+    format.kind = WeightFormat::Kind::Nm;
+  } else {
+    return false;
+  }
+  size_t start = format.kind == WeightFormat::Kind::Bsr ? 4 : 3;
+  if (separator == std::string::npos ||
+      !parseInteger(text.substr(start, separator - start), 1, kMax,
+                    format.a) ||
+      !parseInteger(text.substr(separator + 1), 1, kMax, format.b))
+    return false;
+  return format.kind == WeightFormat::Kind::Bsr || format.a <= format.b;
+}
+
 enum class ParseResult { Run, Help, Error };
 
 /// Parses the command line into `options`; on errors prints the message.
@@ -237,7 +298,8 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
     static const char *const kValued[] = {
         "--entry",  "--kind",   "--matrix",     "--random",  "--mask",
         "--n",      "--depth",  "--index-bits", "--threads", "--seed",
-        "--warmup", "--repeat", "--rtol",       "--csv"};
+        "--warmup", "--repeat", "--rtol",       "--csv",     "--format",
+        "--structure"};
     if (std::find_if(std::begin(kValued), std::end(kValued),
                      [&](const char *known) { return name == known; }) ==
         std::end(kValued))
@@ -309,6 +371,15 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
         return badValue("a positive number");
     } else if (name == "--csv") {
       options.csv = value;
+    } else if (name == "--format" || name == "--structure") {
+      WeightFormat &format =
+          name == "--format" ? options.format : options.structure;
+      if (!parseWeightFormat(value, format) ||
+          (name == "--structure" && format.kind == WeightFormat::Kind::Csr))
+        return badValue(name == "--format" ? "csr, bsr:RxC or nm:N:M"
+                                           : "bsr:RxC or nm:N:M");
+      (name == "--format" ? options.formatGiven : options.structureGiven) =
+          true;
     }
   }
   if (options.library.empty())
@@ -332,6 +403,8 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
     if (options.fileValues)
       return error("--file-values does not apply to --kind sddmm (S's values "
                    "do not enter the result)");
+    if (options.formatGiven || options.structureGiven)
+      return error("--format and --structure apply to spmm and spmv");
     return ParseResult::Run;
   }
   if (!options.mask.empty())
@@ -448,6 +521,7 @@ struct EntrySignature {
   int resultRank = 0;               // 2 for SpMM, 1 for SpMV
   int64_t rows = -1, cols = -1;     // static shape of the sparse operand
   int posWidth = -1, crdWidth = -1; // bits; `index` is 64
+  WeightFormat format;              // of the sparse operand
   /// The weight is compiled in: the entry's one operand is a dense tensor.
   bool embedded = false;
   /// Shapes (-1 for '?') of the operand and result of an embedded entry.
@@ -480,6 +554,35 @@ int parseWidth(const std::string &text, const char *key) {
     return text.find("#sparse_tensor.encoding") == std::string::npos ? -1 : 64;
   int width = std::atoi(text.c_str() + at + std::strlen(key));
   return width == 0 ? 64 : width;
+}
+
+/// The format of the first sparse encoding in `text`: N:M for a
+/// `structured[N, M]` level, BSR for `d0 floordiv R` and / or
+/// `d1 floordiv C` levels, else CSR.
+WeightFormat parseEncodingFormat(const std::string &text) {
+  WeightFormat format;
+  if (size_t at = text.find("structured["); at != std::string::npos) {
+    format.kind = WeightFormat::Kind::Nm;
+    format.a = std::atoll(text.c_str() + at + std::strlen("structured["));
+    size_t comma = text.find(',', at);
+    if (comma != std::string::npos)
+      format.b = std::atoll(text.c_str() + comma + 1);
+    return format;
+  }
+  // A block of one row or column has no floordiv for it (MLIR folds it).
+  size_t rows = text.find("d0 floordiv "), cols = text.find("d1 floordiv ");
+  if (rows != std::string::npos || cols != std::string::npos) {
+    format.kind = WeightFormat::Kind::Bsr;
+    format.a = rows == std::string::npos
+                   ? 1
+                   : std::atoll(text.c_str() + rows +
+                                std::strlen("d0 floordiv "));
+    format.b = cols == std::string::npos
+                   ? 1
+                   : std::atoll(text.c_str() + cols +
+                                std::strlen("d1 floordiv "));
+  }
+  return format;
 }
 
 /// Trims blanks at both ends.
@@ -578,6 +681,7 @@ EntrySignature parseSignature(const std::string &text) {
       signature.cols = shape[1];
     }
   }
+  signature.format = parseEncodingFormat(text);
   signature.posWidth = parseWidth(text, "posWidth = ");
   signature.crdWidth = parseWidth(text, "crdWidth = ");
   if (results.size() == 1 && results[0].rfind("tensor<", 0) == 0) {
@@ -735,6 +839,12 @@ std::string checkSignature(SoLibrary *lib, Options &options, const SoCsr &a,
   if (std::string mismatch = checkIndexWidth(entry, signature, options);
       !mismatch.empty())
     return mismatch;
+  if (!options.formatGiven)
+    options.format = signature.format;
+  else if (!(options.format == signature.format))
+    return entry + " takes its weight as " + signature.format.text() +
+           ", not " + options.format.text() + ": use --format " +
+           signature.format.text();
   if ((signature.rows >= 0 && signature.rows != a.rows) ||
       (signature.cols >= 0 && signature.cols != a.cols))
     return entry + " was compiled for a " + std::to_string(signature.rows) +
@@ -751,6 +861,17 @@ struct OwnedCsr {
 struct OwnedOperand {
   SoCsrOperand operand{};
   ~OwnedOperand() { so_csr_operand_release(&operand); }
+};
+/// The BSR or N:M form of A, when the kernel takes one.
+struct OwnedStructured {
+  SoBsr bsr{};
+  SoNm nm{};
+  SoNmOperand nmOperand{};
+  ~OwnedStructured() {
+    so_nm_operand_release(&nmOperand);
+    so_nm_free(&nm);
+    so_bsr_free(&bsr);
+  }
 };
 using OwnedLibrary = std::unique_ptr<SoLibrary, decltype(&so_library_close)>;
 
@@ -895,6 +1016,31 @@ int writeReport(const Options &options, const Report &report,
   return allPassed ? 0 : kExitCheckFailed;
 }
 
+/// Replaces `a` by the structured weight --structure derives from it (see
+/// the usage text); returns an error message, or "".
+std::string deriveStructure(const Options &options, SoCsr &a) {
+  const WeightFormat &structure = options.structure;
+  SoCsr derived{};
+  int status;
+  if (structure.kind == WeightFormat::Kind::Bsr) {
+    // As many whole blocks as A's non-zeros fill: the same density.
+    int64_t blockSize = structure.a * structure.b;
+    int64_t blocks = (a.nnz + blockSize / 2) / blockSize;
+    status = so_csr_prune_blocks(&a, structure.a, structure.b, blocks,
+                                 &derived);
+    if (!status && !options.fileValues)
+      status = so_csr_fill_random(&derived, options.seed);
+  } else {
+    status = so_csr_prune_nm(&a, structure.a, structure.b, &derived);
+  }
+  if (status)
+    return std::string("--structure ") + structure.text() + ": " +
+           so_last_error();
+  so_csr_free(&a);
+  a = derived;
+  return "";
+}
+
 /// Does the work of main() once the command line is parsed; returns the exit
 /// status.
 int run(Options options) {
@@ -920,6 +1066,11 @@ int run(Options options) {
     matrixName = "random:" + options.random;
     if (so_csr_random(rows, cols, density, options.seed, &a))
       return usageError(so_last_error());
+  }
+  if (options.structureGiven) {
+    if (std::string error = deriveStructure(options, a); !error.empty())
+      return usageError(error);
+    matrixName += " (" + options.structure.text() + " structure)";
   }
   int64_t m = a.rows, k = a.cols;
 
@@ -955,8 +1106,31 @@ int run(Options options) {
   // entry with embedded weights needs none.
   OwnedOperand owned;
   SoCsrOperand &operand = owned.operand;
-  if (!embedded && so_csr_operand_init(&a, options.indexBits, &operand))
-    return usageError(so_last_error());
+  OwnedStructured structured;
+  if (!embedded) {
+    int status;
+    switch (options.format.kind) {
+    case WeightFormat::Kind::Csr:
+      status = so_csr_operand_init(&a, options.indexBits, &operand);
+      break;
+    case WeightFormat::Kind::Bsr:
+      // The BSR arrays are CSR arrays of blocks: the CSR call path.
+      status = so_csr_to_bsr(&a, options.format.a, options.format.b,
+                             &structured.bsr) ||
+               so_bsr_operand_init(&structured.bsr, options.indexBits,
+                                   &operand);
+      break;
+    case WeightFormat::Kind::Nm:
+      status = so_csr_to_nm(&a, options.format.a, options.format.b,
+                            &structured.nm) ||
+               so_nm_operand_init(&structured.nm, options.indexBits,
+                                  &structured.nmOperand);
+      break;
+    }
+    if (status)
+      return usageError(so_last_error());
+  }
+  bool isNm = !embedded && options.format.kind == WeightFormat::Kind::Nm;
 
   Floats denseA;
   if (options.denseBaseline) {
@@ -985,6 +1159,11 @@ int run(Options options) {
       return so_call_dense_spmm(entry, b.data(), k, n, m, destination) == 0;
     if (embedded)
       return so_call_dense_spmv(entry, b.data(), k, m, destination) == 0;
+    if (isNm)
+      return isSpmm ? so_call_nm_spmm_prepared(entry, &structured.nmOperand,
+                                               b.data(), n, destination) == 0
+                    : so_call_nm_spmv_prepared(entry, &structured.nmOperand,
+                                               b.data(), destination) == 0;
     return isSpmm ? so_call_spmm_prepared(entry, &operand, b.data(), n,
                                           destination) == 0
                   : so_call_spmv_prepared(entry, &operand, b.data(),
@@ -1066,6 +1245,8 @@ int run(Options options) {
   report.kindName = isSpmm ? "spmm" : "spmv";
   report.abi = embedded ? std::string("weights embedded")
                         : std::to_string(options.indexBits) + "-bit indices";
+  if (!embedded && options.format.kind != WeightFormat::Kind::Csr)
+    report.abi += ", " + options.format.text();
   report.matrixName = matrixName;
   report.widthName = "N";
   report.m = m;

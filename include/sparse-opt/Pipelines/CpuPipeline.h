@@ -73,8 +73,8 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<bool> sparseKernels{
       *this, "sparse-kernels",
       llvm::cl::desc("Generate sparse-opt's own kernels for the products "
-                     "they cover (CSR x dense); false leaves every sparse op "
-                     "to the upstream sparsifier"),
+                     "they cover (CSR, BSR and N:M x dense); false leaves "
+                     "every sparse op to the upstream sparsifier"),
       llvm::cl::init(true)};
   PassOptions::Option<int32_t> dotVectorLength{
       *this, "dot-vector-length",
@@ -84,13 +84,21 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(-1)};
   PassOptions::Option<unsigned> spmmNTile{
       *this, "spmm-n-tile",
-      llvm::cl::desc("Vectors per register tile along N in CSR x dense "
-                     "kernels (a power of two)"),
+      llvm::cl::desc("Vectors per register tile along N in sparse x dense "
+                     "kernels (a power of two; BSR kernels narrow it to "
+                     "fit their accumulators)"),
       llvm::cl::init(8)};
+  PassOptions::Option<int32_t> spmmAccumulatorRegisters{
+      *this, "spmm-accumulator-registers",
+      llvm::cl::desc("Vector registers the R x V accumulators of a BSR "
+                     "SpMM tile may take: -1 derives them from the vector "
+                     "length (16 with 16 lanes or more, i.e. AVX-512's 32 "
+                     "registers; 8 otherwise)"),
+      llvm::cl::init(-1)};
   PassOptions::Option<unsigned> spmmPrefetchDistance{
       *this, "spmm-prefetch-distance",
-      llvm::cl::desc("Non-zeros ahead whose B row CSR x dense kernels "
-                     "prefetch (0: none)"),
+      llvm::cl::desc("Non-zeros (CSR, N:M) or blocks (BSR) ahead whose B "
+                     "rows SpMM kernels prefetch (0: none)"),
       llvm::cl::init(0)};
   PassOptions::Option<unsigned> spmmKBlock{
       *this, "spmm-k-block",

@@ -215,4 +215,133 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
   ];
 }
 
+def SparseOptBsrKernels : Pass<"sparse-opt-bsr-kernels", "func::FuncOp"> {
+  let summary = "Generate vector loops for BSR x dense products (SpMM, SpMV)";
+  let description = [{
+    Rewrites `linalg.matmul` and `linalg.matvec` whose left operand is a
+    block-sparse (BSR) matrix with R x C blocks, i.e. the encoding
+
+    ```mlir
+    map = (i, j) -> (i floordiv R : dense, j floordiv C : compressed,
+                     i mod R : dense, j mod C : dense)
+    ```
+
+    (any static R, C; any position / coordinate width; each block's R x C
+    values stored row-major), and whose other operand and result are dense
+    floats, into explicit loops. Block rows run as an `scf.parallel` loop
+    (OpenMP threads later).
+
+    SpMM, `C[M,N] = init + A[M,K] * B[K,N]`: for each block row, N is
+    covered by register tiles of V vectors of `vector-length` lanes (full
+    tiles, then halves, then a masked vector, as in the CSR kernel), where
+    V = min(`n-tile`, the largest power of two with R x V <=
+    `accumulator-registers`). The R x V accumulators stay in registers
+    across the block row's blocks; for each of a block's C columns the
+    tile's V vectors of the matching B row are loaded once and used by all
+    R rows (one broadcast value and one `vector.fma` per row and vector).
+    This reuse of B loads across the rows of a block is what CSR cannot
+    do. With `prefetch-distance` D > 0 each block prefetches the tile's B
+    lines of the block D ahead. When N is 1 at run time, the block dot
+    products below run instead.
+
+    SpMV, `y[M] = init + A[M,K] * x[K]`, and SpMM with N = 1: each block
+    row accumulates one vector of R x C lanes: a block's values (one
+    contiguous vector load) times its C entries of x repeated R times, one
+    `vector.fma` per block; R horizontal sums per block row end it (with
+    C = 1 the accumulator is the R results, stored as one vector).
+
+    When `init` is a zero `linalg.fill` the result goes to a fresh buffer
+    and is never read; otherwise `init` is accumulated into. Products the
+    pass does not match (other encodings, a shape that is not a multiple of
+    the block, integers, transposed maps) are left to other passes and the
+    sparsifier. A `vector-length` of 0 disables it.
+  }];
+  let options = [
+    Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
+           "Lanes per vector for 32-bit elements (scaled for other widths); "
+           "0 disables the rewrite">,
+    Option<"nTile", "n-tile", "unsigned", /*default=*/"8",
+           "Most vectors per SpMM register tile along N (a power of two)">,
+    Option<"accumulatorRegisters", "accumulator-registers", "unsigned",
+           /*default=*/"16",
+           "Vector registers an SpMM tile's R x V accumulators may take">,
+    Option<"prefetchDistance", "prefetch-distance", "unsigned",
+           /*default=*/"2",
+           "Prefetch the B rows of the block this many ahead in SpMM "
+           "(0: none)">,
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::bufferization::BufferizationDialect",
+    "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::sparse_tensor::SparseTensorDialect",
+    "mlir::vector::VectorDialect",
+  ];
+}
+
+def SparseOptNmKernels : Pass<"sparse-opt-nm-kernels", "func::FuncOp"> {
+  let summary = "Generate vector loops for N:M x dense products (SpMM, SpMV)";
+  let description = [{
+    Rewrites `linalg.matmul` and `linalg.matvec` whose left operand is an
+    N:M structured sparse matrix (at most N non-zeros in each group of M
+    consecutive columns of a row, e.g. 2:4), i.e. the encoding
+
+    ```mlir
+    map = (i, j) -> (i : dense, j floordiv M : dense,
+                     j mod M : structured[N, M])
+    ```
+
+    (storage: exactly N values per group and, as coordinates, their
+    positions 0 .. M-1 within the group; no positions buffer), and whose
+    other operand and result are dense floats, into explicit loops. Rows
+    run as an `scf.parallel` loop (OpenMP threads later). K must be a
+    multiple of M.
+
+    SpMM, `C[M,N] = init + A[M,K] * B[K,N]`: like the CSR kernel (register
+    tiles of `n-tile` vectors along N, then halves, then a masked vector;
+    one broadcast and `vector.fma` per kept value and vector), but a row is
+    a loop of K/M groups with a static trip count (when K is static) and no
+    row-pointer loads, and the N kept values of a group are unrolled: value
+    t of group g multiplies B row g * M + offset. With `prefetch-distance`
+    D > 0 each group prefetches the tile's lines of the B row of the kept
+    value D ahead.
+
+    SpMV, `y[M] = init + A[M,K] * x[K]`, and SpMM with N = 1: each row is a
+    dot product over its K/M * N kept values with `dot-vector-length`
+    lanes: vector loads of offsets and values, the columns computed as
+    (kept index / N) * M + offset, a gather of x, one FMA, a masked tail
+    and one horizontal reduction.
+
+    When `init` is a zero `linalg.fill` the result goes to a fresh buffer
+    and is never read; otherwise `init` is accumulated into. Products the
+    pass does not match are left to other passes and the sparsifier (which
+    also handles this encoding, with scalar loops). A `vector-length` of 0
+    disables it.
+  }];
+  let options = [
+    Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
+           "Lanes per vector for 32-bit elements (scaled for other widths); "
+           "0 disables the rewrite">,
+    Option<"dotVectorLength", "dot-vector-length", "unsigned",
+           /*default=*/"8",
+           "Lanes per vector for 32-bit elements in row dot products (SpMV, "
+           "N = 1); 0 disables the rewrite">,
+    Option<"nTile", "n-tile", "unsigned", /*default=*/"8",
+           "Vectors per SpMM register tile along N (a power of two)">,
+    Option<"prefetchDistance", "prefetch-distance", "unsigned",
+           /*default=*/"2",
+           "Prefetch the B row of the kept value this many ahead in SpMM "
+           "(0: none)">,
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::bufferization::BufferizationDialect",
+    "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::sparse_tensor::SparseTensorDialect",
+    "mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // SPARSE_OPT_TRANSFORMS_PASSES

@@ -1,0 +1,321 @@
+//===- KernelSupport.cpp - Shared pieces of sparse-opt's kernel passes ----===//
+
+#include "KernelSupport.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SparseTensor/IR/SparseTensor.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
+
+namespace mlir::sparse_opt::kernels {
+
+bool isDenseTensor(Type type, int64_t rank, Type elementType) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && !tensor.getEncoding() && tensor.getRank() == rank &&
+         tensor.getElementType() == elementType;
+}
+
+bool isZeroFilled(Value init) {
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  return fill && matchPattern(fill.value(), m_AnyZeroFloat());
+}
+
+Value toIndex(OpBuilder &b, Location loc, Value value) {
+  if (value.getType().isIndex())
+    return value;
+  return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), value);
+}
+
+Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+Value zeroVector(OpBuilder &b, Location loc, VectorType type) {
+  return arith::ConstantOp::create(
+      b, loc, type,
+      DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
+}
+
+unsigned lanesFor(unsigned lanesFor32Bit, FloatType elementType) {
+  return lanesFor32Bit * 32 / elementType.getWidth();
+}
+
+Value loadVector(OpBuilder &b, Location loc, VectorType type, Value buffer,
+                 ValueRange indices, Value mask) {
+  if (!mask || matchPattern(mask, m_One()))
+    return vector::LoadOp::create(b, loc, type, buffer, indices);
+  return vector::MaskedLoadOp::create(b, loc, type, buffer, indices, mask,
+                                      zeroVector(b, loc, type));
+}
+
+void storeVector(OpBuilder &b, Location loc, Value value, Value buffer,
+                 ValueRange indices, Value mask) {
+  if (!mask || matchPattern(mask, m_One()))
+    vector::StoreOp::create(b, loc, value, buffer, indices);
+  else
+    vector::MaskedStoreOp::create(b, loc, buffer, indices, mask, value);
+}
+
+FailureOr<SparseProductOperands>
+matchSparseProduct(linalg::LinalgOp op, int64_t denseRank,
+                   function_ref<bool(sparse_tensor::SparseTensorType)> isFormat,
+                   StringRef format, PatternRewriter &rewriter) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2)
+    return failure();
+  SparseProductOperands operands;
+  operands.a = op.getDpsInputs()[0];
+  operands.dense = op.getDpsInputs()[1];
+  Value init = op.getDpsInits()[0];
+  operands.aType = dyn_cast<RankedTensorType>(operands.a.getType());
+  if (!operands.aType ||
+      !isFormat(sparse_tensor::SparseTensorType(operands.aType)))
+    return rewriter.notifyMatchFailure(op,
+                                       "left operand is not " + format.str());
+  operands.elementType = dyn_cast<FloatType>(operands.aType.getElementType());
+  if (!operands.elementType ||
+      !isDenseTensor(operands.dense.getType(), denseRank,
+                     operands.elementType) ||
+      !isDenseTensor(init.getType(), denseRank, operands.elementType))
+    return rewriter.notifyMatchFailure(op, "not float " + format.str() +
+                                               " x dense -> dense");
+  return operands;
+}
+
+Value toLevelSpace(OpBuilder &b, Location loc, Value sparse) {
+  auto encoding = sparse_tensor::getSparseTensorEncoding(sparse.getType());
+  return sparse_tensor::ReinterpretMapOp::create(
+      b, loc, encoding.withoutDimToLvl(), sparse);
+}
+
+static MemRefType dynamicVectorOf(Type element) {
+  return MemRefType::get({ShapedType::kDynamic}, element);
+}
+
+Value positionsBuffer(OpBuilder &b, Location loc, Value levels, int64_t level) {
+  sparse_tensor::SparseTensorType type(
+      cast<RankedTensorType>(levels.getType()));
+  return sparse_tensor::ToPositionsOp::create(
+      b, loc, dynamicVectorOf(type.getPosType()), levels,
+      b.getIndexAttr(level));
+}
+
+Value coordinatesBuffer(OpBuilder &b, Location loc, Value levels,
+                        int64_t level) {
+  sparse_tensor::SparseTensorType type(
+      cast<RankedTensorType>(levels.getType()));
+  return sparse_tensor::ToCoordinatesOp::create(
+      b, loc, dynamicVectorOf(type.getCrdType()), levels,
+      b.getIndexAttr(level));
+}
+
+Value valuesBuffer(OpBuilder &b, Location loc, Value levels) {
+  auto type = cast<RankedTensorType>(levels.getType());
+  return sparse_tensor::ToValuesOp::create(
+      b, loc, dynamicVectorOf(type.getElementType()), levels);
+}
+
+ProductResult createProductResult(linalg::LinalgOp op, Value rowsFrom,
+                                  Value colsFrom, PatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  Value init = op.getDpsInits()[0];
+  auto resultType = cast<RankedTensorType>(init.getType());
+  auto memRefType =
+      MemRefType::get(resultType.getShape(), resultType.getElementType());
+  ProductResult result;
+  result.zeroInit = isZeroFilled(init);
+  if (!result.zeroInit) {
+    result.buffer =
+        bufferization::ToBufferOp::create(rewriter, loc, memRefType, init);
+    return result;
+  }
+  // Sized from the operands, not from `init`, so that the fill becomes dead.
+  SmallVector<Value> dynamicSizes;
+  for (auto [dim, size] : llvm::enumerate(resultType.getShape()))
+    if (ShapedType::isDynamic(size))
+      dynamicSizes.push_back(rewriter.createOrFold<tensor::DimOp>(
+          loc, dim == 0 ? rowsFrom : colsFrom,
+          indexConstant(rewriter, loc, dim)));
+  result.buffer = memref::AllocOp::create(
+      rewriter, loc, memRefType, dynamicSizes, rewriter.getI64IntegerAttr(64));
+  return result;
+}
+
+Value readOnlyBuffer(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  return bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
+      /*read_only=*/true);
+}
+
+void replaceWithResult(linalg::LinalgOp op, const ProductResult &result,
+                       PatternRewriter &rewriter) {
+  Value init = op.getDpsInits()[0];
+  rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+      op, init.getType(), result.buffer,
+      /*restrict=*/rewriter.getUnitAttr(),
+      /*writable=*/rewriter.getUnitAttr());
+  if (Operation *fill = init.getDefiningOp();
+      result.zeroInit && fill->use_empty())
+    rewriter.eraseOp(fill);
+}
+
+void storeSum(OpBuilder &b, Location loc, const ProductResult &result,
+              ValueRange indices, Value sum) {
+  if (!result.zeroInit)
+    sum = arith::AddFOp::create(
+        b, loc, memref::LoadOp::create(b, loc, result.buffer, indices), sum);
+  memref::StoreOp::create(b, loc, sum, result.buffer, indices);
+}
+
+void forEachParallel(OpBuilder &b, Location loc, Value count,
+                     function_ref<void(OpBuilder &, Location, Value)> body) {
+  scf::ParallelOp::create(b, loc, ValueRange{indexConstant(b, loc, 0)},
+                          ValueRange{count},
+                          ValueRange{indexConstant(b, loc, 1)},
+                          [&](OpBuilder &nb, Location nl, ValueRange ivs) {
+                            body(nb, nl, ivs[0]);
+                          });
+}
+
+void emitColumnTiles(
+    OpBuilder &b, Location loc, Value cols, unsigned lanes, unsigned nTile,
+    function_ref<void(OpBuilder &, Location, Value, unsigned, Value)>
+        emitTile) {
+  auto width = [&](unsigned vectors) {
+    return indexConstant(b, loc, vectors * lanes);
+  };
+  Value fullWidth = width(nTile);
+  Value fullTiles = arith::DivUIOp::create(b, loc, cols, fullWidth);
+  Value fullEnd = arith::MulIOp::create(b, loc, fullTiles, fullWidth);
+  scf::ForOp::create(b, loc, indexConstant(b, loc, 0), fullEnd, fullWidth,
+                     ValueRange{},
+                     [&](OpBuilder &nb, Location nl, Value column, ValueRange) {
+                       emitTile(nb, nl, column, nTile, Value());
+                       scf::YieldOp::create(nb, nl);
+                     });
+
+  Value column = fullEnd;
+  for (unsigned vectors = nTile / 2; vectors >= 1; vectors /= 2) {
+    Value tileWidth = width(vectors);
+    Value remaining = arith::SubIOp::create(b, loc, cols, column);
+    Value fits = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                       remaining, tileWidth);
+    scf::IfOp::create(b, loc, fits, [&](OpBuilder &nb, Location nl) {
+      emitTile(nb, nl, column, vectors, Value());
+      scf::YieldOp::create(nb, nl);
+    });
+    Value advanced = arith::AddIOp::create(b, loc, column, tileWidth);
+    column = arith::SelectOp::create(b, loc, fits, advanced, column);
+  }
+
+  Value remaining = arith::SubIOp::create(b, loc, cols, column);
+  Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                    remaining, indexConstant(b, loc, 0));
+  scf::IfOp::create(b, loc, any, [&](OpBuilder &nb, Location nl) {
+    Value mask = vector::CreateMaskOp::create(
+        nb, nl, VectorType::get({lanes}, nb.getI1Type()),
+        ValueRange{remaining});
+    emitTile(nb, nl, column, 1, mask);
+    scf::YieldOp::create(nb, nl);
+  });
+}
+
+Value emitVectorSum(
+    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
+    FloatType elementType,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
+        accumulate) {
+  auto vectorType = VectorType::get({lanes}, elementType);
+  auto maskType = VectorType::get({lanes}, b.getI1Type());
+  Value zero = zeroVector(b, loc, vectorType);
+  Value allTrue = arith::ConstantOp::create(
+      b, loc, maskType, DenseElementsAttr::get(maskType, true));
+  Value width = indexConstant(b, loc, lanes);
+  Value count = arith::SubIOp::create(b, loc, end, begin);
+  Value full = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, count, width), width);
+  Value fullEnd = arith::AddIOp::create(b, loc, begin, full);
+  auto loop = scf::ForOp::create(
+      b, loc, begin, fullEnd, width, ValueRange{zero},
+      [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulator) {
+        scf::YieldOp::create(lb, ll,
+                             accumulate(lb, ll, k, allTrue, accumulator[0]));
+      });
+  Value remaining = arith::SubIOp::create(b, loc, end, fullEnd);
+  Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                    remaining, indexConstant(b, loc, 0));
+  auto tail = scf::IfOp::create(
+      b, loc, any,
+      [&](OpBuilder &tb, Location tl) {
+        Value mask = vector::CreateMaskOp::create(tb, tl, maskType,
+                                                  ValueRange{remaining});
+        scf::YieldOp::create(
+            tb, tl, accumulate(tb, tl, fullEnd, mask, loop.getResult(0)));
+      },
+      [&](OpBuilder &eb, Location el) {
+        scf::YieldOp::create(eb, el, loop.getResult(0));
+      });
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                     tail.getResult(0));
+}
+
+SpmmColumns getSpmmColumns(linalg::LinalgOp op, Value bBuffer,
+                           PatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  Value b = op.getDpsInputs()[1];
+  SpmmColumns columns;
+  columns.cols = rewriter.createOrFold<tensor::DimOp>(
+      loc, b, indexConstant(rewriter, loc, 1));
+  columns.staticCols = cast<RankedTensorType>(b.getType()).getDimSize(1);
+  if (columns.staticCols == 1 || ShapedType::isDynamic(columns.staticCols))
+    columns.bColumn = memref::CollapseShapeOp::create(
+        rewriter, loc, bBuffer, ArrayRef<ReassociationIndices>{{0, 1}});
+  return columns;
+}
+
+void emitForColumnCount(OpBuilder &b, Location loc, const SpmmColumns &columns,
+                        function_ref<void(OpBuilder &, Location)> emitDot,
+                        function_ref<void(OpBuilder &, Location)> emitTiled) {
+  if (columns.staticCols == 1)
+    return emitDot(b, loc);
+  if (!columns.bColumn)
+    return emitTiled(b, loc);
+  Value single = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                       columns.cols, indexConstant(b, loc, 1));
+  scf::IfOp::create(
+      b, loc, single,
+      [&](OpBuilder &tb, Location tl) {
+        emitDot(tb, tl);
+        scf::YieldOp::create(tb, tl);
+      },
+      [&](OpBuilder &eb, Location el) {
+        emitTiled(eb, el);
+        scf::YieldOp::create(eb, el);
+      });
+}
+
+void prefetchVectors(OpBuilder &b, Location loc, Value buffer, unsigned vectors,
+                     unsigned lanes, unsigned elementBits,
+                     function_ref<Value(unsigned)> indexOf) {
+  constexpr unsigned kCacheLineBytes = 64;
+  unsigned elementBytes = elementBits / 8;
+  for (unsigned v = 0; v < vectors; ++v)
+    if (v * lanes * elementBytes % kCacheLineBytes == 0)
+      memref::PrefetchOp::create(b, loc, buffer, ValueRange{indexOf(v)},
+                                 /*isWrite=*/false, /*localityHint=*/3,
+                                 /*isDataCache=*/true);
+}
+
+std::pair<Value, Value> flattenRowMajor(OpBuilder &b, Location loc,
+                                        Value matrix) {
+  Value flat = memref::CollapseShapeOp::create(
+      b, loc, matrix, ArrayRef<ReassociationIndices>{{0, 1}});
+  Value stride =
+      memref::DimOp::create(b, loc, matrix, indexConstant(b, loc, 1));
+  return {flat, stride};
+}
+
+} // namespace mlir::sparse_opt::kernels

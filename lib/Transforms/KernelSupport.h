@@ -1,0 +1,223 @@
+//===- KernelSupport.h - Shared pieces of sparse-opt's kernel passes ------===//
+//
+// The kernel passes (CSR, BSR, N:M) emit the same kinds of loops: a parallel
+// loop over rows (OpenMP threads later), register tiles of vectors along the
+// dense N dimension with a masked tail, vector sums with a masked tail, and a
+// result that is either a fresh buffer (zero-filled init) or the init
+// accumulated into. These helpers build those pieces once.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSE_OPT_LIB_TRANSFORMS_KERNELSUPPORT_H
+#define SPARSE_OPT_LIB_TRANSFORMS_KERNELSUPPORT_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SparseTensor/IR/SparseTensorType.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::sparse_opt::kernels {
+
+/// A dense tensor of `rank` and `elementType`.
+bool isDenseTensor(Type type, int64_t rank, Type elementType);
+
+/// `init` is a fill with zero, so the product need not read it.
+bool isZeroFilled(Value init);
+
+Value toIndex(OpBuilder &b, Location loc, Value value);
+Value indexConstant(OpBuilder &b, Location loc, int64_t value);
+Value zeroVector(OpBuilder &b, Location loc, VectorType type);
+
+/// Lanes of `elementType` in a vector of `lanesFor32Bit` 32-bit lanes.
+unsigned lanesFor(unsigned lanesFor32Bit, FloatType elementType);
+
+/// A vector of `type` from `buffer` at `indices`; with a `mask` that is not
+/// all true, a masked load whose masked-off lanes are not read (zero).
+Value loadVector(OpBuilder &b, Location loc, VectorType type, Value buffer,
+                 ValueRange indices, Value mask);
+
+/// Stores `value` to `buffer` at `indices`, masked like loadVector.
+void storeVector(OpBuilder &b, Location loc, Value value, Value buffer,
+                 ValueRange indices, Value mask);
+
+/// The operands of a product `op` (matmul or matvec on tensors) of a sparse
+/// float A by a dense operand of rank `denseRank` into a dense result of the
+/// same element type.
+struct SparseProductOperands {
+  Value a, dense;
+  RankedTensorType aType;
+  FloatType elementType;
+};
+
+/// Matches such a product whose A type satisfies `isFormat` (`format` names
+/// the format in the match-failure message).
+FailureOr<SparseProductOperands>
+matchSparseProduct(linalg::LinalgOp op, int64_t denseRank,
+                   function_ref<bool(sparse_tensor::SparseTensorType)> isFormat,
+                   StringRef format, PatternRewriter &rewriter);
+
+/// A sparse tensor seen in level space (identity map), through
+/// `sparse_tensor.reinterpret_map`. Kernels read storage buffers from it:
+/// the sparsifier's demapping then has nothing to invert (it infers the
+/// inverse of some block maps wrongly).
+Value toLevelSpace(OpBuilder &b, Location loc, Value sparse);
+
+/// The positions or coordinates buffer of `level` of the sparse tensor
+/// `levels` (in level space), as a 1-D memref of its position / coordinate
+/// type, and its values buffer.
+Value positionsBuffer(OpBuilder &b, Location loc, Value levels, int64_t level);
+Value coordinatesBuffer(OpBuilder &b, Location loc, Value levels,
+                        int64_t level);
+Value valuesBuffer(OpBuilder &b, Location loc, Value levels);
+
+/// The dense result of a sparse x dense product `op` (matmul or matvec):
+/// a fresh buffer when the init is a zero fill (never read), else the
+/// init's buffer, accumulated into.
+struct ProductResult {
+  Value buffer;
+  bool zeroInit = false;
+};
+
+/// Creates the result buffer of `op`; dynamic sizes come from dimension 0
+/// of `rowsFrom` and dimension 1 of `colsFrom`.
+ProductResult createProductResult(linalg::LinalgOp op, Value rowsFrom,
+                                  Value colsFrom, PatternRewriter &rewriter);
+
+/// A read-only buffer of the dense tensor `tensor`.
+Value readOnlyBuffer(OpBuilder &b, Location loc, Value tensor);
+
+/// Replaces `op` by the result buffer as a tensor, dropping a zero fill
+/// that only fed it.
+void replaceWithResult(linalg::LinalgOp op, const ProductResult &result,
+                       PatternRewriter &rewriter);
+
+/// Stores `sum` (+ the init value unless the result was zero-filled) at
+/// `indices` of the result.
+void storeSum(OpBuilder &b, Location loc, const ProductResult &result,
+              ValueRange indices, Value sum);
+
+/// Emits `scf.parallel` over [0, count) (OpenMP threads later).
+void forEachParallel(OpBuilder &b, Location loc, Value count,
+                     function_ref<void(OpBuilder &, Location, Value)> body);
+
+/// Covers columns [0, cols) with register tiles: full tiles of `nTile`
+/// vectors of `lanes`, then one tile each of nTile/2, ..., 1 vectors where
+/// the remaining columns allow, then one masked vector for the rest.
+/// `emitTile(builder, loc, column, vectors, mask)` emits one tile starting
+/// at `column`; `mask` is null for unmasked tiles.
+void emitColumnTiles(
+    OpBuilder &b, Location loc, Value cols, unsigned lanes, unsigned nTile,
+    function_ref<void(OpBuilder &, Location, Value, unsigned, Value)> emitTile);
+
+/// The sum over positions [begin, end) of what `accumulate` adds for each
+/// vector of `lanes` positions: full vectors (all-true mask), then one
+/// masked vector for the rest, then one horizontal reduction.
+/// `accumulate(builder, loc, position, mask, accumulator)` returns the new
+/// accumulator; masked-off lanes must add zero.
+Value emitVectorSum(
+    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
+    FloatType elementType,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> accumulate);
+
+/// How an SpMM kernel covers N: the columns of B, and B's only column as a
+/// vector when N may be 1 (batch-1 inference through an SpMM kernel, which
+/// then runs the SpMV form over it).
+struct SpmmColumns {
+  Value cols;         // N
+  int64_t staticCols; // N, or ShapedType::kDynamic
+  Value bColumn;      // B as a 1-D buffer when N may be 1, else null
+};
+
+/// The SpmmColumns of `op` (a matmul) whose B has buffer `bBuffer`.
+SpmmColumns getSpmmColumns(linalg::LinalgOp op, Value bBuffer,
+                           PatternRewriter &rewriter);
+
+/// Emits, for one row (or block row) of an SpMM, `emitDot` where N is 1 and
+/// `emitTiled` elsewhere: statically when N is static, else behind a run-time
+/// test of N = 1.
+void emitForColumnCount(OpBuilder &b, Location loc, const SpmmColumns &columns,
+                        function_ref<void(OpBuilder &, Location)> emitDot,
+                        function_ref<void(OpBuilder &, Location)> emitTiled);
+
+/// The SpMM (`linalg.matmul`) and SpMV (`linalg.matvec`) patterns of a
+/// sparse format whose kernel `Emitter` provides:
+///   using Options = ...;
+///   static FailureOr<Emitter> create(linalg::LinalgOp op, int64_t denseRank,
+///                                    const Options &, PatternRewriter &);
+///   Value units() const;          // parallel iterations: rows, block rows
+///   Value denseBuffer() const;    // B or x
+///   const ProductResult &result() const;
+///   void emitTiled(OpBuilder &, Location, Value unit, Value cols) const;
+///   void emitDots(OpBuilder &, Location, Value x, Value unit) const;
+/// (emitDots computes and stores the unit's results against the vector x;
+/// SpMM with N = 1 runs it over B's only column.)
+template <typename Emitter>
+struct SpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
+  SpmmPattern(MLIRContext *context, const typename Emitter::Options &options)
+      : OpRewritePattern(context), options(options) {}
+
+  LogicalResult matchAndRewrite(linalg::MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.hasUserDefinedMaps())
+      return rewriter.notifyMatchFailure(op, "transposed or broadcast maps");
+    FailureOr<Emitter> emitter =
+        Emitter::create(op, /*denseRank=*/2, options, rewriter);
+    if (failed(emitter))
+      return failure();
+    SpmmColumns columns = getSpmmColumns(op, emitter->denseBuffer(), rewriter);
+    forEachParallel(rewriter, op.getLoc(), emitter->units(),
+                    [&](OpBuilder &nb, Location nl, Value unit) {
+                      emitForColumnCount(
+                          nb, nl, columns,
+                          [&](OpBuilder &db, Location dl) {
+                            emitter->emitDots(db, dl, columns.bColumn, unit);
+                          },
+                          [&](OpBuilder &tb, Location tl) {
+                            emitter->emitTiled(tb, tl, unit, columns.cols);
+                          });
+                    });
+    replaceWithResult(op, emitter->result(), rewriter);
+    return success();
+  }
+
+  typename Emitter::Options options;
+};
+
+template <typename Emitter>
+struct SpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
+  SpmvPattern(MLIRContext *context, const typename Emitter::Options &options)
+      : OpRewritePattern(context), options(options) {}
+
+  LogicalResult matchAndRewrite(linalg::MatvecOp op,
+                                PatternRewriter &rewriter) const override {
+    FailureOr<Emitter> emitter =
+        Emitter::create(op, /*denseRank=*/1, options, rewriter);
+    if (failed(emitter))
+      return failure();
+    forEachParallel(rewriter, op.getLoc(), emitter->units(),
+                    [&](OpBuilder &nb, Location nl, Value unit) {
+                      emitter->emitDots(nb, nl, emitter->denseBuffer(), unit);
+                    });
+    replaceWithResult(op, emitter->result(), rewriter);
+    return success();
+  }
+
+  typename Emitter::Options options;
+};
+
+/// Prefetches, for reading, the cache lines of `vectors` consecutive
+/// vectors of `lanes` elements of `elementBits` bits in the 1-D `buffer`,
+/// vector v at index `indexOf(v)`: one prefetch per cache line.
+void prefetchVectors(OpBuilder &b, Location loc, Value buffer, unsigned vectors,
+                     unsigned lanes, unsigned elementBits,
+                     function_ref<Value(unsigned)> indexOf);
+
+/// B (K x N, row-major) as a 1-D buffer and its row stride. Kernels index
+/// B through it so that the vectors of a tile sit at constant offsets from
+/// one base index (immediate displacements) rather than each keeping its
+/// own live index register.
+std::pair<Value, Value> flattenRowMajor(OpBuilder &b, Location loc,
+                                        Value matrix);
+
+} // namespace mlir::sparse_opt::kernels
+
+#endif // SPARSE_OPT_LIB_TRANSFORMS_KERNELSUPPORT_H

@@ -1,0 +1,326 @@
+//===- NmKernels.cpp - Vector loops for N:M x dense products --------------===//
+//
+// Implements `sparse-opt-nm-kernels`; see Passes.td for the contract. An N:M
+// weight (at most N non-zeros in every group of M consecutive columns,
+// stored as exactly N values per group with their in-group positions) is
+// CSR without the row pointers: every row holds K/M groups of N values, so
+// the loops over a row have static trip counts, the N values of a group
+// unroll fully, and rows need no position loads.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sparse-opt/Transforms/Passes.h"
+
+#include "KernelSupport.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SparseTensor/IR/SparseTensor.h"
+#include "mlir/Dialect/SparseTensor/IR/SparseTensorType.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+namespace mlir::sparse_opt {
+#define GEN_PASS_DEF_SPARSEOPTNMKERNELS
+#include "sparse-opt/Transforms/Passes.h.inc"
+} // namespace mlir::sparse_opt
+
+using namespace mlir;
+using namespace mlir::sparse_tensor;
+using namespace mlir::sparse_opt::kernels;
+
+namespace {
+
+struct NmOptions {
+  unsigned lanesFor32Bit;
+  unsigned dotLanesFor32Bit;
+  unsigned nTile;
+  unsigned prefetchDistance;
+};
+
+/// (N, M) of an N:M encoding, (i : dense, j floordiv M : dense,
+/// j mod M : structured[N, M]), or failure.
+FailureOr<std::pair<int64_t, int64_t>> matchNm(SparseTensorType type) {
+  if (!type.hasEncoding() || type.getDimRank() != 2 || type.getLvlRank() != 3 ||
+      !type.isDenseLvl(0) || !type.isDenseLvl(1) || !type.isNOutOfMLvl(2))
+    return failure();
+  LevelType structured = type.getLvlType(2);
+  int64_t n = getN(structured), m = getM(structured);
+  if (n <= 0 || m < n)
+    return failure();
+  MLIRContext *context = type.getContext();
+  AffineExpr i = getAffineDimExpr(0, context), j = getAffineDimExpr(1, context);
+  if (type.getDimToLvl() !=
+      AffineMap::get(2, 0, {i, j.floorDiv(m), j % m}, context))
+    return failure();
+  return std::make_pair(n, m);
+}
+
+/// An N:M x dense -> dense product of floats and the buffers its kernel
+/// works on.
+struct NmProduct {
+  FloatType elementType;
+  unsigned lanes, dotLanes;
+  int64_t n, m;
+  Value groups; // K / M per row
+  Value offsets, values;
+  Value denseBuffer; // B (K x N) or x (K)
+  ProductResult result;
+  Value rows;
+};
+
+FailureOr<NmProduct> prepareNmProduct(linalg::LinalgOp op, int64_t denseRank,
+                                      const NmOptions &options,
+                                      PatternRewriter &rewriter) {
+  FailureOr<SparseProductOperands> operands = matchSparseProduct(
+      op, denseRank,
+      [](SparseTensorType type) { return succeeded(matchNm(type)); }, "N:M",
+      rewriter);
+  if (failed(operands))
+    return failure();
+  Value a = operands->a;
+  NmProduct product;
+  std::tie(product.n, product.m) = *matchNm(SparseTensorType(operands->aType));
+  int64_t cols = operands->aType.getDimSize(1);
+  if (!ShapedType::isDynamic(cols) && cols % product.m != 0)
+    return rewriter.notifyMatchFailure(op, "K is not a multiple of M");
+  product.elementType = operands->elementType;
+  product.lanes = lanesFor(options.lanesFor32Bit, product.elementType);
+  product.dotLanes = lanesFor(options.dotLanesFor32Bit, product.elementType);
+  if (product.lanes == 0 || product.dotLanes == 0)
+    return rewriter.notifyMatchFailure(op, "vectorization is disabled");
+
+  Location loc = op.getLoc();
+  Value levels = toLevelSpace(rewriter, loc, a);
+  product.offsets = coordinatesBuffer(rewriter, loc, levels, 2);
+  product.values = valuesBuffer(rewriter, loc, levels);
+  product.denseBuffer = readOnlyBuffer(rewriter, loc, operands->dense);
+  product.result = createProductResult(op, a, operands->dense, rewriter);
+  product.rows = rewriter.createOrFold<tensor::DimOp>(
+      loc, a, indexConstant(rewriter, loc, 0));
+  product.groups = rewriter.createOrFold<arith::DivUIOp>(
+      loc,
+      rewriter.createOrFold<tensor::DimOp>(loc, a,
+                                           indexConstant(rewriter, loc, 1)),
+      indexConstant(rewriter, loc, product.m));
+  return product;
+}
+
+/// Emits the loops of one row of A.
+class NmRowEmitter {
+public:
+  using Options = NmOptions;
+
+  NmRowEmitter(const NmProduct &product, const NmOptions &options)
+      : p(product), options(options) {}
+
+  static FailureOr<NmRowEmitter> create(linalg::LinalgOp op, int64_t denseRank,
+                                        const NmOptions &options,
+                                        PatternRewriter &rewriter) {
+    FailureOr<NmProduct> product =
+        prepareNmProduct(op, denseRank, options, rewriter);
+    if (failed(product))
+      return failure();
+    return NmRowEmitter(*product, options);
+  }
+
+  Value units() const { return p.rows; }
+  Value denseBuffer() const { return p.denseBuffer; }
+  const ProductResult &result() const { return p.result; }
+
+  /// SpMV (and SpMM with N = 1): y[row] (or C[row, 0]) from the row's dot
+  /// product with x.
+  void emitDots(OpBuilder &b, Location loc, Value x, Value row) const {
+    SmallVector<Value> at{row};
+    if (cast<MemRefType>(p.result.buffer.getType()).getRank() == 2)
+      at.push_back(indexConstant(b, loc, 0));
+    storeSum(b, loc, p.result, at, emitRowDot(b, loc, x, row));
+  }
+
+  /// SpMM: C[row, :] as register tiles along N.
+  void emitTiled(OpBuilder &b, Location loc, Value row, Value cols) const {
+    emitColumnTiles(
+        b, loc, cols, p.lanes, options.nTile,
+        [&](OpBuilder &tb, Location tl, Value column, unsigned vectors,
+            Value mask) { emitTile(tb, tl, row, column, vectors, mask); });
+  }
+
+private:
+  /// The sum over the row's kept values of
+  /// value * x[group * M + offset], vectorized over the kept values with a
+  /// gather of x, one horizontal reduction per row.
+  Value emitRowDot(OpBuilder &b, Location loc, Value x, Value row) const {
+    unsigned width = p.dotLanes;
+    auto vectorType = VectorType::get({width}, p.elementType);
+    auto indexVectorType = VectorType::get({width}, b.getIndexType());
+    Value perRow =
+        arith::MulIOp::create(b, loc, p.groups, indexConstant(b, loc, p.n));
+    Value begin = arith::MulIOp::create(b, loc, row, perRow);
+    Value end = arith::AddIOp::create(b, loc, begin, perRow);
+    // Lane l of the vector at kept value q (relative to the row) is kept
+    // value q + l, of group (q + l) / N.
+    SmallVector<int64_t> iota(width);
+    for (unsigned lane = 0; lane < width; ++lane)
+      iota[lane] = lane;
+    return emitVectorSum(
+        b, loc, begin, end, width, p.elementType,
+        [&](OpBuilder &lb, Location ll, Value k, Value mask,
+            Value accumulator) -> Value {
+          auto splat = [&](Value scalar) -> Value {
+            return vector::BroadcastOp::create(lb, ll, indexVectorType, scalar);
+          };
+          auto constantVector = [&](ArrayRef<int64_t> values) -> Value {
+            return arith::ConstantOp::create(
+                lb, ll, indexVectorType,
+                DenseElementsAttr::get(indexVectorType,
+                                       ArrayRef<int64_t>(values)));
+          };
+          SmallVector<int64_t> nSplat(width, p.n), mSplat(width, p.m);
+          Value kept = arith::AddIOp::create(
+              lb, ll, splat(arith::SubIOp::create(lb, ll, k, begin)),
+              constantVector(iota));
+          Value groupStart = arith::MulIOp::create(
+              lb, ll,
+              arith::DivUIOp::create(lb, ll, kept, constantVector(nSplat)),
+              constantVector(mSplat));
+          auto crdType = cast<MemRefType>(p.offsets.getType()).getElementType();
+          Value offsets = loadVector(lb, ll, VectorType::get({width}, crdType),
+                                     p.offsets, ValueRange{k}, mask);
+          if (!crdType.isIndex())
+            offsets =
+                arith::IndexCastUIOp::create(lb, ll, indexVectorType, offsets);
+          Value columns = arith::AddIOp::create(lb, ll, groupStart, offsets);
+          Value values =
+              loadVector(lb, ll, vectorType, p.values, ValueRange{k}, mask);
+          Value gathered = vector::GatherOp::create(
+              lb, ll, vectorType, x, ValueRange{indexConstant(lb, ll, 0)},
+              columns, mask, zeroVector(lb, ll, vectorType));
+          return vector::FMAOp::create(lb, ll, values, gathered, accumulator);
+        });
+  }
+
+  /// C[row, column : column + vectors * lanes] over the row's K/M groups,
+  /// `vectors` accumulators in registers; each group's N kept values are
+  /// unrolled: load its position, broadcast its value, FMA with the tile's
+  /// vectors of B row group * M + position.
+  void emitTile(OpBuilder &b, Location loc, Value row, Value column,
+                unsigned vectors, Value mask) const {
+    auto vectorType = VectorType::get({p.lanes}, p.elementType);
+    Value zero = zeroVector(b, loc, vectorType);
+    Value bFlat, ld;
+    std::tie(bFlat, ld) = flattenRowMajor(b, loc, p.denseBuffer);
+    SmallVector<Value> initial;
+    for (unsigned v = 0; v < vectors; ++v) {
+      Value j = arith::AddIOp::create(b, loc, column,
+                                      indexConstant(b, loc, v * p.lanes));
+      initial.push_back(p.result.zeroInit
+                            ? zero
+                            : loadVector(b, loc, vectorType, p.result.buffer,
+                                         ValueRange{row, j}, mask));
+    }
+    Value cN = indexConstant(b, loc, p.n), cM = indexConstant(b, loc, p.m);
+    Value rowStart = arith::MulIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, row, p.groups), cN);
+    Value lastKept;
+    if (options.prefetchDistance)
+      lastKept = arith::SubIOp::create(
+          b, loc,
+          memref::DimOp::create(b, loc, p.offsets, indexConstant(b, loc, 0)),
+          indexConstant(b, loc, 1));
+    // Index in B's flat buffer of (group * M + offset at kept value k,
+    // column).
+    auto bBase = [&](OpBuilder &lb, Location ll, Value groupStart,
+                     Value k) -> Value {
+      Value offset =
+          toIndex(lb, ll, memref::LoadOp::create(lb, ll, p.offsets, k));
+      Value bRow = arith::AddIOp::create(lb, ll, groupStart, offset);
+      return arith::AddIOp::create(
+          lb, ll, arith::MulIOp::create(lb, ll, bRow, ld), column);
+    };
+    auto vectorAt = [&](OpBuilder &lb, Location ll, Value base, unsigned v) {
+      return v == 0 ? base
+                    : arith::AddIOp::create(lb, ll, base,
+                                            indexConstant(lb, ll, v * p.lanes))
+                          .getResult();
+    };
+    auto loop = scf::ForOp::create(
+        b, loc, indexConstant(b, loc, 0), p.groups, indexConstant(b, loc, 1),
+        initial,
+        [&](OpBuilder &lb, Location ll, Value group, ValueRange accumulators) {
+          Value groupStart = arith::MulIOp::create(lb, ll, group, cM);
+          Value first = arith::AddIOp::create(
+              lb, ll, rowStart, arith::MulIOp::create(lb, ll, group, cN));
+          if (options.prefetchDistance) {
+            // The B row of the kept value prefetchDistance ahead (clamped),
+            // in whichever group of the row (or the next row) it is.
+            Value ahead = arith::MinUIOp::create(
+                lb, ll,
+                arith::AddIOp::create(
+                    lb, ll, first,
+                    indexConstant(lb, ll, options.prefetchDistance)),
+                lastKept);
+            Value aheadGroup = arith::RemUIOp::create(
+                lb, ll, arith::DivUIOp::create(lb, ll, ahead, cN), p.groups);
+            Value base = bBase(
+                lb, ll, arith::MulIOp::create(lb, ll, aheadGroup, cM), ahead);
+            prefetchVectors(
+                lb, ll, bFlat, vectors, p.lanes,
+                FloatType(p.elementType).getWidth(),
+                [&](unsigned v) { return vectorAt(lb, ll, base, v); });
+          }
+          SmallVector<Value> updated(accumulators.begin(), accumulators.end());
+          for (int64_t t = 0; t < p.n; ++t) {
+            Value k = t == 0 ? first
+                             : arith::AddIOp::create(lb, ll, first,
+                                                     indexConstant(lb, ll, t))
+                                   .getResult();
+            Value base = bBase(lb, ll, groupStart, k);
+            Value broadcast = vector::BroadcastOp::create(
+                lb, ll, vectorType,
+                memref::LoadOp::create(lb, ll, p.values, k));
+            for (unsigned v = 0; v < vectors; ++v)
+              updated[v] = vector::FMAOp::create(
+                  lb, ll, broadcast,
+                  loadVector(lb, ll, vectorType, bFlat,
+                             ValueRange{vectorAt(lb, ll, base, v)}, mask),
+                  updated[v]);
+          }
+          scf::YieldOp::create(lb, ll, updated);
+        });
+    for (unsigned v = 0; v < vectors; ++v) {
+      Value j = arith::AddIOp::create(b, loc, column,
+                                      indexConstant(b, loc, v * p.lanes));
+      storeVector(b, loc, loop.getResult(v), p.result.buffer,
+                  ValueRange{row, j}, mask);
+    }
+  }
+
+  NmProduct p;
+  NmOptions options;
+};
+
+struct NmKernelsPass
+    : public sparse_opt::impl::SparseOptNmKernelsBase<NmKernelsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (nTile == 0 || !llvm::isPowerOf2_32(nTile)) {
+      getOperation().emitError()
+          << "sparse-opt-nm-kernels: n-tile must be a power of two, got "
+          << nTile.getValue();
+      return signalPassFailure();
+    }
+    if (vectorLength == 0 || dotVectorLength == 0)
+      return;
+    NmOptions options{vectorLength, dotVectorLength, nTile, prefetchDistance};
+    RewritePatternSet patterns(&getContext());
+    patterns.add<SpmmPattern<NmRowEmitter>, SpmvPattern<NmRowEmitter>>(
+        &getContext(), options);
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
+  }
+};
+
+} // namespace

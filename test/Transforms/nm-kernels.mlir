@@ -1,0 +1,102 @@
+// RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=16 dot-vector-length=8 n-tile=4 prefetch-distance=0" --canonicalize --cse %s | FileCheck %s
+// RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=16 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=PREFETCH
+// RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=0" %s | FileCheck %s --check-prefix=OFF
+
+#NV24 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 floordiv 4 : dense, d1 mod 4 : structured[2, 4]), posWidth = 32, crdWidth = 32 }>
+#NV38 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 floordiv 8 : dense, d1 mod 8 : structured[3, 8]) }>
+#CSR = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
+
+// 2:4, a zero-filled init, rows in parallel. N = 1 at run time: one 8-lane
+// dot product per row over its 8 kept values, columns (kept / 2) * 4 +
+// offset gathered from B. Otherwise tiles of 4 vectors over a loop of the
+// row's 4 groups (static trip count, no row pointers) with the group's 2
+// kept values unrolled.
+// CHECK-LABEL: func.func @spmm(
+// CHECK-SAME:      %[[A:.*]]: tensor<8x16xf32, #{{.*}}>, %[[B:.*]]: tensor<16x?xf32>
+// CHECK-NOT:     linalg.fill
+// CHECK:         %[[LVL:.*]] = sparse_tensor.reinterpret_map %[[A]] : tensor<8x16xf32, #{{.*}}> to tensor<8x4x4xf32, #{{.*}}>
+// CHECK:         %[[OFFSETS:.*]] = sparse_tensor.coordinates %[[LVL]] {level = 2 : index} : {{.*}} to memref<?xi32>
+// CHECK:         %[[VAL:.*]] = sparse_tensor.values %[[LVL]]
+// CHECK-NOT:     sparse_tensor.positions
+// CHECK:         %[[C:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<8x?xf32>
+// CHECK:         %[[BFLAT:.*]] = memref.collapse_shape
+// CHECK:         scf.parallel (%[[I:.*]]) = (%c0) to (%c8) step (%c1) {
+// CHECK:           scf.if
+// CHECK:             scf.for {{.*}} -> (vector<8xf32>) {
+// CHECK:               arith.divui %{{.*}}, %{{.*}} : vector<8xindex>
+// CHECK:               %[[O:.*]] = vector.load %[[OFFSETS]][%{{.*}}] : memref<?xi32>, vector<8xi32>
+// CHECK:               vector.gather %[[BFLAT]]
+// CHECK:               vector.fma {{.*}} : vector<8xf32>
+// CHECK:             vector.reduction <add>
+// CHECK:           } else {
+// CHECK:             scf.for %[[J:.*]] = %c0 to %{{.*}} step %c64 {
+// CHECK:               scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK:                 memref.load %[[OFFSETS]]
+// CHECK:                 memref.load %[[VAL]]
+// CHECK:                 vector.broadcast
+// CHECK-COUNT-4:         vector.fma
+// CHECK:                 memref.load %[[OFFSETS]]
+// CHECK:                 memref.load %[[VAL]]
+// CHECK:                 vector.broadcast
+// CHECK-COUNT-4:         vector.fma
+// CHECK-NOT:             memref.load
+// CHECK:                 scf.yield
+// CHECK-COUNT-4:       vector.store {{.*}}, %[[C]]
+// CHECK:             vector.create_mask %{{.*}} : vector<16xi1>
+// CHECK:             vector.maskedload %[[BFLAT]]
+// CHECK:             vector.maskedstore %[[C]]
+
+// Each group prefetches the tile's line of the B row of the kept value three
+// ahead, clamped to the last one: one per 16-float vector.
+// PREFETCH-LABEL: func.func @spmm(
+// PREFETCH:         scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// PREFETCH:           arith.minui
+// PREFETCH-COUNT-4:   memref.prefetch
+// PREFETCH-NOT:       memref.prefetch
+// PREFETCH:           vector.fma
+
+// OFF-LABEL: func.func @spmm(
+// OFF:         linalg.matmul
+func.func @spmm(%a: tensor<8x16xf32, #NV24>, %b: tensor<16x?xf32>) -> tensor<8x?xf32> {
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %b, %c1 : tensor<16x?xf32>
+  %e = tensor.empty(%n) : tensor<8x?xf32>
+  %z = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<8x?xf32>) -> tensor<8x?xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<8x16xf32, #NV24>, tensor<16x?xf32>) outs(%f : tensor<8x?xf32>) -> tensor<8x?xf32>
+  return %r : tensor<8x?xf32>
+}
+
+
+// 3:8 with 16 columns: 6 kept values per row, one masked 8-lane vector with
+// static lanes; the init is accumulated into.
+// CHECK-LABEL: func.func @spmv(
+// CHECK:         scf.parallel (%[[I:.*]]) =
+// CHECK:           %[[MASK:.*]] = vector.constant_mask [6] : vector<8xi1>
+// CHECK:           vector.maskedload %{{.*}}, %[[MASK]]
+// CHECK:           vector.gather {{.*}}, %[[MASK]]
+// CHECK:           vector.fma
+// CHECK:           vector.reduction <add>
+// CHECK:           arith.addf
+// CHECK:           memref.store
+func.func @spmv(%a: tensor<8x16xf32, #NV38>, %x: tensor<16xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
+  %r = linalg.matvec ins(%a, %x : tensor<8x16xf32, #NV38>, tensor<16xf32>) outs(%y : tensor<8xf32>) -> tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+
+
+// Not N:M, or not the plain product: left alone.
+// CHECK-LABEL: func.func @csr_untouched(
+// CHECK:         linalg.matvec
+func.func @csr_untouched(%a: tensor<8x16xf32, #CSR>, %x: tensor<16xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
+  %r = linalg.matvec ins(%a, %x : tensor<8x16xf32, #CSR>, tensor<16xf32>) outs(%y : tensor<8xf32>) -> tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+
+// CHECK-LABEL: func.func @transposed_untouched(
+// CHECK:         linalg.matmul
+func.func @transposed_untouched(%a: tensor<16x8xf32, #NV24>, %b: tensor<16x4xf32>, %c: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %r = linalg.matmul indexing_maps = [affine_map<(i, j, k) -> (k, i)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>]
+      ins(%a, %b : tensor<16x8xf32, #NV24>, tensor<16x4xf32>) outs(%c : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %r : tensor<8x4xf32>
+}
