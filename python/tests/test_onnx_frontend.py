@@ -175,6 +175,17 @@ def test_small_resnet(tmp_path, require_ops):
     check_model(tmp_path, model, require_ops, tolerances="model")
 
 
+@pytest.mark.parametrize("method", [
+    dict(method="magnitude", sparsity=0.9, scope="global"),
+    dict(method="nm", nm=(2, 4)),
+], ids=["magnitude-global-0.9", "2:4"])
+def test_pruned_small_resnet(tmp_path, require_ops, method):
+    model = models.build_resnet50(image_size=32, layers=(1, 1, 1, 1),
+                                  base_width=8, num_classes=10)
+    prune.prune_model(model, **method)
+    check_model(tmp_path, model, require_ops, tolerances="model")
+
+
 def test_resnet50_topology_at_64x64(tmp_path, require_ops):
     model = models.build_resnet50(image_size=64, base_width=16,
                                   num_classes=100)
