@@ -327,7 +327,15 @@ public:
   void emitKBlocked(OpBuilder &b, Location loc, Value rows, Value depth,
                     Value cols, Value bFlat) const {
     Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
-    Value rowBlock = indexConstant(b, loc, options.rowBlock);
+    // Rows per block: `rowBlock`, fewer when that would leave fewer than
+    // kMinRowBlocks blocks, so small M still spreads over the threads.
+    constexpr int64_t kMinRowBlocks = 8;
+    Value rowBlock = arith::MaxUIOp::create(
+        b, loc, indexConstant(b, loc, 1),
+        arith::MinUIOp::create(
+            b, loc, indexConstant(b, loc, options.rowBlock),
+            arith::CeilDivUIOp::create(b, loc, rows,
+                                       indexConstant(b, loc, kMinRowBlocks))));
     Value kBlock = indexConstant(b, loc, options.kBlock);
     Value blocks = arith::CeilDivUIOp::create(b, loc, rows, rowBlock);
     Value fullEnd = fullTilesEnd(b, loc, cols);

@@ -78,9 +78,13 @@
 // KBLOCK:         arith.andi
 // KBLOCK:         %[[USE:.*]] = arith.andi
 // KBLOCK:         scf.if %[[USE]] {
-// KBLOCK:           %[[BLOCKS:.*]] = arith.ceildivui %c8, %c3 : index
+// Rows per block: min(row-block, ceil(M / 8)), at least 1.
+// KBLOCK:           %[[EIGHTH:.*]] = arith.ceildivui %c8, %c8{{.*}} : index
+// KBLOCK:           %[[CAPPED:.*]] = arith.minui %c3, %[[EIGHTH]] : index
+// KBLOCK:           %[[ROWS:.*]] = arith.maxui %c1{{.*}}, %[[CAPPED]] : index
+// KBLOCK:           %[[BLOCKS:.*]] = arith.ceildivui %c8, %[[ROWS]] : index
 // KBLOCK:           scf.parallel (%[[RB:.*]]) = (%{{.*}}) to (%[[BLOCKS]])
-// KBLOCK:             %[[FIRST:.*]] = arith.muli %[[RB]], %c3 : index
+// KBLOCK:             %[[FIRST:.*]] = arith.muli %[[RB]], %[[ROWS]] : index
 // KBLOCK:             %[[CURSORS:.*]] = memref.alloc() : memref<3xindex>
 // KBLOCK:             scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c64
 // KBLOCK:               scf.for
