@@ -18,8 +18,8 @@ import pytest
 from sparse_opt import CompileError, models, prune
 from sparse_opt.onnx_frontend import (assert_matches, compare_outputs,
                                       compare_with_onnxruntime, compile_onnx,
-                                      random_inputs, run_onnxruntime,
-                                      tolerance)
+                                      import_onnx, random_inputs,
+                                      run_onnxruntime, tolerance)
 
 pytest.importorskip("onnxruntime")
 
@@ -130,6 +130,20 @@ def test_compile_onnx_never_overwrites_the_model(tmp_path):
     assert path.read_bytes() == original
     with pytest.raises(FileNotFoundError, match="no such ONNX model"):
         compile_onnx(tmp_path / "missing.onnx", tmp_path / "x.so")
+
+
+def test_import_onnx(tmp_path, importer_ops):
+    path = save(models.build_mlp(batch="N", in_features=8, hidden=(4,),
+                                 out_features=2), tmp_path / "mlp.onnx")
+    text = import_onnx(path, input_shapes={"input": (3, 8)})
+    assert "func.func @forward(" in text and "tensor<3x8xf32>" in text
+    written = import_onnx(path, tmp_path / "mlp.mlir",
+                          input_shapes={"input": (3, 8)})
+    assert open(written).read() == text
+    with pytest.raises(ValueError, match="refusing to overwrite"):
+        import_onnx(path, path)
+    with pytest.raises(CompileError, match="input"):
+        import_onnx(path)  # a symbolic batch without a shape
 
 
 def test_not_onnx_is_a_clear_error(tmp_path):
