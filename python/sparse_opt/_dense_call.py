@@ -163,25 +163,22 @@ def call_dense(function: int, where: str, signature: Signature,
     pointers += [ctypes.addressof(d) for d in argument_descriptors]
     prototype(function)(*pointers)
 
-    borrowed = {a.ctypes.data for a in arguments}
-    borrowed.add(_GLOBAL_MARKER)
-    freed: set[int] = set()
     outputs = []
-    error = None
-    for index, (descriptor, tensor) in enumerate(zip(result_descriptors,
-                                                     results)):
-        if error is None:
-            try:
-                outputs.append(_copy_out(where, index, descriptor, tensor))
-            except ValueError as caught:
-                error = caught
-        allocated = descriptor.allocated
-        # Every result is released even after an error, each buffer once.
-        if allocated and allocated not in borrowed and allocated not in freed:
-            freed.add(allocated)
-            runtime().so_memref_release(allocated)
-    if error is not None:
-        raise error
+    try:
+        # Every result is copied before any buffer is freed: two results
+        # may share one.
+        for index, (descriptor, tensor) in enumerate(zip(result_descriptors,
+                                                         results)):
+            outputs.append(_copy_out(where, index, descriptor, tensor))
+    finally:
+        # Released even after an error, each buffer once; never an
+        # argument's or a constant's.
+        borrowed = {a.ctypes.data for a in arguments}
+        borrowed.add(_GLOBAL_MARKER)
+        owned = {d.allocated for d in result_descriptors} - borrowed
+        for allocated in owned:
+            if allocated:
+                runtime().so_memref_release(allocated)
     return outputs
 
 
