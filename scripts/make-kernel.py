@@ -12,6 +12,7 @@ the Python package (python/sparse_opt/kernels.py); this is its command line.
   make-kernel.py sddmm --rows 1024 --cols 1024 --depth 64
   make-kernel.py spmm --rows 2048 --cols 512 --format bsr:4x4
   make-kernel.py spmv --rows 512 --cols 512 --format nm:2:4
+  make-kernel.py spmm --embed-weights m.smtx --format nm:2:4 --structure nm:2:4
 
 An sddmm kernel computes R = S o (Q K^T) on a rows x cols CSR pattern S
 (the scores of sparse attention): Q is rows x depth, K cols x depth.
@@ -57,6 +58,10 @@ def main():
                         help="the weight's storage: csr (default), bsr:RxC "
                              "(R x C blocks) or nm:N:M (at most N non-zeros "
                              "in each group of M columns)")
+    parser.add_argument("--structure",
+                        help="with --embed-weights: first derive the "
+                             "structured weight sparse-run --structure "
+                             "derives (bsr:RxC or nm:N:M, same seed)")
     parser.add_argument("--name", help="entry point name (default: kind)")
     parser.add_argument("-o", "--output", default="-")
     args = parser.parse_args()
@@ -73,6 +78,8 @@ def main():
         parser.error("--depth applies to sddmm only")
     if args.seed is not None and not args.embed_weights:
         parser.error("--seed needs --embed-weights")
+    if args.structure and not args.embed_weights:
+        parser.error("--structure needs --embed-weights")
     if args.embed_weights:
         if args.cols is not None:
             parser.error("--cols needs --rows")
@@ -81,6 +88,14 @@ def main():
                          f"got {args.seed}")
         try:
             weights = kernels.read_weights(args.embed_weights, seed=args.seed)
+            if args.structure:
+                # sparse-run redraws the values of a block-pruned weight
+                # with its seed unless it keeps the file's (--file-values).
+                file_values = weights.source.endswith("values from the file")
+                weights = kernels.structured_weights(
+                    weights, args.structure,
+                    None if file_values else
+                    (1 if args.seed is None else args.seed))
         except (OSError, ValueError) as error:
             sys.exit(f"error: {error}")
         rows, cols = weights.rows, weights.cols

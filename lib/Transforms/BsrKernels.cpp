@@ -41,52 +41,6 @@ struct BsrOptions {
   unsigned prefetchDistance;
 };
 
-/// The divisor of `expr` if it is `dim floordiv k` (k > 0), 1 if it is
-/// `dim` itself, else 0.
-int64_t blockDivisor(AffineExpr expr, unsigned dim) {
-  if (expr == getAffineDimExpr(dim, expr.getContext()))
-    return 1;
-  auto binary = dyn_cast<AffineBinaryOpExpr>(expr);
-  if (!binary || binary.getKind() != AffineExprKind::FloorDiv ||
-      binary.getLHS() != getAffineDimExpr(dim, expr.getContext()))
-    return 0;
-  auto divisor = dyn_cast<AffineConstantExpr>(binary.getRHS());
-  return divisor && divisor.getValue() > 0 ? divisor.getValue() : 0;
-}
-
-/// The block shape (R, C) of a BSR encoding, or failure. The levels are
-/// (i floordiv R : dense, j floordiv C : compressed, i mod R : dense,
-/// j mod C : dense); MLIR folds `floordiv 1` and `mod 1`, so a block of one
-/// row or column is written without that level, e.g. 1 x 4 as
-/// (i : dense, j floordiv 4 : compressed, j mod 4 : dense). Both store the
-/// same buffers. R = C = 1 is CSR, not matched here.
-FailureOr<std::pair<int64_t, int64_t>> matchBsrBlock(SparseTensorType type) {
-  if (!type.hasEncoding() || type.getDimRank() != 2)
-    return failure();
-  AffineMap dimToLvl = type.getDimToLvl();
-  if (!dimToLvl || dimToLvl.getNumResults() < 3 || dimToLvl.getNumResults() > 4)
-    return failure();
-  int64_t rows = blockDivisor(dimToLvl.getResult(0), 0);
-  int64_t cols = blockDivisor(dimToLvl.getResult(1), 1);
-  if (rows == 0 || cols == 0 || (rows == 1 && cols == 1))
-    return failure();
-  MLIRContext *context = dimToLvl.getContext();
-  AffineExpr i = getAffineDimExpr(0, context), j = getAffineDimExpr(1, context);
-  SmallVector<AffineExpr> levels = {i.floorDiv(rows), j.floorDiv(cols)};
-  if (rows > 1)
-    levels.push_back(i % rows);
-  if (cols > 1)
-    levels.push_back(j % cols);
-  if (dimToLvl != AffineMap::get(2, 0, levels, context))
-    return failure();
-  if (!type.isDenseLvl(0) || !type.isCompressedLvl(1))
-    return failure();
-  for (Level level = 2; level < type.getLvlRank(); ++level)
-    if (!type.isDenseLvl(level))
-      return failure();
-  return std::make_pair(rows, cols);
-}
-
 /// A BSR x dense -> dense product of floats and the buffers its kernel
 /// works on.
 struct BsrProduct {
@@ -405,12 +359,8 @@ private:
   BsrOptions options;
 };
 
-/// `sparse_tensor.assemble` of a BSR tensor, as the sparse ABI emits it:
-/// assembles the buffers in level space (identity map) and reinterprets the
-/// result to the dimensions. The sparsifier's demapping of the assemble
-/// itself infers the inverse map wrongly for blocks of one column (it
-/// transposes the dimensions, then fails or crashes); this form gives it
-/// nothing to invert. The buffers are the same.
+/// `sparse_tensor.assemble` of a BSR tensor, as the sparse ABI emits it,
+/// done in level space instead (see assembleInLevelSpace).
 struct BsrAssembleInLevelSpace : public OpRewritePattern<AssembleOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -420,10 +370,9 @@ struct BsrAssembleInLevelSpace : public OpRewritePattern<AssembleOp> {
     SparseTensorType sparse(type);
     if (failed(matchBsrBlock(sparse)))
       return failure();
-    Value assembled =
-        AssembleOp::create(rewriter, op.getLoc(), sparse.getDemappedType(),
-                           op.getLevels(), op.getValues());
-    rewriter.replaceOpWithNewOp<ReinterpretMapOp>(op, type, assembled);
+    rewriter.replaceOp(op,
+                       assembleInLevelSpace(rewriter, op.getLoc(), type,
+                                            op.getLevels(), op.getValues()));
     return success();
   }
 };

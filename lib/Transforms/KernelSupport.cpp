@@ -59,6 +59,80 @@ void storeVector(OpBuilder &b, Location loc, Value value, Value buffer,
     vector::MaskedStoreOp::create(b, loc, buffer, indices, mask, value);
 }
 
+/// The divisor of `expr` if it is `dim floordiv k` (k > 0), 1 if it is
+/// `dim` itself, else 0.
+static int64_t blockDivisor(AffineExpr expr, unsigned dim) {
+  if (expr == getAffineDimExpr(dim, expr.getContext()))
+    return 1;
+  auto binary = dyn_cast<AffineBinaryOpExpr>(expr);
+  if (!binary || binary.getKind() != AffineExprKind::FloorDiv ||
+      binary.getLHS() != getAffineDimExpr(dim, expr.getContext()))
+    return 0;
+  auto divisor = dyn_cast<AffineConstantExpr>(binary.getRHS());
+  return divisor && divisor.getValue() > 0 ? divisor.getValue() : 0;
+}
+
+/// The block shape (R, C) of a BSR encoding, or failure. The levels are
+/// (i floordiv R : dense, j floordiv C : compressed, i mod R : dense,
+/// j mod C : dense); MLIR folds `floordiv 1` and `mod 1`, so a block of one
+/// row or column is written without that level, e.g. 1 x 4 as
+/// (i : dense, j floordiv 4 : compressed, j mod 4 : dense). Both store the
+/// same buffers. R = C = 1 is CSR, not matched here.
+FailureOr<std::pair<int64_t, int64_t>>
+matchBsrBlock(sparse_tensor::SparseTensorType type) {
+  if (!type.hasEncoding() || type.getDimRank() != 2)
+    return failure();
+  AffineMap dimToLvl = type.getDimToLvl();
+  if (!dimToLvl || dimToLvl.getNumResults() < 3 || dimToLvl.getNumResults() > 4)
+    return failure();
+  int64_t rows = blockDivisor(dimToLvl.getResult(0), 0);
+  int64_t cols = blockDivisor(dimToLvl.getResult(1), 1);
+  if (rows == 0 || cols == 0 || (rows == 1 && cols == 1))
+    return failure();
+  MLIRContext *context = dimToLvl.getContext();
+  AffineExpr i = getAffineDimExpr(0, context), j = getAffineDimExpr(1, context);
+  SmallVector<AffineExpr> levels = {i.floorDiv(rows), j.floorDiv(cols)};
+  if (rows > 1)
+    levels.push_back(i % rows);
+  if (cols > 1)
+    levels.push_back(j % cols);
+  if (dimToLvl != AffineMap::get(2, 0, levels, context))
+    return failure();
+  if (!type.isDenseLvl(0) || !type.isCompressedLvl(1))
+    return failure();
+  for (sparse_tensor::Level level = 2; level < type.getLvlRank(); ++level)
+    if (!type.isDenseLvl(level))
+      return failure();
+  return std::make_pair(rows, cols);
+}
+
+/// (N, M) of an N:M encoding, (i : dense, j floordiv M : dense,
+/// j mod M : structured[N, M]), or failure.
+FailureOr<std::pair<int64_t, int64_t>>
+matchNm(sparse_tensor::SparseTensorType type) {
+  if (!type.hasEncoding() || type.getDimRank() != 2 || type.getLvlRank() != 3 ||
+      !type.isDenseLvl(0) || !type.isDenseLvl(1) || !type.isNOutOfMLvl(2))
+    return failure();
+  sparse_tensor::LevelType structured = type.getLvlType(2);
+  int64_t n = getN(structured), m = getM(structured);
+  if (n <= 0 || m < n)
+    return failure();
+  MLIRContext *context = type.getContext();
+  AffineExpr i = getAffineDimExpr(0, context), j = getAffineDimExpr(1, context);
+  if (type.getDimToLvl() !=
+      AffineMap::get(2, 0, {i, j.floorDiv(m), j % m}, context))
+    return failure();
+  return std::make_pair(n, m);
+}
+
+Value assembleInLevelSpace(OpBuilder &b, Location loc, RankedTensorType type,
+                           ValueRange levels, Value values) {
+  sparse_tensor::SparseTensorType sparse(type);
+  Value assembled = sparse_tensor::AssembleOp::create(
+      b, loc, sparse.getDemappedType(), levels, values);
+  return sparse_tensor::ReinterpretMapOp::create(b, loc, type, assembled);
+}
+
 FailureOr<SparseProductOperands>
 matchSparseProduct(linalg::LinalgOp op, int64_t denseRank,
                    function_ref<bool(sparse_tensor::SparseTensorType)> isFormat,

@@ -39,6 +39,29 @@ Value loadVector(OpBuilder &b, Location loc, VectorType type, Value buffer,
 void storeVector(OpBuilder &b, Location loc, Value value, Value buffer,
                  ValueRange indices, Value mask);
 
+/// The block shape (R, C) of a BSR encoding, or failure. Its levels are
+/// (i floordiv R : dense, j floordiv C : compressed, i mod R : dense,
+/// j mod C : dense); MLIR folds `floordiv 1` and `mod 1`, so a block of one
+/// row or column is written without that level, e.g. 1 x 4 as
+/// (i : dense, j floordiv 4 : compressed, j mod 4 : dense). Both store the
+/// same buffers. R = C = 1 is CSR, not matched.
+FailureOr<std::pair<int64_t, int64_t>>
+matchBsrBlock(sparse_tensor::SparseTensorType type);
+
+/// (N, M) of an N:M encoding, (i : dense, j floordiv M : dense,
+/// j mod M : structured[N, M]), or failure.
+FailureOr<std::pair<int64_t, int64_t>>
+matchNm(sparse_tensor::SparseTensorType type);
+
+/// `sparse_tensor.assemble` of the storage buffers `levels` and `values`
+/// into a tensor of `type`, done in level space (identity map) and then
+/// reinterpreted to `type`. The sparsifier's demapping of an assemble
+/// itself infers the inverse of some block maps wrongly (for blocks of one
+/// column it transposes the dimensions, then fails or crashes); this form
+/// gives it nothing to invert. The buffers are the same.
+Value assembleInLevelSpace(OpBuilder &b, Location loc, RankedTensorType type,
+                           ValueRange levels, Value values);
+
 /// The operands of a product `op` (matmul or matvec on tensors) of a sparse
 /// float A by a dense operand of rank `denseRank` into a dense result of the
 /// same element type.

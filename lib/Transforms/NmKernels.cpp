@@ -41,24 +41,6 @@ struct NmOptions {
   unsigned prefetchDistance;
 };
 
-/// (N, M) of an N:M encoding, (i : dense, j floordiv M : dense,
-/// j mod M : structured[N, M]), or failure.
-FailureOr<std::pair<int64_t, int64_t>> matchNm(SparseTensorType type) {
-  if (!type.hasEncoding() || type.getDimRank() != 2 || type.getLvlRank() != 3 ||
-      !type.isDenseLvl(0) || !type.isDenseLvl(1) || !type.isNOutOfMLvl(2))
-    return failure();
-  LevelType structured = type.getLvlType(2);
-  int64_t n = getN(structured), m = getM(structured);
-  if (n <= 0 || m < n)
-    return failure();
-  MLIRContext *context = type.getContext();
-  AffineExpr i = getAffineDimExpr(0, context), j = getAffineDimExpr(1, context);
-  if (type.getDimToLvl() !=
-      AffineMap::get(2, 0, {i, j.floorDiv(m), j % m}, context))
-    return failure();
-  return std::make_pair(n, m);
-}
-
 /// An N:M x dense -> dense product of floats and the buffers its kernel
 /// works on.
 struct NmProduct {

@@ -425,6 +425,67 @@ def read_weights(path: str | os.PathLike, *, seed: int | None = None
     return Weights(rows, cols, indptr, indices, values, source)
 
 
+def structured_weights(weights: Weights, structure: str,
+                       refill_seed: int | None) -> Weights:
+    """The structured weight ``sparse-run --structure STRUCTURE`` derives
+    from ``weights``, bit for bit (the runtime's so_csr_prune_blocks /
+    so_csr_prune_nm): ``"bsr:RxC"`` keeps round(nnz / (R*C)) whole R x C
+    blocks of largest Frobenius norm (ties: the first in row-major block
+    order), their values then redrawn with ``random_values(nnz,
+    refill_seed)`` unless ``refill_seed`` is None (sparse-run redraws them
+    unless --file-values); ``"nm:N:M"`` keeps the N entries of largest
+    magnitude in each group of M columns (ties: the lower column)."""
+    fmt = parse_format(structure)
+    if fmt[0] == "csr":
+        raise ValueError("a structure is bsr:RxC or nm:N:M, not csr")
+    _check_format_shape(fmt, weights.rows, weights.cols)
+    rows, cols = weights.rows, weights.cols
+    entries = []
+    if fmt[0] == "bsr":
+        r, c = fmt[1], fmt[2]
+        col_blocks = cols // c
+        norms = [0.0] * ((rows // r) * col_blocks)
+        for i in range(rows):
+            for k in range(weights.indptr[i], weights.indptr[i + 1]):
+                value = weights.values[k]
+                norms[(i // r) * col_blocks + weights.indices[k] // c] += (
+                    value * value)
+        keep = (weights.nnz + r * c // 2) // (r * c)
+        order = sorted(range(len(norms)), key=lambda block: -norms[block])
+        kept = set(order[:keep])
+        for i in range(rows):
+            row = dict(zip(weights.indices[weights.indptr[i]:
+                                           weights.indptr[i + 1]],
+                           weights.values[weights.indptr[i]:
+                                          weights.indptr[i + 1]]))
+            entries.append([(j, row.get(j, 0.0))
+                            for block in range(col_blocks)
+                            if (i // r) * col_blocks + block in kept
+                            for j in range(block * c, block * c + c)])
+    else:
+        n, m = fmt[1], fmt[2]
+        for i in range(rows):
+            groups = {}
+            for k in range(weights.indptr[i], weights.indptr[i + 1]):
+                groups.setdefault(weights.indices[k] // m, []).append(
+                    (weights.indices[k], weights.values[k]))
+            row = []
+            for group in sorted(groups):
+                largest = sorted(groups[group], key=lambda e: -abs(e[1]))[:n]
+                row.extend(sorted(largest))
+            entries.append(row)
+    indptr, indices, values = [0], [], []
+    for row in entries:
+        indices.extend(j for j, _ in row)
+        values.extend(v for _, v in row)
+        indptr.append(len(indices))
+    if fmt[0] == "bsr" and refill_seed is not None:
+        values = random_values(len(indices), refill_seed)
+    source = f"{weights.source}, {structure} structure" if weights.source \
+        else f"{structure} structure"
+    return Weights(rows, cols, indptr, indices, values, source)
+
+
 _INT64_MAX = (1 << 63) - 1
 _DIGITS_AND_BLANKS = re.compile(r"[0-9 \t\r]*")
 _BLANKS = " \t\r"

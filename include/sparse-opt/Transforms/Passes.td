@@ -92,15 +92,19 @@ def SparseOptExportSignatures : Pass<"sparse-opt-export-signatures",
 
 def SparseOptMaterializeSparseConstants
     : Pass<"sparse-opt-materialize-sparse-constants", "func::FuncOp"> {
-  let summary = "Compute the CSR storage of constant weights at compile time";
+  let summary = "Compute the sparse storage (CSR, BSR, N:M) of constant weights "
+                "at compile time";
   let description = [{
     Inference weights are constants. A constant sparse weight reaches the
     compiler as `sparse_tensor.convert` of an `arith.constant` (dense or
     `sparse<...>` elements), or as an `arith.constant` of a sparse tensor
     type; left alone, the sparsifier would rebuild its sparse storage on
-    every call. For CSR results (levels `dense, compressed`, identity map,
-    2-D, float elements) this pass computes the positions, coordinates and
-    values once, at compile time, and replaces the weight with
+    every call. For 2-D static float weights in CSR (levels
+    `dense, compressed`, identity map), BSR (R x C blocks, as matched by
+    `sparse-opt-bsr-kernels`) or N:M (`structured[N, M]`, as matched by
+    `sparse-opt-nm-kernels`) this pass computes the storage once, at compile
+    time, and replaces the weight with `sparse_tensor.assemble` of
+    constants, e.g. for CSR
 
     ```mlir
     %pos = arith.constant dense<[...]> : tensor<(M+1) x posType>
@@ -111,10 +115,16 @@ def SparseOptMaterializeSparseConstants
 
     which bufferization turns into read-only globals in the library: no
     conversion work at run time, and the kernels see a pattern fixed at
-    compile time. Zeros in the constant are not stored. A weight with more
-    non-zeros or columns than the encoding's `posWidth` / `crdWidth` can
-    address is an error naming both. Other encodings are left to the
-    sparsifier.
+    compile time. CSR stores the non-zeros; BSR stores every block holding
+    a non-zero, whole (zeros included, block-row-major), assembled in level
+    space and reinterpreted (the sparsifier mis-inverts some block maps);
+    N:M stores exactly N values per group of M columns with their in-group
+    positions, padding groups with fewer non-zeros with zeros. A constant
+    with a group of more than N non-zeros is an error naming the row and
+    columns: the compiler does not prune behind the user's back. A weight
+    whose stored entries or coordinates do not fit the encoding's
+    `posWidth` / `crdWidth` is an error naming both. Other encodings are
+    left to the sparsifier.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
