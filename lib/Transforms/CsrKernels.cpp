@@ -11,6 +11,8 @@
 
 #include "sparse-opt/Transforms/Passes.h"
 
+#include "KernelSupport.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SparseTensor/IR/SparseTensorType.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -27,6 +29,7 @@ namespace mlir::sparse_opt {
 
 using namespace mlir;
 using namespace mlir::sparse_tensor;
+using namespace mlir::sparse_opt::kernels;
 
 namespace {
 
@@ -40,29 +43,6 @@ struct KernelOptions {
   unsigned kBlockMinNonZeros;
 };
 
-/// A dense tensor of `rank` and `elementType`.
-bool isDenseTensor(Type type, int64_t rank, Type elementType) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  return tensor && !tensor.getEncoding() && tensor.getRank() == rank &&
-         tensor.getElementType() == elementType;
-}
-
-/// `init` is a fill with zero, so the product need not read it.
-bool isZeroFilled(Value init) {
-  auto fill = init.getDefiningOp<linalg::FillOp>();
-  return fill && matchPattern(fill.value(), m_AnyZeroFloat());
-}
-
-Value toIndex(OpBuilder &b, Location loc, Value value) {
-  if (value.getType().isIndex())
-    return value;
-  return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), value);
-}
-
-Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
-  return arith::ConstantIndexOp::create(b, loc, value);
-}
-
 /// A CSR x dense -> dense product of floats: the sparse operand's buffers,
 /// the dense operand's buffer, the result's buffer and how to fill it.
 struct CsrProduct {
@@ -70,9 +50,8 @@ struct CsrProduct {
   unsigned lanes;    // SpMM tiles
   unsigned dotLanes; // row dot products (gathers)
   Value positions, coordinates, values;
-  Value denseBuffer;  // B (K x N) or x (K)
-  Value resultBuffer; // C (M x N) or y (M)
-  bool zeroInit;
+  Value denseBuffer;    // B (K x N) or x (K)
+  ProductResult result; // C (M x N) or y (M)
   /// Gathers may use the coordinates as they are (signed in LLVM) only
   /// when every column index fits the coordinate type's positive range.
   bool coordinatesFitSigned;
@@ -85,25 +64,17 @@ FailureOr<CsrProduct> prepareCsrProduct(linalg::LinalgOp op,
                                         int64_t denseRank,
                                         const KernelOptions &options,
                                         PatternRewriter &rewriter) {
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2)
+  FailureOr<SparseProductOperands> operands = matchSparseProduct(
+      op, denseRank, [](SparseTensorType sparse) { return isCsr(sparse); },
+      "CSR", rewriter);
+  if (failed(operands))
     return failure();
-  Value a = op.getDpsInputs()[0];
-  Value dense = op.getDpsInputs()[1];
-  Value init = op.getDpsInits()[0];
-  auto aType = dyn_cast<RankedTensorType>(a.getType());
-  if (!aType)
-    return failure();
+  Value a = operands->a, dense = operands->dense;
+  RankedTensorType aType = operands->aType;
   SparseTensorType sparse(aType);
-  if (!sparse.hasEncoding() || sparse.getLvlRank() != 2 ||
-      !sparse.isIdentity() || !sparse.isDenseLvl(0) ||
-      !sparse.isCompressedLvl(1))
-    return rewriter.notifyMatchFailure(op, "left operand is not CSR");
-  auto elementType = dyn_cast<FloatType>(aType.getElementType());
-  if (!elementType || !isDenseTensor(dense.getType(), denseRank, elementType) ||
-      !isDenseTensor(init.getType(), denseRank, elementType))
-    return rewriter.notifyMatchFailure(op, "not float CSR x dense -> dense");
-  unsigned lanes = options.lanesFor32Bit * 32 / elementType.getWidth();
-  unsigned dotLanes = options.dotLanesFor32Bit * 32 / elementType.getWidth();
+  FloatType elementType = operands->elementType;
+  unsigned lanes = lanesFor(options.lanesFor32Bit, elementType);
+  unsigned dotLanes = lanesFor(options.dotLanesFor32Bit, elementType);
   if (lanes == 0 || dotLanes == 0)
     return rewriter.notifyMatchFailure(op, "vectorization is disabled");
 
@@ -112,21 +83,10 @@ FailureOr<CsrProduct> prepareCsrProduct(linalg::LinalgOp op,
   product.elementType = elementType;
   product.lanes = lanes;
   product.dotLanes = dotLanes;
-  auto dynamicVector = [&](Type element) {
-    return MemRefType::get({ShapedType::kDynamic}, element);
-  };
-  product.positions = ToPositionsOp::create(
-      rewriter, loc, dynamicVector(sparse.getPosType()), a,
-      rewriter.getIndexAttr(1));
-  product.coordinates = ToCoordinatesOp::create(
-      rewriter, loc, dynamicVector(sparse.getCrdType()), a,
-      rewriter.getIndexAttr(1));
-  product.values =
-      ToValuesOp::create(rewriter, loc, dynamicVector(elementType), a);
-  auto denseType = cast<RankedTensorType>(dense.getType());
-  product.denseBuffer = bufferization::ToBufferOp::create(
-      rewriter, loc, MemRefType::get(denseType.getShape(), elementType),
-      dense, /*read_only=*/true);
+  product.positions = positionsBuffer(rewriter, loc, a, 1);
+  product.coordinates = coordinatesBuffer(rewriter, loc, a, 1);
+  product.values = valuesBuffer(rewriter, loc, a);
+  product.denseBuffer = readOnlyBuffer(rewriter, loc, dense);
 
   int64_t columns = aType.getDimSize(1);
   unsigned crdWidth = sparse.getCrdType().isIndex()
@@ -137,85 +97,8 @@ FailureOr<CsrProduct> prepareCsrProduct(linalg::LinalgOp op,
       (!ShapedType::isDynamic(columns) &&
        columns - 1 <= (int64_t(1) << (crdWidth - 1)) - 1);
 
-  // A zero-filled init needs no reading: the result goes to a fresh buffer
-  // sized from the operands (not from `init`, so the fill becomes dead).
-  auto resultType = cast<RankedTensorType>(init.getType());
-  auto resultMemRefType = MemRefType::get(resultType.getShape(), elementType);
-  product.zeroInit = isZeroFilled(init);
-  if (product.zeroInit) {
-    SmallVector<Value> dynamicSizes;
-    for (auto [dim, size] : llvm::enumerate(resultType.getShape()))
-      if (ShapedType::isDynamic(size))
-        dynamicSizes.push_back(rewriter.createOrFold<tensor::DimOp>(
-            loc, dim == 0 ? a : dense, indexConstant(rewriter, loc, dim)));
-    product.resultBuffer = memref::AllocOp::create(
-        rewriter, loc, resultMemRefType, dynamicSizes,
-        rewriter.getI64IntegerAttr(64));
-  } else {
-    product.resultBuffer = bufferization::ToBufferOp::create(
-        rewriter, loc, resultMemRefType, init);
-  }
+  product.result = createProductResult(op, a, dense, rewriter);
   return product;
-}
-
-/// Replaces `op` by the result buffer as a tensor, dropping a zero fill
-/// that only fed it.
-void replaceWithResult(linalg::LinalgOp op, const CsrProduct &product,
-                       PatternRewriter &rewriter) {
-  Value init = op.getDpsInits()[0];
-  rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
-      op, init.getType(), product.resultBuffer,
-      /*restrict=*/rewriter.getUnitAttr(),
-      /*writable=*/rewriter.getUnitAttr());
-  if (Operation *fill = init.getDefiningOp();
-      product.zeroInit && fill->use_empty())
-    rewriter.eraseOp(fill);
-}
-
-/// The sum over positions [begin, end) of what `accumulate` adds for each
-/// vector of `lanes` positions: full vectors (all-true mask), then one
-/// masked vector for the rest, then one horizontal reduction.
-/// `accumulate(builder, loc, position, mask, accumulator)` returns the new
-/// accumulator; masked-off lanes must add zero.
-Value emitVectorSum(
-    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
-    FloatType elementType,
-    function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
-        accumulate) {
-  auto vectorType = VectorType::get({lanes}, elementType);
-  auto maskType = VectorType::get({lanes}, b.getI1Type());
-  Value zero = arith::ConstantOp::create(
-      b, loc, vectorType,
-      DenseElementsAttr::get(vectorType, b.getZeroAttr(elementType)));
-  Value allTrue = arith::ConstantOp::create(
-      b, loc, maskType, DenseElementsAttr::get(maskType, true));
-  Value width = indexConstant(b, loc, lanes);
-  Value count = arith::SubIOp::create(b, loc, end, begin);
-  Value full = arith::MulIOp::create(
-      b, loc, arith::DivUIOp::create(b, loc, count, width), width);
-  Value fullEnd = arith::AddIOp::create(b, loc, begin, full);
-  auto loop = scf::ForOp::create(
-      b, loc, begin, fullEnd, width, ValueRange{zero},
-      [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulator) {
-        scf::YieldOp::create(lb, ll,
-                             accumulate(lb, ll, k, allTrue, accumulator[0]));
-      });
-  Value remaining = arith::SubIOp::create(b, loc, end, fullEnd);
-  Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
-                                    remaining, indexConstant(b, loc, 0));
-  auto tail = scf::IfOp::create(
-      b, loc, any,
-      [&](OpBuilder &tb, Location tl) {
-        Value mask = vector::CreateMaskOp::create(tb, tl, maskType,
-                                                  ValueRange{remaining});
-        scf::YieldOp::create(
-            tb, tl, accumulate(tb, tl, fullEnd, mask, loop.getResult(0)));
-      },
-      [&](OpBuilder &eb, Location el) {
-        scf::YieldOp::create(eb, el, loop.getResult(0));
-      });
-  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                     tail.getResult(0));
 }
 
 /// Emits the loops of one row of A.
@@ -375,7 +258,7 @@ public:
               // Accumulators start at zero in the first K block of a
               // zero-filled product and from C everywhere else.
               Value zeroStart =
-                  p.zeroInit
+                  p.result.zeroInit
                       ? arith::CmpIOp::create(kb, kl, arith::CmpIPredicate::eq,
                                               kStart, c0)
                             .getResult()
@@ -536,7 +419,7 @@ private:
     auto loadTile = [&](OpBuilder &lb, Location ll) {
       SmallVector<Value> tile;
       for (Value j : columns)
-        tile.push_back(load(lb, ll, p.resultBuffer, {row, j}));
+        tile.push_back(load(lb, ll, p.result.buffer, {row, j}));
       return tile;
     };
     if (zeroStart) {
@@ -551,7 +434,7 @@ private:
             scf::YieldOp::create(eb, el, loadTile(eb, el));
           });
       initial.assign(start.getResults().begin(), start.getResults().end());
-    } else if (p.zeroInit) {
+    } else if (p.result.zeroInit) {
       initial.assign(columns.size(), zero);
     } else {
       initial = loadTile(b, loc);
@@ -644,10 +527,10 @@ private:
 
     for (auto [j, result] : llvm::zip(columns, results)) {
       if (mask)
-        vector::MaskedStoreOp::create(b, loc, p.resultBuffer,
+        vector::MaskedStoreOp::create(b, loc, p.result.buffer,
                                       ValueRange{row, j}, mask, result);
       else
-        vector::StoreOp::create(b, loc, result, p.resultBuffer,
+        vector::StoreOp::create(b, loc, result, p.result.buffer,
                                 ValueRange{row, j});
     }
     return reached;
@@ -656,26 +539,6 @@ private:
   const CsrProduct &p;
   const KernelOptions &options;
 };
-
-/// Stores `dot` (+ the init value unless the result was zero-filled) at
-/// `indices` of the result.
-void storeDot(OpBuilder &b, Location loc, const CsrProduct &product,
-              ValueRange indices, Value dot) {
-  if (!product.zeroInit)
-    dot = arith::AddFOp::create(
-        b, loc, memref::LoadOp::create(b, loc, product.resultBuffer, indices),
-        dot);
-  memref::StoreOp::create(b, loc, dot, product.resultBuffer, indices);
-}
-
-/// Emits `scf.parallel` over the rows of the product's sparse operand.
-void forEachRow(OpBuilder &b, Location loc, Value rows,
-                function_ref<void(OpBuilder &, Location, Value)> body) {
-  scf::ParallelOp::create(
-      b, loc, ValueRange{indexConstant(b, loc, 0)}, ValueRange{rows},
-      ValueRange{indexConstant(b, loc, 1)},
-      [&](OpBuilder &nb, Location nl, ValueRange ivs) { body(nb, nl, ivs[0]); });
-}
 
 struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
   CsrSpmmPattern(MLIRContext *context, const KernelOptions &options)
@@ -706,12 +569,12 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
 
     RowEmitter emitter(*product, options);
     auto emitRows = [&](OpBuilder &rb, Location rl) {
-      forEachRow(rb, rl, rows, [&](OpBuilder &nb, Location nl, Value row) {
+      forEachParallel(rb, rl, rows, [&](OpBuilder &nb, Location nl, Value row) {
         auto [rowBegin, rowEnd] = emitter.rowRange(nb, nl, row);
         Value begin = rowBegin, end = rowEnd; // Lambdas below capture them.
         auto emitDot = [&](OpBuilder &db, Location dl) {
           Value dot = emitter.emitRowDot(db, dl, bFlat, begin, end);
-          storeDot(db, dl, *product, ValueRange{row, indexConstant(db, dl, 0)},
+          storeSum(db, dl, product->result, ValueRange{row, indexConstant(db, dl, 0)},
                    dot);
         };
         if (staticCols == 1) {
@@ -752,7 +615,7 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
             scf::YieldOp::create(eb, el);
           });
     }
-    replaceWithResult(op, *product, rewriter);
+    replaceWithResult(op, product->result, rewriter);
     return success();
   }
 
@@ -773,14 +636,14 @@ struct CsrSpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
     Value rows = rewriter.createOrFold<tensor::DimOp>(
         loc, op.getDpsInputs()[0], indexConstant(rewriter, loc, 0));
     RowEmitter emitter(*product, options);
-    forEachRow(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
+    forEachParallel(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
                                         Value row) {
       auto [begin, end] = emitter.rowRange(nb, nl, row);
       Value dot =
           emitter.emitRowDot(nb, nl, product->denseBuffer, begin, end);
-      storeDot(nb, nl, *product, ValueRange{row}, dot);
+      storeSum(nb, nl, product->result, ValueRange{row}, dot);
     });
-    replaceWithResult(op, *product, rewriter);
+    replaceWithResult(op, product->result, rewriter);
     return success();
   }
 
@@ -879,9 +742,7 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
     auto patternType = cast<RankedTensorType>(pattern.getType());
     SparseTensorType sparse(patternType);
     auto elementType = dyn_cast<FloatType>(patternType.getElementType());
-    if (!sparse.hasEncoding() || sparse.getLvlRank() != 2 ||
-        !sparse.isIdentity() || !sparse.isDenseLvl(0) ||
-        !sparse.isCompressedLvl(1) || !elementType ||
+    if (!isCsr(sparse) || !elementType ||
         !isDenseTensor(q.getType(), 2, elementType) ||
         !isDenseTensor(keys.getType(), 2, elementType))
       return rewriter.notifyMatchFailure(op, "not dense x dense -> CSR");
@@ -931,7 +792,7 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
         rewriter, loc, vectorType,
         DenseElementsAttr::get(vectorType, rewriter.getZeroAttr(elementType)));
 
-    forEachRow(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
+    forEachParallel(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
                                         Value row) {
       Value begin = toIndex(
           nb, nl, memref::LoadOp::create(nb, nl, positions, row));

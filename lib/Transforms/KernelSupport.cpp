@@ -61,6 +61,11 @@ void storeVector(OpBuilder &b, Location loc, Value value, Value buffer,
 
 /// The divisor of `expr` if it is `dim floordiv k` (k > 0), 1 if it is
 /// `dim` itself, else 0.
+bool isCsr(sparse_tensor::SparseTensorType type) {
+  return type.hasEncoding() && type.getLvlRank() == 2 && type.isIdentity() &&
+         type.isDenseLvl(0) && type.isCompressedLvl(1);
+}
+
 static int64_t blockDivisor(AffineExpr expr, unsigned dim) {
   if (expr == getAffineDimExpr(dim, expr.getContext()))
     return 1;

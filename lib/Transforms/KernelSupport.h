@@ -39,6 +39,9 @@ Value loadVector(OpBuilder &b, Location loc, VectorType type, Value buffer,
 void storeVector(OpBuilder &b, Location loc, Value value, Value buffer,
                  ValueRange indices, Value mask);
 
+/// A CSR encoding: levels (dense, compressed), identity map.
+bool isCsr(sparse_tensor::SparseTensorType type);
+
 /// The block shape (R, C) of a BSR encoding, or failure. Its levels are
 /// (i floordiv R : dense, j floordiv C : compressed, i mod R : dense,
 /// j mod C : dense); MLIR folds `floordiv 1` and `mod 1`, so a block of one

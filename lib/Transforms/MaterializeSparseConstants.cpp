@@ -25,6 +25,7 @@ namespace mlir::sparse_opt {
 using namespace mlir;
 using namespace mlir::sparse_tensor;
 using mlir::sparse_opt::kernels::assembleInLevelSpace;
+using mlir::sparse_opt::kernels::isCsr;
 using mlir::sparse_opt::kernels::matchBsrBlock;
 using mlir::sparse_opt::kernels::matchNm;
 
@@ -245,11 +246,10 @@ LogicalResult materialize(Operation *op, ElementsAttr elements,
   if (!type.hasEncoding() || type.getDimRank() != 2 || !elementType ||
       !resultType.hasStaticShape())
     return rewriter.notifyMatchFailure(op, "not a static 2-D float constant");
-  bool isCsr = type.getLvlRank() == 2 && type.isIdentity() &&
-               type.isDenseLvl(0) && type.isCompressedLvl(1);
+  bool csr = isCsr(type);
   FailureOr<std::pair<int64_t, int64_t>> block = matchBsrBlock(type);
   FailureOr<std::pair<int64_t, int64_t>> nm = matchNm(type);
-  if (!isCsr && failed(block) && failed(nm))
+  if (!csr && failed(block) && failed(nm))
     return rewriter.notifyMatchFailure(op, "not CSR, BSR or N:M");
 
   FailureOr<SmallVector<NonZero>> nonZeros =
@@ -257,7 +257,7 @@ LogicalResult materialize(Operation *op, ElementsAttr elements,
   if (failed(nonZeros))
     return rewriter.notifyMatchFailure(op, "values are not readable floats");
   FailureOr<Storage> storage =
-      isCsr ? buildCsr(op, type, *nonZeros, elementType)
+      csr ? buildCsr(op, type, *nonZeros, elementType)
       : succeeded(block)
           ? buildBsr(op, type, *nonZeros, elementType, block->first,
                      block->second)
