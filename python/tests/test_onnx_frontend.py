@@ -280,3 +280,15 @@ def test_bert_base(tmp_path, require_ops):
     timed("bert-base (sequence 128) end to end", lambda: check_model(
         tmp_path, model, require_ops, inputs=bert_inputs(128, 30522),
         tolerances="model", external_data=True))
+
+
+@pytest.mark.models_large
+def test_bert_base_pruned(tmp_path, require_ops):
+    """90% magnitude-pruned BERT-base (embedding tables kept dense): the
+    compiler's sparse path on a real model."""
+    model = models.build_bert()
+    prune.prune_model(model, sparsity=0.9, exclude=["*embeddings*"])
+    timed("bert-base 90% pruned (sequence 128) end to end", lambda:
+          check_model(tmp_path, model, require_ops,
+                      inputs=bert_inputs(128, 30522), tolerances="model",
+                      external_data=True))
