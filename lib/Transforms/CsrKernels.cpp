@@ -291,36 +291,13 @@ public:
   /// one tile each of nTile/2, ..., 1 vectors where they fit, then one
   /// masked vector.
   void emitTailTiles(OpBuilder &b, Location loc, Value row, Value begin,
-                     Value end, Value fullEnd, Value cols,
-                     Value bFlat) const {
-    auto width = [&](unsigned vectors) {
-      return indexConstant(b, loc, vectors * p.lanes);
-    };
-    Value column = fullEnd;
-    for (unsigned vectors = options.nTile / 2; vectors >= 1; vectors /= 2) {
-      Value tileWidth = width(vectors);
-      Value remaining = arith::SubIOp::create(b, loc, cols, column);
-      Value fits = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
-                                         remaining, tileWidth);
-      scf::IfOp::create(b, loc, fits, [&](OpBuilder &nb, Location nl) {
-        emitTile(nb, nl, row, column, begin, end, vectors, Value(), bFlat,
-                 cols);
-        scf::YieldOp::create(nb, nl);
-      });
-      Value advanced = arith::AddIOp::create(b, loc, column, tileWidth);
-      column = arith::SelectOp::create(b, loc, fits, advanced, column);
-    }
-
-    Value remaining = arith::SubIOp::create(b, loc, cols, column);
-    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
-                                      remaining, indexConstant(b, loc, 0));
-    scf::IfOp::create(b, loc, any, [&](OpBuilder &nb, Location nl) {
-      Value mask = vector::CreateMaskOp::create(
-          nb, nl, VectorType::get({p.lanes}, nb.getI1Type()),
-          ValueRange{remaining});
-      emitTile(nb, nl, row, column, begin, end, 1, mask, bFlat, cols);
-      scf::YieldOp::create(nb, nl);
-    });
+                     Value end, Value fullEnd, Value cols, Value bFlat) const {
+    sparse_opt::kernels::emitTailTiles(
+        b, loc, fullEnd, cols, p.lanes, options.nTile,
+        [&](OpBuilder &tb, Location tl, Value column, unsigned vectors,
+            Value mask) {
+          emitTile(tb, tl, row, column, begin, end, vectors, mask, bFlat, cols);
+        });
   }
 
 private:
@@ -713,6 +690,48 @@ Value emitDenseRowDot(OpBuilder &b, Location loc, Value x, Value xRow,
 /// stored (i, j) becomes a vector dot product of two contiguous rows,
 /// written over S's values like the sparsifier's loops do (S is the
 /// operation's destination): no allocation per call.
+/// The lane sums of each of `parts` (G vectors of W lanes, G <= W, both
+/// powers of two) as one vector of G: pairs are folded with even/odd lane
+/// shuffles until one vector holds G groups of W/G partial sums, which are
+/// then folded within the vector. G - 1 + log2(W/G) shuffle pairs and adds
+/// for G sums instead of log2(W) each.
+Value sumLanesOfEach(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
+  auto halves = [&](Value x, Value y) {
+    int64_t width = cast<VectorType>(x.getType()).getNumElements() +
+                    cast<VectorType>(y.getType()).getNumElements();
+    SmallVector<int64_t> evens, odds;
+    for (int64_t lane = 0; lane < width; lane += 2) {
+      evens.push_back(lane);
+      odds.push_back(lane + 1);
+    }
+    return arith::AddFOp::create(
+        b, loc, vector::ShuffleOp::create(b, loc, x, y, evens),
+        vector::ShuffleOp::create(b, loc, x, y, odds));
+  };
+  SmallVector<Value> level(parts);
+  while (level.size() > 1) {
+    SmallVector<Value> next;
+    for (size_t index = 0; index < level.size(); index += 2)
+      next.push_back(halves(level[index], level[index + 1]));
+    level = std::move(next);
+  }
+  Value sums = level.front();
+  int64_t groups = parts.size();
+  while (cast<VectorType>(sums.getType()).getNumElements() > groups) {
+    // Halve the width: with one operand, shuffle lanes index both copies.
+    int64_t width = cast<VectorType>(sums.getType()).getNumElements();
+    SmallVector<int64_t> evens, odds;
+    for (int64_t lane = 0; lane < width; lane += 2) {
+      evens.push_back(lane);
+      odds.push_back(lane + 1);
+    }
+    sums = arith::AddFOp::create(
+        b, loc, vector::ShuffleOp::create(b, loc, sums, sums, evens),
+        vector::ShuffleOp::create(b, loc, sums, sums, odds));
+  }
+  return sums;
+}
+
 struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
   CsrSddmmPattern(MLIRContext *context, const KernelOptions &options)
       : OpRewritePattern(context), options(options) {}
@@ -791,6 +810,9 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
     Value zero = arith::ConstantOp::create(
         rewriter, loc, vectorType,
         DenseElementsAttr::get(vectorType, rewriter.getZeroAttr(elementType)));
+    constexpr unsigned kMaxGroup = 8;
+    unsigned group =
+        llvm::isPowerOf2_32(lanes) ? std::min(lanes, kMaxGroup) : 1;
 
     forEachParallel(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
                                         Value row) {
@@ -821,31 +843,69 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
         }
       }
 
+      // Q row i times K row `column`, lane by lane (sum the lanes for the
+      // dot product).
+      auto rowProducts = [&](OpBuilder &eb, Location el, Value column) {
+        Value accumulator = zero;
+        for (auto [index, qPart] : llvm::enumerate(qRow)) {
+          auto [at, qVector] = qPart;
+          bool last = index + 1 == qRow.size();
+          Value kVector =
+              last && tailMask
+                  ? vector::MaskedLoadOp::create(eb, el, vectorType, kBuffer,
+                                                 ValueRange{column, at},
+                                                 tailMask, zero)
+                        .getResult()
+                  : vector::LoadOp::create(eb, el, vectorType, kBuffer,
+                                           ValueRange{column, at})
+                        .getResult();
+          accumulator =
+              vector::FMAOp::create(eb, el, qVector, kVector, accumulator);
+        }
+        return accumulator;
+      };
+
+      // Entries in groups of `group`: their lane sums are reduced together
+      // (sumLanesOfEach) and stored as one vector. One horizontal reduction
+      // per entry was most of the time (perf annotate: its shuffle/add
+      // chain, serial per entry, took ~80% of the samples).
+      Value groupEnd = begin;
+      if (qInRegisters && group > 1) {
+        Value width = indexConstant(nb, nl, group);
+        Value count = arith::SubIOp::create(nb, nl, end, begin);
+        groupEnd = arith::AddIOp::create(
+            nb, nl, begin,
+            arith::MulIOp::create(
+                nb, nl, arith::DivUIOp::create(nb, nl, count, width), width));
+        scf::ForOp::create(
+            nb, nl, begin, groupEnd, width, ValueRange{},
+            [&](OpBuilder &gb, Location gl, Value first, ValueRange) {
+              SmallVector<Value> products;
+              for (unsigned g = 0; g < group; ++g) {
+                Value entry = arith::AddIOp::create(
+                    gb, gl, first, indexConstant(gb, gl, g));
+                Value column = toIndex(
+                    gb, gl,
+                    memref::LoadOp::create(gb, gl, coordinates, entry));
+                products.push_back(rowProducts(gb, gl, column));
+              }
+              vector::StoreOp::create(gb, gl,
+                                      sumLanesOfEach(gb, gl, products),
+                                      values, ValueRange{first});
+              scf::YieldOp::create(gb, gl);
+            });
+      }
+
       scf::ForOp::create(
-          nb, nl, begin, end, indexConstant(nb, nl, 1), ValueRange{},
+          nb, nl, groupEnd, end, indexConstant(nb, nl, 1), ValueRange{},
           [&](OpBuilder &eb, Location el, Value entry, ValueRange) {
             Value column = toIndex(
                 eb, el, memref::LoadOp::create(eb, el, coordinates, entry));
             Value dot;
             if (qInRegisters) {
-              Value accumulator = zero;
-              for (auto [index, qPart] : llvm::enumerate(qRow)) {
-                auto [at, qVector] = qPart;
-                bool last = index + 1 == qRow.size();
-                Value kVector =
-                    last && tailMask
-                        ? vector::MaskedLoadOp::create(
-                              eb, el, vectorType, kBuffer,
-                              ValueRange{column, at}, tailMask, zero)
-                              .getResult()
-                        : vector::LoadOp::create(eb, el, vectorType, kBuffer,
-                                                 ValueRange{column, at})
-                              .getResult();
-                accumulator =
-                    vector::FMAOp::create(eb, el, qVector, kVector, accumulator);
-              }
               dot = vector::ReductionOp::create(
-                  eb, el, vector::CombiningKind::ADD, accumulator);
+                  eb, el, vector::CombiningKind::ADD,
+                  rowProducts(eb, el, column));
             } else {
               dot = emitDenseRowDot(eb, el, qBuffer, row, kBuffer, column,
                                     depth, lanes, elementType);

@@ -276,9 +276,16 @@ void emitColumnTiles(
                        scf::YieldOp::create(nb, nl);
                      });
 
-  Value column = fullEnd;
+  emitTailTiles(b, loc, fullEnd, cols, lanes, nTile, emitTile);
+}
+
+void emitTailTiles(
+    OpBuilder &b, Location loc, Value column, Value cols, unsigned lanes,
+    unsigned nTile,
+    function_ref<void(OpBuilder &, Location, Value, unsigned, Value)>
+        emitTile) {
   for (unsigned vectors = nTile / 2; vectors >= 1; vectors /= 2) {
-    Value tileWidth = width(vectors);
+    Value tileWidth = indexConstant(b, loc, vectors * lanes);
     Value remaining = arith::SubIOp::create(b, loc, cols, column);
     Value fits = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
                                        remaining, tileWidth);

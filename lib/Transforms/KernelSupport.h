@@ -134,6 +134,14 @@ void emitColumnTiles(
     OpBuilder &b, Location loc, Value cols, unsigned lanes, unsigned nTile,
     function_ref<void(OpBuilder &, Location, Value, unsigned, Value)> emitTile);
 
+/// The part of emitColumnTiles after the full tiles: columns [column, cols)
+/// with one tile each of nTile/2, ..., 1 vectors where they fit, then one
+/// masked vector.
+void emitTailTiles(
+    OpBuilder &b, Location loc, Value column, Value cols, unsigned lanes,
+    unsigned nTile,
+    function_ref<void(OpBuilder &, Location, Value, unsigned, Value)> emitTile);
+
 /// The sum over positions [begin, end) of what `accumulate` adds for each
 /// vector of `lanes` positions: full vectors (all-true mask), then one
 /// masked vector for the rest, then one horizontal reduction.
