@@ -166,7 +166,7 @@ def compile_onnx(model_path: PathLike, output: PathLike, *,
     model_path = os.fspath(model_path)
     if not os.path.isfile(model_path):
         raise FileNotFoundError(f"{model_path}: no such ONNX model")
-    graph = _load_graph(model_path)
+    model = _load_graph(model_path)
     header = options.pop("header", True)
     extra = list(options.pop("extra_arguments", ()))
     if os.path.exists(output) and os.path.samefile(output, model_path):
@@ -181,11 +181,14 @@ def compile_onnx(model_path: PathLike, output: PathLike, *,
             # A sparse-compile without ONNX input: import to MLIR first.
             source = import_onnx(model_path, Path(scratch) / "model.mlir",
                                  input_shapes=input_shapes)
-        # The header names the entry; keep it where the caller asked.
+        # The header names the entry: written where the caller asked (True:
+        # sparse-compile's default, which it overwrites only if it wrote it
+        # before), or to the scratch directory for header=False.
+        if header is False:
+            header = Path(scratch) / "model.h"
         header_path = (Path(output).with_suffix(".h") if header is True
-                       else Path(scratch) / "model.h" if header is False
                        else Path(header))
-        library = compile(source, output, header=header_path,
+        library = compile(source, output, header=header,
                           extra_arguments=extra, **options)
         entries = _ENTRY.findall(header_path.read_text())
     if len(entries) != 1:
@@ -194,8 +197,8 @@ def compile_onnx(model_path: PathLike, output: PathLike, *,
             f"{output}: expected one entry point in the library compiled "
             f"from {model_path}, found {entries or 'none'}", 1, [])
     return CompiledModel(library, entries[0],
-                         [i.name for i in _graph_inputs(graph)],
-                         [o.name for o in graph.graph.output])
+                         [i.name for i in _graph_inputs(model)],
+                         [o.name for o in model.graph.output])
 
 
 def run_onnx(model_path: PathLike, inputs: Mapping[str, object], *,

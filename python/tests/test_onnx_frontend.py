@@ -146,6 +146,19 @@ def test_import_onnx(tmp_path, importer_ops):
         import_onnx(path)  # a symbolic batch without a shape
 
 
+def test_compile_onnx_keeps_a_users_header(tmp_path, importer_ops):
+    path = save(models.build_mlp(in_features=8, hidden=(4,), out_features=2),
+                tmp_path / "mlp.onnx")
+    mine = tmp_path / "mlp.h"
+    mine.write_text("/* my own header */\n")
+    with pytest.raises(CompileError, match="mlp.h"):
+        compile_onnx(path, tmp_path / "mlp.so")
+    assert mine.read_text() == "/* my own header */\n"
+    with compile_onnx(path, tmp_path / "mlp.so", header=False) as compiled:
+        assert compiled.entry == "forward"
+    assert mine.read_text() == "/* my own header */\n"
+
+
 def test_not_onnx_is_a_clear_error(tmp_path):
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"\xff\xff\xff not a protobuf")
