@@ -444,7 +444,8 @@ def main(argv: list[str] | None = None) -> int:
                              f"Gemm / Conv initializer"
                              f"{' selected' if weights else ''})")
         save_model(model, args.output, external_data=external,
-                   protected=() if args.force else (args.input,))
+                   protected=() if args.force else (args.input,),
+                   overwrite=args.force)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -271,3 +271,10 @@ def test_cli_refuses_to_overwrite(tmp_path):
     done = cli("mlp", "-o", output)
     assert done.returncode == 2 and "pass --force" in done.stderr
     assert output.read_text() == "precious"
+    # The external data file is not overwritten unasked either.
+    data = tmp_path / "n.onnx.data"
+    data.write_text("mine")
+    done = cli("mlp", "-o", tmp_path / "n.onnx", "--external-data")
+    assert done.returncode == 2 and "n.onnx.data exists" in done.stderr
+    assert data.read_text() == "mine"
+    assert not (tmp_path / "n.onnx").exists()

@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = BUILDERS[args.name](**keywords)
         written = save_model(model, args.output,
-                             external_data=args.external_data)
+                             external_data=args.external_data,
+                             overwrite=args.force)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -21,7 +21,8 @@ def external_data_path(output: str | os.PathLike) -> Path:
 
 def save_model(model: onnx.ModelProto, output: str | os.PathLike, *,
                external_data: bool = False,
-               protected: tuple[str | os.PathLike, ...] = ()) -> list[Path]:
+               protected: tuple[str | os.PathLike, ...] = (),
+               overwrite: bool = True) -> list[Path]:
     """Writes ``model`` to ``output``; with ``external_data`` every
     initializer of 1 KiB or more goes to ``<output>.data`` (what
     ``onnx.save(..., save_as_external_data=True)`` writes; the location
@@ -30,10 +31,16 @@ def save_model(model: onnx.ModelProto, output: str | os.PathLike, *,
 
     ``protected`` files (e.g. the model this one was read from) are never
     written: a ValueError is raised if ``output`` or the data file is one.
-    ``model`` itself is not modified."""
+    With ``overwrite`` False, an existing output or data file is a
+    ValueError too. ``model`` itself is not modified."""
     output = Path(output)
     written = [output] + ([external_data_path(output)] if external_data
                           else [])
+    if not overwrite:
+        for path in written:
+            if path.exists():
+                raise ValueError(f"{path} exists; pass --force to overwrite "
+                                 f"it")
     for path in written:
         for other in protected:
             if os.path.exists(path) and os.path.exists(other) and \
