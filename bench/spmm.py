@@ -17,6 +17,17 @@ dense versus sparsity goes to a PNG next to the CSV.
 
   bench/spmm.py [--n 1,32,128,256] [--repeat 10]
                 [--methods magnitude_pruning,random_pruning]
+  bench/spmm.py --formats bsr:4x4,bsr:8x1,nm:2:4 [--n ...] [--limit K]
+
+With --formats, structured weights instead (DLMC's pruning is
+unstructured, so they are derived from it; docs/performance.md): for BSR
+R x C, each DLMC matrix whose shape the blocks tile, block-pruned to the same
+density (the round(nnz / (R*C)) blocks of largest norm, whole, values from the
+seed: sparse-run --structure); for N:M, each DLMC shape filled with random
+values and pruned to N:M by magnitude, i.e. at the sparsity 1 - N/M that N:M
+implies. On each such weight it compares our kernel for the format with our
+CSR kernel on the same weight, the upstream sparsifier on the same format
+(`sparse-kernels=false`) and dense OpenBLAS sgemm, on 1 and 2 threads.
 
 Timings are best-of-R after warm-up; every ratio compares runs of the same
 script run on the same machine. Thread scaling (2T / 1T, ours and Eigen's)
@@ -99,6 +110,156 @@ def run_all(args, matrices, tools, env, tmp):
                                variant=variant)
                     results.append(row)
     return results
+
+
+def compile_kernel(tools, tmp, libraries, rows, cols, fmt, pipeline_options):
+    """The SpMM library for a rows x cols weight in format `fmt`, compiled
+    once per (shape, format, options); None if the compiler rejects it (the
+    upstream sparsifier does not handle every block shape)."""
+    compile_tool, _, make_kernel = tools
+    key = (rows, cols, fmt, pipeline_options)
+    if key not in libraries:
+        stem = f"spmm_{rows}x{cols}_{fmt.replace(':', '_')}_{len(libraries)}"
+        mlir = os.path.join(tmp, stem + ".mlir")
+        lib = os.path.join(tmp, stem + ".so")
+        subprocess.run([sys.executable, make_kernel, "spmm", "--rows",
+                        str(rows), "--cols", str(cols), "--format", fmt,
+                        "-o", mlir], check=True)
+        result = subprocess.run(
+            [compile_tool, mlir, "-o", lib, "--no-header",
+             f"--pipeline-options={pipeline_options}"],
+            capture_output=True, text=True)
+        if result.returncode != 0:
+            print(f"  ({fmt}, '{pipeline_options}': sparse-compile failed, "
+                  f"skipped: {result.stderr.strip().splitlines()[-1:]})",
+                  file=sys.stderr)
+        libraries[key] = lib if result.returncode == 0 else None
+    return libraries[key]
+
+
+def parse_format(text):
+    """("bsr", R, C) or ("nm", N, M) from bsr:RxC / nm:N:M."""
+    kind, _, rest = text.partition(":")
+    try:
+        if kind == "bsr":
+            r, c = (int(x) for x in rest.split("x"))
+            return ("bsr", r, c)
+        if kind == "nm":
+            n, m = (int(x) for x in rest.split(":"))
+            if 0 < n <= m:
+                return ("nm", n, m)
+    except ValueError:
+        pass
+    sys.exit(f"error: --formats expects bsr:RxC or nm:N:M, got {text!r}")
+
+
+def structured_weights(args, matrices, fmt):
+    """(label, level, sparse-run weight arguments, rows, cols) of the
+    weights to run `fmt` on: see the module's description."""
+    kind, a, b = fmt
+    weights = []
+    if kind == "bsr":
+        for model, method, level, path, rows, cols in matrices:
+            if rows % a == 0 and cols % b == 0:
+                weights.append((f"{model}/{method}/{level}/"
+                                f"{os.path.basename(path)}", level,
+                                ["--matrix", path], rows, cols))
+    else:
+        level = f"{1 - a / b:g}"
+        for rows, cols in sorted({(r, c) for *_, r, c in matrices}):
+            if cols % b == 0:
+                weights.append((f"random {rows}x{cols}", level,
+                                ["--random", f"{rows}x{cols}:1.0"], rows,
+                                cols))
+    return weights[:args.limit] if args.limit else weights
+
+
+def run_formats(args, matrices, tools, env, tmp):
+    """The --formats comparison: per weight, format and N, the rows of our
+    kernel for the format, our CSR kernel, the upstream sparsifier on the
+    format and (in our kernel's run) dense sgemm."""
+    run_tool = tools[1]
+    libraries = {}
+    results = []
+    for text in args.formats:
+        fmt = parse_format(text)
+        weights = structured_weights(args, matrices, fmt)
+        for index, (label, level, weight, rows, cols) in enumerate(weights):
+            print(f"[{text} {index + 1}/{len(weights)}] {label}",
+                  file=sys.stderr)
+            variants = {
+                text: (text, VARIANTS["sparse-opt"]),
+                "csr": ("csr", VARIANTS["sparse-opt"]),
+                "upstream " + text: (text, VARIANTS["upstream"]),
+            }
+            for variant, (kernel_format, options) in variants.items():
+                lib = compile_kernel(tools, tmp, libraries, rows, cols,
+                                     kernel_format, options)
+                if lib is None:
+                    continue
+                dense = ["--dense-baseline"] if variant == text else []
+                for n in args.n:
+                    result = subprocess.run(
+                        [run_tool, lib, "--entry", "spmm", "--kind", "spmm",
+                         *weight, "--structure", text, "--n", str(n),
+                         "--threads", "1,2", "--repeat", str(args.repeat),
+                         *dense, "--csv", "-"],
+                        check=False, capture_output=True, text=True, env=env)
+                    if result.returncode != 0:
+                        sys.exit(f"error: sparse-run failed on {label} "
+                                 f"({variant}, N = {n}):\n{result.stderr}")
+                    for row in csv.DictReader(io.StringIO(result.stdout)):
+                        row.update(format=text, level=level, weight=label,
+                                   variant=variant)
+                        results.append(row)
+    return results
+
+
+def print_formats_table(results, args, env):
+    """Geomeans per format, N and sparsity level: GF/s of each variant and
+    the format kernel's speedups over the others (1 thread), 2T / 1T."""
+    runs = defaultdict(dict)
+    for row in results:
+        runs[(row["format"], int(row["N"]), row["level"], row["weight"],
+              int(row["threads"]))][row["variant"]] = row
+    groups = defaultdict(lambda: defaultdict(list))
+    for (fmt, n, level, weight, threads), by_variant in runs.items():
+        ours = by_variant.get(fmt)
+        if ours is None:
+            continue
+        stats = groups[(fmt, n, level)]
+        t = str(threads)
+        stats["gflops_" + t].append(float(ours["gflops"]))
+        stats["dense_" + t].append(float(ours["speedup_vs_dense"]))
+        for other, name in (("csr", "csr"), ("upstream " + fmt, "upstream")):
+            if other in by_variant:
+                stats[name + "_gflops_" + t].append(
+                    float(by_variant[other]["gflops"]))
+                stats["vs_" + name + "_" + t].append(
+                    float(by_variant[other]["best_s"]) / float(ours["best_s"]))
+        if threads == 2:
+            one = runs[(fmt, n, level, weight, 1)][fmt]
+            stats["scaling"].append(float(one["best_s"]) / float(ours["best_s"]))
+
+    def mean(values, suffix=""):
+        return f"{geomean(values):.2f}{suffix}" if values else "-"
+
+    print(f"\nStructured SpMM, best of {args.repeat}, geomean per format, N "
+          f"and sparsity; OMP_PROC_BIND={env['OMP_PROC_BIND']} "
+          f"OMP_PLACES={env['OMP_PLACES']} "
+          f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')}\n")
+    print("| format | N | sparsity | weights | GF/s 1T | CSR GF/s 1T "
+          "| upstream GF/s 1T | vs CSR 1T | vs upstream 1T | vs dense 1T "
+          "| vs CSR 2T | vs dense 2T | 2T / 1T |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for (fmt, n, level), s in sorted(groups.items(), key=lambda kv: (
+            kv[0][0], kv[0][1], float(kv[0][2]))):
+        print(f"| {fmt} | {n} | {level} | {len(s['gflops_1'])} "
+              f"| {mean(s['gflops_1'])} | {mean(s['csr_gflops_1'])} "
+              f"| {mean(s['upstream_gflops_1'])} | {mean(s['vs_csr_1'], 'x')} "
+              f"| {mean(s['vs_upstream_1'], 'x')} | {mean(s['dense_1'], 'x')} "
+              f"| {mean(s['vs_csr_2'], 'x')} | {mean(s['dense_2'], 'x')} "
+              f"| {mean(s['scaling'], 'x')} |")
 
 
 def summarize(results):
@@ -202,10 +363,22 @@ def main():
     parser.add_argument("--methods", default="magnitude_pruning,random_pruning",
                         help="comma-separated DLMC pruning methods")
     parser.add_argument("--models", default="transformer,rn50")
-    parser.add_argument("--csv", default=os.path.join(ROOT, "bench", "results",
-                                                      "spmm.csv"))
+    parser.add_argument("--csv", default=None,
+                        help="default: bench/results/spmm.csv, or "
+                             "spmm-formats.csv with --formats")
+    parser.add_argument("--formats", default="",
+                        help="comma-separated bsr:RxC / nm:N:M: benchmark "
+                             "structured weights in these formats instead")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="with --formats: at most this many weights per "
+                             "format (0: all), for a quick check")
     args = parser.parse_args()
     args.n = [int(n) for n in args.n.split(",")]
+    args.formats = [f for f in args.formats.split(",") if f]
+    if args.csv is None:
+        args.csv = os.path.join(ROOT, "bench", "results",
+                                "spmm-formats.csv" if args.formats
+                                else "spmm.csv")
 
     tools = find_tools(args.build)
     if not os.path.isdir(args.dlmc):
@@ -213,6 +386,13 @@ def main():
 
     matrices = find_matrices(args)
     env = benchmark_environment()
+    if args.formats:
+        with tempfile.TemporaryDirectory() as tmp:
+            results = run_formats(args, matrices, tools, env, tmp)
+        write_csv(args.csv, results)
+        print_formats_table(results, args, env)
+        print(f"CSV: {args.csv}")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         results = run_all(args, matrices, tools, env, tmp)
 
