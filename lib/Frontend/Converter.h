@@ -134,17 +134,24 @@ using ConverterFn = std::function<LogicalResult(NodeContext &)>;
 /// op_type -> converter for the default (ai.onnx) domain.
 class ConverterRegistry {
 public:
-  void add(llvm::StringRef opType, ConverterFn converter) {
-    converters[opType] = std::move(converter);
+  struct Entry {
+    ConverterFn convert;
+    /// Inputs every opset requires (checked before `convert` runs, so
+    /// converters may use inputs [0, minInputs) without checking).
+    unsigned minInputs;
+  };
+  void add(llvm::StringRef opType, ConverterFn converter,
+           unsigned minInputs = 1) {
+    converters[opType] = {std::move(converter), minInputs};
   }
-  const ConverterFn *lookup(llvm::StringRef opType) const {
+  const Entry *lookup(llvm::StringRef opType) const {
     auto it = converters.find(opType);
     return it == converters.end() ? nullptr : &it->second;
   }
   std::vector<std::string> opTypes() const;
 
 private:
-  llvm::StringMap<ConverterFn> converters;
+  llvm::StringMap<Entry> converters;
 };
 
 /// The registry of all converters (built once).

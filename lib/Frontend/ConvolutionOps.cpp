@@ -412,6 +412,6 @@ unsigned mlir::sparse_opt::onnx::foldBatchNormIntoConv(
 
 void mlir::sparse_opt::onnx::registerConvolutionConverters(
     ConverterRegistry &registry) {
-  registry.add("Conv", convertConv);
-  registry.add("BatchNormalization", convertBatchNormalization);
+  registry.add("Conv", convertConv, 2);
+  registry.add("BatchNormalization", convertBatchNormalization, 5);
 }

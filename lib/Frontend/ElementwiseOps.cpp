@@ -513,39 +513,34 @@ LogicalResult convertWhere(NodeContext &ctx) {
     return ctx.fail("condition (input 0) must be bool");
   if (failed(checkSameElementTypes(ctx, {1, 2})))
     return failure();
-  ScalarEvaluator evaluator;
-  evaluator.onInts = [](ArrayRef<int64_t> x) { return x[0] ? x[1] : x[2]; };
-  // Float branches fold through onFloats: the condition reads as 0 / 1.
-  evaluator.onFloats = nullptr;
-  bool floatBranches = isa<FloatType>(ctx.inputType(1).getElementType());
-  ScalarBody body = [](OpBuilder &b, Location loc, ValueRange args) -> Value {
-    return arith::SelectOp::create(b, loc, args[0], args[1], args[2]);
-  };
-  if (floatBranches) {
-    // The condition is the first input (integer) but the result is float:
-    // fold here when all three are known.
-    const KnownValue *cond = ctx.known(0), *x = ctx.known(1),
-                     *y = ctx.known(2);
-    if (cond && x && y) {
-      auto shape = broadcastShapes({cond->shape, x->shape, y->shape});
-      if (succeeded(shape) && product(*shape) <= kMaxKnownElements) {
-        KnownValue result = KnownValue::zeros(
-            RankedTensorType::get(*shape, ctx.inputType(1).getElementType()));
-        for (int64_t e = 0, n = result.numElements(); e < n; ++e) {
-          bool c = cond->ints[broadcastSourceIndex(*shape, cond->shape, e)];
-          const KnownValue *from = c ? x : y;
-          result.set(e, from->floats[broadcastSourceIndex(*shape, from->shape,
-                                                          e)]);
-        }
-        ctx.setKnownOutput(0, std::move(result));
-        return success();
+  Type elementType = ctx.inputType(1).getElementType();
+  // Fold when all three are known. (convertElementwise's evaluators see the
+  // kind of input 0, the bool condition, so Where folds here.)
+  const KnownValue *cond = ctx.known(0), *x = ctx.known(1), *y = ctx.known(2);
+  if (cond && x && y) {
+    auto shape = broadcastShapes({cond->shape, x->shape, y->shape});
+    if (succeeded(shape) && product(*shape) <= kMaxKnownElements) {
+      KnownValue result =
+          KnownValue::zeros(RankedTensorType::get(*shape, elementType));
+      for (int64_t e = 0, n = result.numElements(); e < n; ++e) {
+        bool c = cond->ints[broadcastSourceIndex(*shape, cond->shape, e)];
+        const KnownValue *from = c ? x : y;
+        int64_t source = broadcastSourceIndex(*shape, from->shape, e);
+        if (result.isFloat())
+          result.floats[e] = from->floats[source];
+        else
+          result.ints[e] = from->ints[source];
       }
+      ctx.setKnownOutput(0, std::move(result));
+      return success();
     }
-    return convertElementwise(ctx, {0, 1, 2},
-                              ctx.inputType(1).getElementType(), body, {});
   }
-  return convertElementwise(ctx, {0, 1, 2}, ctx.inputType(1).getElementType(),
-                            body, evaluator);
+  return convertElementwise(
+      ctx, {0, 1, 2}, elementType,
+      [](OpBuilder &b, Location loc, ValueRange args) -> Value {
+        return arith::SelectOp::create(b, loc, args[0], args[1], args[2]);
+      },
+      /*evaluator=*/{});
 }
 
 LogicalResult convertClip(NodeContext &ctx) {
@@ -698,31 +693,31 @@ LogicalResult convertPRelu(NodeContext &ctx) {
 
 void mlir::sparse_opt::onnx::registerElementwiseConverters(
     ConverterRegistry &registry) {
-  registry.add("Add", arithmeticOp(Arithmetic::Add));
-  registry.add("Sub", arithmeticOp(Arithmetic::Sub));
-  registry.add("Mul", arithmeticOp(Arithmetic::Mul));
-  registry.add("Div", arithmeticOp(Arithmetic::Div));
+  registry.add("Add", arithmeticOp(Arithmetic::Add), 2);
+  registry.add("Sub", arithmeticOp(Arithmetic::Sub), 2);
+  registry.add("Mul", arithmeticOp(Arithmetic::Mul), 2);
+  registry.add("Div", arithmeticOp(Arithmetic::Div), 2);
   registry.add("Max", arithmeticOp(Arithmetic::Max));
   registry.add("Min", arithmeticOp(Arithmetic::Min));
   registry.add("Sum", arithmeticOp(Arithmetic::Add));
   registry.add("Mean", convertMean);
-  registry.add("Pow", convertPow);
-  registry.add("Equal", comparisonOp(Comparison::Equal));
-  registry.add("Less", comparisonOp(Comparison::Less));
-  registry.add("LessOrEqual", comparisonOp(Comparison::LessOrEqual));
-  registry.add("Greater", comparisonOp(Comparison::Greater));
-  registry.add("GreaterOrEqual", comparisonOp(Comparison::GreaterOrEqual));
-  registry.add("And", logicalOp(Logical::And));
-  registry.add("Or", logicalOp(Logical::Or));
-  registry.add("Xor", logicalOp(Logical::Xor));
+  registry.add("Pow", convertPow, 2);
+  registry.add("Equal", comparisonOp(Comparison::Equal), 2);
+  registry.add("Less", comparisonOp(Comparison::Less), 2);
+  registry.add("LessOrEqual", comparisonOp(Comparison::LessOrEqual), 2);
+  registry.add("Greater", comparisonOp(Comparison::Greater), 2);
+  registry.add("GreaterOrEqual", comparisonOp(Comparison::GreaterOrEqual), 2);
+  registry.add("And", logicalOp(Logical::And), 2);
+  registry.add("Or", logicalOp(Logical::Or), 2);
+  registry.add("Xor", logicalOp(Logical::Xor), 2);
   registry.add("Not", convertNot);
-  registry.add("Where", convertWhere);
+  registry.add("Where", convertWhere, 3);
   registry.add("Clip", convertClip);
   registry.add("Cast", convertCast);
-  registry.add("CastLike", convertCastLike);
+  registry.add("CastLike", convertCastLike, 2);
   registry.add("Identity", convertIdentity);
   registry.add("Dropout", convertDropout);
-  registry.add("PRelu", convertPRelu);
+  registry.add("PRelu", convertPRelu, 2);
   for (StringRef op : {"Relu", "Abs", "Neg", "Sign"})
     registry.add(op, [op](NodeContext &ctx) {
       return convertSignedUnary(ctx, op);

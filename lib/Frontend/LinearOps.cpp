@@ -240,6 +240,6 @@ LogicalResult convertGemm(NodeContext &ctx) {
 
 void mlir::sparse_opt::onnx::registerLinearConverters(
     ConverterRegistry &registry) {
-  registry.add("MatMul", convertMatMul);
-  registry.add("Gemm", convertGemm);
+  registry.add("MatMul", convertMatMul, 2);
+  registry.add("Gemm", convertGemm, 2);
 }

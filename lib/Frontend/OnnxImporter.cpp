@@ -485,11 +485,29 @@ Value Importer::materialize(ImportedValue &imported, Location loc) {
   return imported.value;
 }
 
+/// The stored bytes of `tensor` must match its shape and type: converters
+/// read them without further checks.
+static llvm::Error checkTensorSize(const Model &model,
+                                   const TensorData &tensor) {
+  unsigned elementSize = dataTypeSize(tensor.dataType);
+  if (elementSize == 0)
+    return llvm::Error::success(); // Unsupported types fail at first use.
+  int64_t expected = tensor.numElements() * elementSize;
+  if (int64_t(tensor.bytes.size()) == expected)
+    return llvm::Error::success();
+  return makeError(model.path + ": tensor '" + tensor.name + "' holds " +
+                   Twine(tensor.bytes.size()) + " bytes (expected " +
+                   Twine(expected) + " for its shape and type " +
+                   dataTypeName(tensor.dataType) + ")");
+}
+
 llvm::Error Importer::prepareConstants() {
   for (const std::shared_ptr<TensorData> &tensor : model.graph.initializers) {
     if (tensor->isExternal)
       if (llvm::Error e = loadExternalData(*tensor, model.directory))
         return makeError(model.path + ": " + llvm::toString(std::move(e)));
+    if (llvm::Error e = checkTensorSize(model, *tensor))
+      return e;
     constants[tensor->name] = tensor;
   }
   for (const Node &node : model.graph.nodes) {
@@ -500,6 +518,8 @@ llvm::Error Importer::prepareConstants() {
       if (value->tensor->isExternal)
         if (llvm::Error e = loadExternalData(*value->tensor, model.directory))
           return makeError(model.path + ": " + llvm::toString(std::move(e)));
+      if (llvm::Error e = checkTensorSize(model, *value->tensor))
+        return e;
       constants[node.outputs.front()] = value->tensor;
     }
   }
@@ -733,7 +753,15 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
     Location loc = NameLoc::get(builder.getStringAttr(node.displayName()),
                                 fileLoc);
     NodeContext nodeContext(*this, node, opset, builder, loc);
+    const ConverterRegistry::Entry *converter = registry.lookup(node.opType);
     bool inputsReady = true;
+    for (unsigned i = 0; i < converter->minInputs; ++i)
+      if (!nodeContext.hasInput(i)) {
+        (void)nodeContext.fail("input " + Twine(i) + " is missing (expected "
+                               "at least " + Twine(converter->minInputs) +
+                               " inputs)");
+        return makeError(error);
+      }
     for (const std::string &input : node.inputs) {
       if (input.empty())
         continue;
@@ -754,8 +782,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
         break;
       }
     }
-    if (!inputsReady ||
-        failed((*registry.lookup(node.opType))(nodeContext))) {
+    if (!inputsReady || failed(converter->convert(nodeContext))) {
       if (error.empty())
         (void)nodeContext.fail("conversion failed");
       return makeError(error);
@@ -816,19 +843,16 @@ llvm::Error mlir::sparse_opt::parseInputShape(StringRef text,
   return llvm::Error::success();
 }
 
-void mlir::sparse_opt::registerOnnxImportDialects(DialectRegistry &registry) {
-  registry.insert<arith::ArithDialect, func::FuncDialect, linalg::LinalgDialect,
-                  math::MathDialect, tensor::TensorDialect,
-                  LLVM::LLVMDialect>();
+std::vector<std::string> mlir::sparse_opt::supportedOnnxOps() {
+  return getConverterRegistry().opTypes();
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::sparse_opt::importOnnxModel(MLIRContext &context, StringRef path,
                                   const OnnxImportOptions &options) {
-  DialectRegistry registry;
-  registerOnnxImportDialects(registry);
-  context.appendDialectRegistry(registry);
-  context.loadAllAvailableDialects();
+  context.loadDialect<arith::ArithDialect, func::FuncDialect,
+                      linalg::LinalgDialect, math::MathDialect,
+                      tensor::TensorDialect, LLVM::LLVMDialect>();
 
   llvm::Expected<std::unique_ptr<Model>> model = readModel(path);
   if (!model)

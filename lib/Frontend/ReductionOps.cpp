@@ -313,5 +313,5 @@ void mlir::sparse_opt::onnx::registerReductionConverters(
                [](NodeContext &ctx) { return convertSoftmax(ctx, false); });
   registry.add("LogSoftmax",
                [](NodeContext &ctx) { return convertSoftmax(ctx, true); });
-  registry.add("LayerNormalization", convertLayerNormalization);
+  registry.add("LayerNormalization", convertLayerNormalization, 2);
 }

@@ -362,6 +362,12 @@ void emitSlice(NodeContext &ctx, unsigned output, const SliceBounds &s) {
   }
   OpBuilder &b = ctx.b;
   Location loc = ctx.loc;
+  // An empty result reads nothing (and an extract_slice at an offset past
+  // the end, as a zero-size Split part has, would not verify).
+  if (llvm::is_contained(s.sizes, 0)) {
+    ctx.setOutput(output, emptyTensor(b, loc, s.sizes, elementType));
+    return;
+  }
   Value input = ctx.input(0);
   if (llvm::all_of(s.steps, [](int64_t step) { return step > 0; })) {
     ctx.setOutput(output,
@@ -469,6 +475,8 @@ LogicalResult convertSplit(NodeContext &ctx) {
     return failure();
   int64_t size = shape[*axis];
   int64_t outputs = ctx.numOutputs();
+  if (outputs == 0)
+    return ctx.fail("expected at least one output");
   SmallVector<int64_t> parts;
   if (ctx.opset < 13) {
     if (auto split = ctx.intsAttr("split"))
@@ -916,11 +924,11 @@ void mlir::sparse_opt::onnx::registerShapeConverters(
   registry.add("Split", convertSplit);
   registry.add("Shape", convertShape);
   registry.add("Size", convertSize);
-  registry.add("Constant", convertConstant);
+  registry.add("Constant", convertConstant, 0);
   registry.add("ConstantOfShape", convertConstantOfShape);
-  registry.add("Expand", convertExpand);
+  registry.add("Expand", convertExpand, 2);
   registry.add("Range", convertRange);
-  registry.add("Gather", convertGather);
-  registry.add("Tile", convertTile);
+  registry.add("Gather", convertGather, 2);
+  registry.add("Tile", convertTile, 2);
   registry.add("Pad", convertPad);
 }

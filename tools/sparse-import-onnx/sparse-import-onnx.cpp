@@ -28,11 +28,13 @@ namespace {
 cl::OptionCategory category("sparse-import-onnx options");
 
 cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<model.onnx>"),
-                                   cl::Required, cl::cat(category));
+                                   cl::cat(category));
 cl::opt<std::string> outputFilename("o",
                                     cl::desc("Output file ('-' for stdout)"),
-                                    cl::value_desc("path"), cl::Required,
-                                    cl::cat(category));
+                                    cl::value_desc("path"), cl::cat(category));
+cl::opt<bool> listOps("list-ops",
+                      cl::desc("Print the supported ONNX op types and exit"),
+                      cl::init(false), cl::cat(category));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Static shape of a graph input, NAME=D0xD1x... (repeatable)"),
@@ -65,6 +67,13 @@ int main(int argc, char **argv) {
       "sparse-import-onnx: import an ONNX model as MLIR (linalg on tensors, "
       "weights as constants)\n");
 
+  if (listOps) {
+    for (const std::string &op : sparse_opt::supportedOnnxOps())
+      llvm::outs() << op << "\n";
+    return 0;
+  }
+  if (inputFilename.empty() || outputFilename.empty())
+    return fail("expected a model and -o OUTPUT (see --help)");
   if (outputFilename != "-" && llvm::sys::fs::exists(outputFilename) &&
       llvm::sys::fs::equivalent(inputFilename, outputFilename))
     return fail("output '" + outputFilename + "' is the input file");

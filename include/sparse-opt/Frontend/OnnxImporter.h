@@ -21,7 +21,6 @@
 #include <vector>
 
 namespace mlir {
-class DialectRegistry;
 class MLIRContext;
 } // namespace mlir
 
@@ -44,8 +43,8 @@ struct OnnxImportOptions {
 /// Parses "name=1x3x224x224" (a scalar is "name=") into `options`.
 llvm::Error parseInputShape(llvm::StringRef text, OnnxImportOptions &options);
 
-/// The dialects the imported IR uses.
-void registerOnnxImportDialects(DialectRegistry &registry);
+/// The ai.onnx op types the importer converts, sorted.
+std::vector<std::string> supportedOnnxOps();
 
 /// Imports the ONNX model at `path`. The entry function has one argument per
 /// graph input that is not an initializer, in graph order, and one result per

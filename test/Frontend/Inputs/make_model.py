@@ -226,6 +226,27 @@ def inconsistent():
                  [weight("w", 4, 3)])
 
 
+def missing_input():
+    """A MatMul with one operand."""
+    return model([helper.make_node("MatMul", ["x"], ["y"], name="fc")],
+                 [value("x", [2, 5])], [value("y", [2, 3])])
+
+
+def undefined_input():
+    """A node reading a value nothing defines."""
+    return model([helper.make_node("Relu", ["nowhere"], ["y"], name="relu")],
+                 [value("x", [2, 5])], [value("y", [2, 5])])
+
+
+def short_initializer():
+    """A 4x3 float weight holding 8 bytes."""
+    # onnx.helper validates sizes; build the proto by hand.
+    w = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[4, 3],
+                    raw_data=b"\0" * 8)
+    return model([helper.make_node("MatMul", ["x", "w"], ["y"], name="fc")],
+                 [value("x", [2, 4])], [value("y", [2, 3])], [w])
+
+
 def wrong_output_shape():
     return model([helper.make_node("Relu", ["x"], ["y"], name="relu")],
                  [value("x", [2, 4])], [value("y", [4, 2])])
@@ -234,7 +255,7 @@ def wrong_output_shape():
 CASES = {f.__name__: f for f in [
     mlp, gemm_alpha_beta, matmul_batched, broadcast, conv_bn, depthwise,
     transformer, external, dynamic, unsupported, inconsistent,
-    wrong_output_shape]}
+    missing_input, undefined_input, short_initializer, wrong_output_shape]}
 
 
 def main():

@@ -93,7 +93,8 @@ def load_inputs(model, data_dir, seed):
         elif dtype == np.bool_:
             arrays.append(rng.integers(0, 2, shape).astype(dtype))
         else:
-            arrays.append(rng.integers(0, 4, shape).astype(dtype))
+            # [0, 2): valid token ids, token types and attention masks.
+            arrays.append(rng.integers(0, 2, shape).astype(dtype))
     return arrays
 
 
