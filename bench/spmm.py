@@ -171,7 +171,15 @@ def structured_weights(args, matrices, fmt):
                 weights.append((f"random {rows}x{cols}", level,
                                 ["--random", f"{rows}x{cols}:1.0"], rows,
                                 cols))
-    return weights[:args.limit] if args.limit else weights
+    if not args.limit:
+        return weights
+    per_level = defaultdict(int)
+    limited = []
+    for weight in weights:
+        per_level[weight[1]] += 1
+        if per_level[weight[1]] <= args.limit:
+            limited.append(weight)
+    return limited
 
 
 def run_formats(args, matrices, tools, env, tmp):
@@ -371,7 +379,8 @@ def main():
                              "structured weights in these formats instead")
     parser.add_argument("--limit", type=int, default=0,
                         help="with --formats: at most this many weights per "
-                             "format (0: all), for a quick check")
+                             "format and sparsity level (0: all), for a quick "
+                             "check")
     args = parser.parse_args()
     args.n = [int(n) for n in args.n.split(",")]
     args.formats = [f for f in args.formats.split(",") if f]
