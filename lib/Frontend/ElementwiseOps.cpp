@@ -392,22 +392,37 @@ LogicalResult convertMean(NodeContext &ctx) {
 }
 
 LogicalResult convertPow(NodeContext &ctx) {
-  if (failed(requireFloat(ctx, 0)))
-    return failure();
+  Type baseType = ctx.inputType(0).getElementType();
+  Type exponentType = ctx.inputType(1).getElementType();
+  if (baseType.isInteger(1) || exponentType.isInteger(1))
+    return ctx.fail("bool operands are not supported");
+  bool integerBase = isa<IntegerType>(baseType);
   // x^2 (decomposed LayerNorm's variance) is exact as a multiply.
   const KnownValue *exponent = ctx.known(1);
   bool square = exponent && exponent->numElements() == 1 &&
                 exponent->asDouble(0) == 2.0;
   ScalarEvaluator evaluator;
   evaluator.onFloats = [](ArrayRef<double> x) { return std::pow(x[0], x[1]); };
+  if (isa<IntegerType>(exponentType))
+    evaluator.onInts = [](ArrayRef<int64_t> x) {
+      return int64_t(std::pow(double(x[0]), double(x[1])));
+    };
   return convertElementwise(
       ctx, {0, 1}, nullptr,
       [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
         Value base = args[0];
         if (square)
-          return arith::MulFOp::create(b, loc, base, base);
-        Value power = castScalar(b, loc, args[1], base.getType());
-        return math::PowFOp::create(b, loc, base, power);
+          return mulScalars(b, loc, base, base);
+        if (!integerBase) {
+          Value power = castScalar(b, loc, args[1], base.getType());
+          return math::PowFOp::create(b, loc, base, power);
+        }
+        // Integer bases go through double (exact while the result fits
+        // 53 bits) and truncate back, as ONNX's reference does.
+        Type f64 = b.getF64Type();
+        Value result = math::PowFOp::create(b, loc, castScalar(b, loc, base, f64),
+                                            castScalar(b, loc, args[1], f64));
+        return castScalar(b, loc, result, baseType);
       },
       evaluator);
 }
