@@ -283,7 +283,17 @@ func.func @integer(%a: tensor<8x8xi32, #CSR>, %b: tensor<8x4xi32>,
 // CHECK:           %[[Q1:.*]] = vector.load %[[QB]][%[[I]], %{{.*}}] : memref<8x40xf32>, vector<16xf32>
 // CHECK:           %[[TAIL:.*]] = vector.constant_mask [8] : vector<16xi1>
 // CHECK:           %[[Q2:.*]] = vector.maskedload %[[QB]][%[[I]], %{{.*}}], %[[TAIL]]
-// CHECK:           scf.for %[[P:[^ ]*]] =
+// Entries in groups of 8: eight lane-wise products, their lanes summed
+// together by even/odd shuffles (7 pair folds of 16 lanes, then 16 -> 8),
+// one vector store of the 8 scores.
+// CHECK:           scf.for %[[G:[^ ]*]] = %{{.*}} to %[[GEND:[^ ]*]] step %c8
+// CHECK-COUNT-8:     vector.maskedload %[[KB]]
+// CHECK-COUNT-7:     vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<16xf32>, vector<16xf32>
+// CHECK:             %[[S:.*]] = vector.shuffle %[[SUM:.*]], %[[SUM]] [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xf32>, vector<16xf32>
+// CHECK:             %[[SUMS:.*]] = arith.addf %[[S]], %{{.*}} : vector<8xf32>
+// CHECK:             vector.store %[[SUMS]], %[[VALS]][%[[G]]] : memref<?xf32>, vector<8xf32>
+// The rest one entry at a time.
+// CHECK:           scf.for %[[P:[^ ]*]] = %[[GEND]] to
 // CHECK:             %[[J32:.*]] = memref.load %[[CRD]][%[[P]]]
 // CHECK:             %[[J:.*]] = arith.index_castui %[[J32]]
 // CHECK:             %[[K0:.*]] = vector.load %[[KB]][%[[J]], %{{.*}}] : memref<6x40xf32>, vector<16xf32>
