@@ -46,6 +46,9 @@ config.substitutions.append(("%onnx-python", config.python_executable))
 if subprocess.call([config.python_executable, "-c", "import onnx, numpy"],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
     config.available_features.add("onnx")
+if subprocess.call([config.python_executable, "-c", "import onnxruntime"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
+    config.available_features.add("onnxruntime")
 
 if os.cpu_count() and os.cpu_count() >= 2:
     config.available_features.add("multicore")

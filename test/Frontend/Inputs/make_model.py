@@ -193,6 +193,48 @@ def transformer():
                  inits)
 
 
+def opset_new():
+    """Opset 21 forms: Reduce* axes and Split's num_outputs (uneven parts)
+    as introduced in opset 18, Pad with axes, LayerNormalization."""
+    nodes = [
+        helper.make_node("ReduceMean", ["x", "axes"], ["m"], name="mean",
+                         keepdims=1),
+        helper.make_node("Sub", ["x", "m"], ["c"], name="center"),
+        helper.make_node("ReduceMax", ["c", "axes"], ["mx"], name="max",
+                         keepdims=0),
+        helper.make_node("Split", ["c"], ["s0", "s1", "s2"], name="split",
+                         axis=2, num_outputs=3),
+        helper.make_node("Pad", ["s2", "pads", "pv", "padaxes"], ["p"],
+                         name="pad"),
+        helper.make_node("LayerNormalization", ["s0", "g"], ["ln"],
+                         name="ln", axis=-1),
+    ]
+    return model(nodes, [value("x", [2, 3, 7])],
+                 [value("mx", [2, 3]), value("s1", [2, 3, 3]),
+                  value("p", [2, 3, 4]), value("ln", [2, 3, 3])],
+                 [ints("axes", [-1]), ints("pads", [1, 2]),
+                  numpy_helper.from_array(np.array(0.5, np.float32), "pv"),
+                  ints("padaxes", [2]), weight("g", 3)], opset=21)
+
+
+def opset_old():
+    """Opset 11 forms: Squeeze / Unsqueeze / Split / ReduceSum axes as
+    attributes, Softmax's coerced 2-D semantics."""
+    nodes = [
+        helper.make_node("Unsqueeze", ["x"], ["u"], name="unsqueeze",
+                         axes=[0, 3]),
+        helper.make_node("Squeeze", ["u"], ["q"], name="squeeze", axes=[0]),
+        helper.make_node("Split", ["q"], ["a", "b"], name="split", axis=1,
+                         split=[1, 3]),
+        helper.make_node("ReduceSum", ["b"], ["r"], name="sum", axes=[1],
+                         keepdims=0),
+        helper.make_node("Softmax", ["q"], ["sm"], name="softmax", axis=1),
+    ]
+    return model(nodes, [value("x", [2, 4, 5])],
+                 [value("a", [2, 1, 1, 5]), value("r", [2, 1, 5]),
+                  value("sm", [2, 4, 1, 5])], opset=11)
+
+
 def external():
     """A MatMul whose weight is ONNX external data in weights.bin."""
     m = model([helper.make_node("MatMul", ["x", "w"], ["y"], name="fc")],
@@ -254,7 +296,7 @@ def wrong_output_shape():
 
 CASES = {f.__name__: f for f in [
     mlp, gemm_alpha_beta, matmul_batched, broadcast, conv_bn, depthwise,
-    transformer, external, dynamic, unsupported, inconsistent,
+    transformer, opset_new, opset_old, external, dynamic, unsupported, inconsistent,
     missing_input, undefined_input, short_initializer, wrong_output_shape]}
 
 

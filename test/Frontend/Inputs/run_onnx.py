@@ -2,11 +2,13 @@
 """Runs an ONNX model compiled by sparse-compile and checks it numerically.
 
     run_onnx.py MODEL.onnx LIB.so [--entry forward] [--data DIR]
-                [--rtol R] [--atol A]
+                [--reference evaluator|onnxruntime] [--rtol R] [--atol A]
 
 Inputs come from DIR/input_*.pb (an ONNX node test's test_data_set_0) or,
 without --data, are seeded random values; the reference outputs come from
-DIR/output_*.pb or from onnx's ReferenceEvaluator. The library is called
+DIR/output_*.pb, or from onnx's ReferenceEvaluator (default) or
+onnxruntime (--reference onnxruntime; the evaluator implements only the
+newest semantics of some ops, e.g. Softmax before opset 13). The library is called
 through ctypes with the ABI of docs/sparse-compile.md (dense tensors as
 memref descriptors, results first). Prints one line per output and exits
 non-zero on a mismatch. Self-contained on purpose: the lit tests do not
@@ -98,7 +100,7 @@ def load_inputs(model, data_dir, seed):
     return arrays
 
 
-def reference_outputs(model_path, model, inputs, data_dir):
+def reference_outputs(model_path, model, inputs, data_dir, engine):
     if data_dir:
         files = sorted(glob.glob(os.path.join(data_dir, "output_*.pb")),
                        key=lambda p: int(p.rsplit("_", 1)[1][:-3]))
@@ -109,10 +111,19 @@ def reference_outputs(model_path, model, inputs, data_dir):
                 tensor.ParseFromString(f.read())
             outputs.append(numpy_helper.to_array(tensor))
         return outputs
-    from onnx.reference import ReferenceEvaluator
     initializers = {t.name for t in model.graph.initializer}
     names = [i.name for i in model.graph.input if i.name not in initializers]
-    return ReferenceEvaluator(model_path).run(None, dict(zip(names, inputs)))
+    feeds = dict(zip(names, inputs))
+    if engine == "onnxruntime":
+        import onnxruntime
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = (
+            onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL)
+        session = onnxruntime.InferenceSession(
+            model_path, options, providers=["CPUExecutionProvider"])
+        return session.run(None, feeds)
+    from onnx.reference import ReferenceEvaluator
+    return ReferenceEvaluator(model_path).run(None, feeds)
 
 
 def call(library, entry, inputs, expected):
@@ -145,6 +156,8 @@ def main():
     parser.add_argument("--entry", default="forward")
     parser.add_argument("--data")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reference", choices=["evaluator", "onnxruntime"],
+                        default="evaluator")
     parser.add_argument("--rtol", type=float, default=1e-4)
     parser.add_argument("--atol", type=float, default=1e-5)
     args = parser.parse_args()
@@ -152,7 +165,8 @@ def main():
     model = onnx.load(args.model)
     inputs = load_inputs(model, args.data, args.seed)
     expected = [np.asarray(e) for e in
-                reference_outputs(args.model, model, inputs, args.data)]
+                reference_outputs(args.model, model, inputs, args.data,
+                                  args.reference)]
     library = ctypes.CDLL(os.path.abspath(args.library))
     actual = call(library, args.entry, inputs, expected)
     ok = True
