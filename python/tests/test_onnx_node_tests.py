@@ -80,3 +80,24 @@ def test_a_few_cases(tmp_path, importer_ops):
     assert done.returncode == 1
     assert "XPASS test_relu" in done.stdout
     assert done.stdout.splitlines()[-1] == "0 passed, 1 failed"
+
+
+def test_op_list_matches_the_docs_table(runner):
+    """test/Frontend/supported-ops.txt (the runner's op list) names the ops
+    of the first column of docs/frontend.md's "Supported ops" table."""
+    import re
+    text = (REPOSITORY / "docs" / "frontend.md").read_text()
+    start = text.index("## Supported ops")
+    section = text[start:text.index("\n## ", start + 1)]
+    documented = set()
+    for line in section.splitlines():
+        if not line.startswith("| ") or line.startswith("| op "):
+            continue
+        cell = line.split("|")[1]
+        while "(" in cell:  # drop parenthesized notes, innermost first
+            cell = re.sub(r"\([^()]*\)", "", cell)
+        documented |= {name.split()[0] for name in cell.split(",")
+                       if name.strip()}
+    listed = set(runner.read_list(REPOSITORY / "test" / "Frontend" /
+                                  "supported-ops.txt"))
+    assert listed == documented
