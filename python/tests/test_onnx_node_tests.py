@@ -100,4 +100,7 @@ def test_op_list_matches_the_docs_table(runner):
                        if name.strip()}
     listed = set(runner.read_list(REPOSITORY / "test" / "Frontend" /
                                   "supported-ops.txt"))
-    assert listed == documented
+    assert listed == documented, (
+        f"test/Frontend/supported-ops.txt and docs/frontend.md's table "
+        f"differ: only listed {sorted(listed - documented)}, only documented "
+        f"{sorted(documented - listed)}")
