@@ -82,9 +82,9 @@ def test_a_few_cases(tmp_path, importer_ops):
     assert done.stdout.splitlines()[-1] == "0 passed, 1 failed"
 
 
-def test_op_list_matches_the_docs_table(runner):
-    """test/Frontend/supported-ops.txt (the runner's op list) names the ops
-    of the first column of docs/frontend.md's "Supported ops" table."""
+def documented_ops():
+    """The ops of the first column of docs/frontend.md's "Supported ops"
+    table."""
     import re
     text = (REPOSITORY / "docs" / "frontend.md").read_text()
     start = text.index("## Supported ops")
@@ -98,9 +98,28 @@ def test_op_list_matches_the_docs_table(runner):
             cell = re.sub(r"\([^()]*\)", "", cell)
         documented |= {name.split()[0] for name in cell.split(",")
                        if name.strip()}
+    return documented
+
+
+def test_op_list_matches_the_docs_table(runner):
+    """test/Frontend/supported-ops.txt (the runner's op list when the
+    importer has no --list-ops) names the ops of the docs' table."""
+    documented = documented_ops()
     listed = set(runner.read_list(REPOSITORY / "test" / "Frontend" /
                                   "supported-ops.txt"))
     assert listed == documented, (
         f"test/Frontend/supported-ops.txt and docs/frontend.md's table "
         f"differ: only listed {sorted(listed - documented)}, only documented "
         f"{sorted(documented - listed)}")
+
+
+def test_importer_op_list_matches_the_docs_table(importer_ops):
+    """sparse-import-onnx --list-ops (the runner's op list) names the ops of
+    the docs' table."""
+    if importer_ops is None:
+        pytest.skip("sparse-import-onnx has no --list-ops")
+    documented = documented_ops()
+    assert importer_ops == documented, (
+        f"sparse-import-onnx --list-ops and docs/frontend.md's table differ: "
+        f"only listed {sorted(importer_ops - documented)}, only documented "
+        f"{sorted(documented - importer_ops)}")

@@ -354,4 +354,49 @@ def SparseOptNmKernels : Pass<"sparse-opt-nm-kernels", "func::FuncOp"> {
   ];
 }
 
+def SparseOptAnalyzeWeights : Pass<"sparse-opt-analyze-weights", "ModuleOp"> {
+  let summary = "Measure the sparsity structure of every constant weight";
+  let description = [{
+    For every layer with a constant weight, records what choosing its storage
+    format needs to know, and optionally writes a per-layer report. Layers:
+    `linalg.matmul` with a constant right operand W (K x N, as in X W: the
+    output features are W's columns) or, failing that, a constant left
+    operand (M x K); `linalg.matvec` with a constant matrix; 2-D convolutions
+    whose filter is constant (`conv_2d_nchw_fchw`, `conv_2d_nhwc_fhwc`,
+    `conv_2d_nhwc_hwcf`). The weight is seen as a matrix of output features
+    (rows) x reduction (columns: K, or C x KH x KW in the filter's order).
+
+    Measured: non-zeros, density, empty rows, row lengths (min, mean, max,
+    and std / mean, the load-balance risk of splitting rows evenly over
+    threads), conformance to each N:M pattern of `nm-patterns` (at most N
+    non-zeros in every group of M consecutive columns; the column count
+    must be a multiple of M), and for each block shape of `block-shapes` the
+    share of blocks with a non-zero and the fill (non-zeros over the values
+    those blocks store). The formats that store the weight without loss
+    follow: dense, CSR and every BSR shape always, the N:M patterns it
+    conforms to.
+
+    The op gets a `sparse_opt.weight` dictionary (operand, rows, cols,
+    nonzeros, density, empty_rows, max_row_nonzeros, row_variation, nm,
+    exact_formats). With `report` (a file, or `-` for stdout) one row per
+    layer is written as text or JSON (`report-format`); layers are named by
+    their location's name (the ONNX node name from the importer) or the
+    location itself. Ops and IR are otherwise unchanged. A float weight
+    whose values are not available (an elided resource) gets a warning.
+  }];
+  let options = [
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "Write the per-layer report to this file ('-': stdout)">,
+    Option<"reportFormat", "report-format", "std::string",
+           /*default=*/"\"text\"", "Report format: text or json">,
+    Option<"nmPatterns", "nm-patterns", "std::string",
+           /*default=*/"\"2:4,1:4,2:8,4:8\"",
+           "N:M patterns to check conformance to">,
+    Option<"blockShapes", "block-shapes", "std::string",
+           /*default=*/"\"1x4,4x1,4x4,8x1,16x1,8x8\"",
+           "RxC block shapes to measure">,
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 #endif // SPARSE_OPT_TRANSFORMS_PASSES

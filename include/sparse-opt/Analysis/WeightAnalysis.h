@@ -1,0 +1,108 @@
+//===- WeightAnalysis.h - Sparsity structure of constant weights -*- C++ -*-===//
+//
+// What the format choice needs to know about a constant weight: how dense it
+// is, how its non-zeros spread over rows, which N:M patterns it conforms to
+// and how it fills r x c blocks. A weight is seen as a matrix whose rows are
+// the layer's output features and whose columns are its reduction (the rows
+// of the sparse operand in the kernels of lib/Transforms).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SPARSE_OPT_ANALYSIS_WEIGHTANALYSIS_H
+#define SPARSE_OPT_ANALYSIS_WEIGHTANALYSIS_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/JSON.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::sparse_opt {
+
+/// An N:M pattern: at most `n` non-zeros in every group of `m` consecutive
+/// columns.
+struct NmPattern {
+  int64_t n, m;
+  std::string str() const;
+};
+
+/// A block shape of `rows` x `cols`.
+struct BlockShape {
+  int64_t rows, cols;
+  std::string str() const;
+};
+
+/// Parses "2:4,1:4" / "4x4,8x1"; an error message on failure.
+std::optional<std::string> parseNmPatterns(llvm::StringRef text,
+                                           std::vector<NmPattern> &out);
+std::optional<std::string> parseBlockShapes(llvm::StringRef text,
+                                            std::vector<BlockShape> &out);
+
+/// Which elements of a weight are non-zero, as a rows x cols matrix.
+class NonZeroMatrix {
+public:
+  /// `values` (a dense or dense-resource float attribute) read so that
+  /// element (r, c) is values[rowStride * r + colStride * c]; nullopt if the
+  /// attribute's data cannot be read (e.g. a resource without a blob).
+  static std::optional<NonZeroMatrix> fromElements(ElementsAttr values,
+                                                    int64_t rows, int64_t cols,
+                                                    int64_t rowStride,
+                                                    int64_t colStride);
+
+  int64_t rows() const { return numRows; }
+  int64_t cols() const { return numCols; }
+  bool at(int64_t r, int64_t c) const {
+    return mask[static_cast<size_t>(r * numCols + c)];
+  }
+
+private:
+  int64_t numRows = 0, numCols = 0;
+  std::vector<uint8_t> mask; // row-major
+};
+
+struct NmConformance {
+  NmPattern pattern;
+  /// False when cols is not a multiple of m (the format needs that).
+  bool applicable;
+  /// Groups holding more than n non-zeros.
+  int64_t violatingGroups;
+  bool conforms() const { return applicable && violatingGroups == 0; }
+};
+
+struct BlockFill {
+  BlockShape shape;
+  /// Blocks (edge blocks included) holding at least one non-zero.
+  int64_t nonZeroBlocks, totalBlocks;
+  /// Non-zeros over the values the stored blocks hold: 1 means no
+  /// explicit zeros.
+  double fill;
+};
+
+struct WeightStats {
+  int64_t rows = 0, cols = 0, nonZeros = 0;
+  double density = 0;
+  int64_t emptyRows = 0, minRowNonZeros = 0, maxRowNonZeros = 0;
+  double meanRowNonZeros = 0;
+  /// Standard deviation over mean of the row lengths (0 when no
+  /// non-zeros): the load-balance risk of splitting rows evenly.
+  double rowVariation = 0;
+  std::vector<NmConformance> nm;
+  std::vector<BlockFill> blocks;
+
+  /// Formats that store the weight without loss: dense, CSR and every BSR
+  /// shape always, N:M patterns it conforms to.
+  std::vector<std::string> exactFormats() const;
+  llvm::json::Object toJson() const;
+};
+
+WeightStats analyzeWeight(const NonZeroMatrix &matrix,
+                          llvm::ArrayRef<NmPattern> patterns,
+                          llvm::ArrayRef<BlockShape> shapes);
+
+} // namespace mlir::sparse_opt
+
+#endif // SPARSE_OPT_ANALYSIS_WEIGHTANALYSIS_H

@@ -1,0 +1,223 @@
+//===- WeightAnalysis.cpp - Sparsity structure of constant weights --------===//
+
+#include "sparse-opt/Analysis/WeightAnalysis.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::sparse_opt;
+
+std::string NmPattern::str() const {
+  return std::to_string(n) + ":" + std::to_string(m);
+}
+
+std::string BlockShape::str() const {
+  return std::to_string(rows) + "x" + std::to_string(cols);
+}
+
+namespace {
+
+/// Splits "a<sep>b,c<sep>d" into positive pairs.
+std::optional<std::string>
+parsePairs(llvm::StringRef text, char separator, llvm::StringRef what,
+           std::vector<std::pair<int64_t, int64_t>> &out) {
+  llvm::SmallVector<llvm::StringRef> items;
+  text.split(items, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef item : items) {
+    auto [first, second] = item.trim().split(separator);
+    int64_t a, b;
+    if (first.getAsInteger(10, a) || second.getAsInteger(10, b) || a <= 0 ||
+        b <= 0)
+      return "expected " + what.str() + ", found '" + item.trim().str() + "'";
+    out.push_back({a, b});
+  }
+  return std::nullopt;
+}
+
+/// The float data of `values` as doubles, without copying when it is f32.
+template <typename Visit>
+bool visitFloats(ElementsAttr values, Visit visit) {
+  auto floatType = dyn_cast<FloatType>(values.getElementType());
+  if (!floatType)
+    return false;
+  if (auto dense = dyn_cast<DenseElementsAttr>(values)) {
+    if (floatType.isF32()) {
+      auto data = dense.getValues<float>();
+      visit([&](int64_t i) { return data[i] != 0.0f; });
+      return true;
+    }
+    auto data = dense.getValues<APFloat>();
+    visit([&](int64_t i) { return !data[i].isZero(); });
+    return true;
+  }
+  if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(values)) {
+    std::optional<ArrayRef<float>> data = resource.tryGetAsArrayRef();
+    if (!data)
+      return false;
+    visit([&](int64_t i) { return (*data)[i] != 0.0f; });
+    return true;
+  }
+  return false;
+}
+
+} // namespace
+
+std::optional<std::string>
+mlir::sparse_opt::parseNmPatterns(llvm::StringRef text,
+                                  std::vector<NmPattern> &out) {
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  if (auto error = parsePairs(text, ':', "N:M with 0 < N <= M", pairs))
+    return error;
+  for (auto [n, m] : pairs) {
+    if (n > m)
+      return "expected N:M with N <= M, found '" + std::to_string(n) + ":" +
+             std::to_string(m) + "'";
+    out.push_back({n, m});
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string>
+mlir::sparse_opt::parseBlockShapes(llvm::StringRef text,
+                                   std::vector<BlockShape> &out) {
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  if (auto error = parsePairs(text, 'x', "RxC block shapes", pairs))
+    return error;
+  for (auto [r, c] : pairs)
+    out.push_back({r, c});
+  return std::nullopt;
+}
+
+std::optional<NonZeroMatrix>
+NonZeroMatrix::fromElements(ElementsAttr values, int64_t rows, int64_t cols,
+                            int64_t rowStride, int64_t colStride) {
+  NonZeroMatrix matrix;
+  matrix.numRows = rows;
+  matrix.numCols = cols;
+  matrix.mask.assign(static_cast<size_t>(rows * cols), 0);
+  bool read = visitFloats(values, [&](auto isNonZero) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        matrix.mask[static_cast<size_t>(r * cols + c)] =
+            isNonZero(r * rowStride + c * colStride);
+  });
+  if (!read)
+    return std::nullopt;
+  return matrix;
+}
+
+WeightStats mlir::sparse_opt::analyzeWeight(const NonZeroMatrix &matrix,
+                                            ArrayRef<NmPattern> patterns,
+                                            ArrayRef<BlockShape> shapes) {
+  WeightStats stats;
+  stats.rows = matrix.rows();
+  stats.cols = matrix.cols();
+  std::vector<int64_t> rowNonZeros(static_cast<size_t>(stats.rows), 0);
+  for (int64_t r = 0; r < stats.rows; ++r)
+    for (int64_t c = 0; c < stats.cols; ++c)
+      rowNonZeros[r] += matrix.at(r, c);
+  for (int64_t count : rowNonZeros) {
+    stats.nonZeros += count;
+    stats.emptyRows += count == 0;
+  }
+  int64_t elements = stats.rows * stats.cols;
+  stats.density = elements ? double(stats.nonZeros) / double(elements) : 0;
+  if (!rowNonZeros.empty()) {
+    auto [low, high] =
+        std::minmax_element(rowNonZeros.begin(), rowNonZeros.end());
+    stats.minRowNonZeros = *low;
+    stats.maxRowNonZeros = *high;
+    stats.meanRowNonZeros = double(stats.nonZeros) / double(stats.rows);
+    double squares = 0;
+    for (int64_t count : rowNonZeros)
+      squares += (count - stats.meanRowNonZeros) *
+                 (count - stats.meanRowNonZeros);
+    if (stats.meanRowNonZeros > 0)
+      stats.rowVariation =
+          std::sqrt(squares / double(stats.rows)) / stats.meanRowNonZeros;
+  }
+
+  for (NmPattern pattern : patterns) {
+    NmConformance conformance{pattern, stats.cols % pattern.m == 0, 0};
+    for (int64_t r = 0; r < stats.rows; ++r)
+      for (int64_t group = 0; group < stats.cols; group += pattern.m) {
+        int64_t count = 0;
+        for (int64_t c = group; c < std::min(group + pattern.m, stats.cols);
+             ++c)
+          count += matrix.at(r, c);
+        conformance.violatingGroups += count > pattern.n;
+      }
+    stats.nm.push_back(conformance);
+  }
+
+  for (BlockShape shape : shapes) {
+    int64_t blockRows = llvm::divideCeil(stats.rows, shape.rows);
+    int64_t blockCols = llvm::divideCeil(stats.cols, shape.cols);
+    BlockFill fill{shape, 0, blockRows * blockCols, 0};
+    for (int64_t br = 0; br < blockRows; ++br)
+      for (int64_t bc = 0; bc < blockCols; ++bc) {
+        bool any = false;
+        for (int64_t r = br * shape.rows;
+             !any && r < std::min((br + 1) * shape.rows, stats.rows); ++r)
+          for (int64_t c = bc * shape.cols;
+               !any && c < std::min((bc + 1) * shape.cols, stats.cols); ++c)
+            any = matrix.at(r, c);
+        fill.nonZeroBlocks += any;
+      }
+    int64_t stored = fill.nonZeroBlocks * shape.rows * shape.cols;
+    fill.fill = stored ? double(stats.nonZeros) / double(stored) : 1.0;
+    stats.blocks.push_back(fill);
+  }
+  return stats;
+}
+
+std::vector<std::string> WeightStats::exactFormats() const {
+  std::vector<std::string> formats{"dense", "csr"};
+  for (const BlockFill &block : blocks)
+    formats.push_back("bsr:" + block.shape.str());
+  for (const NmConformance &conformance : nm)
+    if (conformance.conforms())
+      formats.push_back("nm:" + conformance.pattern.str());
+  return formats;
+}
+
+llvm::json::Object WeightStats::toJson() const {
+  llvm::json::Array nmArray, blockArray, formats;
+  for (const NmConformance &conformance : nm)
+    nmArray.push_back(llvm::json::Object{
+        {"pattern", conformance.pattern.str()},
+        {"applicable", conformance.applicable},
+        {"violating_groups", conformance.violatingGroups},
+        {"conforms", conformance.conforms()}});
+  for (const BlockFill &block : blocks)
+    blockArray.push_back(llvm::json::Object{
+        {"shape", block.shape.str()},
+        {"nonzero_blocks", block.nonZeroBlocks},
+        {"total_blocks", block.totalBlocks},
+        {"block_density",
+         block.totalBlocks ? double(block.nonZeroBlocks) / block.totalBlocks
+                           : 0.0},
+        {"fill", block.fill}});
+  for (const std::string &format : exactFormats())
+    formats.push_back(format);
+  return llvm::json::Object{
+      {"rows", rows},
+      {"cols", cols},
+      {"nonzeros", nonZeros},
+      {"density", density},
+      {"sparsity", 1.0 - density},
+      {"empty_rows", emptyRows},
+      {"row_nonzeros",
+       llvm::json::Object{{"min", minRowNonZeros},
+                          {"max", maxRowNonZeros},
+                          {"mean", meanRowNonZeros},
+                          {"variation", rowVariation}}},
+      {"nm", std::move(nmArray)},
+      {"blocks", std::move(blockArray)},
+      {"exact_formats", std::move(formats)}};
+}
