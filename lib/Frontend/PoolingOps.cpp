@@ -1,8 +1,8 @@
 //===- PoolingOps.cpp - MaxPool, AveragePool and global pooling -----------===//
 //
-// MaxPool and AveragePool become linalg.pooling_nchw_max / _sum on an input
-// padded with -inf / 0. AveragePool then divides by the number of elements
-// each window covered, which depends only on static shapes and so is a
+// MaxPool and AveragePool become linalg.pooling_nchw_max / _sum (3-D:
+// pooling_ndhwc_* between transposes) on an input padded with -inf / 0.
+// AveragePool then divides by the number of elements each window covered, which depends only on static shapes and so is a
 // constant computed here (count_include_pad, ceil_mode and padding all
 // change it near the borders). 1-D pooling runs as 2-D over a unit height.
 // Global pooling is a reduction over the spatial dimensions.
@@ -43,15 +43,55 @@ int64_t windowCount(int64_t index, int64_t size, int64_t kernel,
 
 enum class PoolKind { Max, Average };
 
+/// The pooling op on the padded input: NCHW named ops for 2-D, NDHWC ones
+/// (the only 3-D pooling ops linalg has) between transposes for 3-D.
+Value buildPooling(OpBuilder &b, Location loc, PoolKind kind, Value x,
+                   const WindowGeometry &g, ArrayRef<int64_t> outShape,
+                   Value initValue) {
+  auto elementType = cast<RankedTensorType>(x.getType()).getElementType();
+  Value window = emptyTensor(b, loc, g.kernel, elementType);
+  auto strides = i64Vector(b, g.strides);
+  auto dilations = i64Vector(b, g.dilations);
+  if (outShape.size() == 4) {
+    auto outType = RankedTensorType::get(outShape, elementType);
+    Value init = filledTensor(b, loc, outShape, initValue);
+    if (kind == PoolKind::Max)
+      return linalg::PoolingNchwMaxOp::create(b, loc, TypeRange{outType},
+                                              ValueRange{x, window}, init,
+                                              strides, dilations)
+          .getResult(0);
+    return linalg::PoolingNchwSumOp::create(b, loc, TypeRange{outType},
+                                            ValueRange{x, window}, init,
+                                            strides, dilations)
+        .getResult(0);
+  }
+  Value channelsLast = transposeTensor(b, loc, x, {0, 2, 3, 4, 1});
+  SmallVector<int64_t> lastShape = {outShape[0], outShape[2], outShape[3],
+                                    outShape[4], outShape[1]};
+  auto outType = RankedTensorType::get(lastShape, elementType);
+  Value init = filledTensor(b, loc, lastShape, initValue);
+  Value result =
+      kind == PoolKind::Max
+          ? linalg::PoolingNdhwcMaxOp::create(b, loc, TypeRange{outType},
+                                              ValueRange{channelsLast, window},
+                                              init, strides, dilations)
+                .getResult(0)
+          : linalg::PoolingNdhwcSumOp::create(b, loc, TypeRange{outType},
+                                              ValueRange{channelsLast, window},
+                                              init, strides, dilations)
+                .getResult(0);
+  return transposeTensor(b, loc, result, {0, 4, 1, 2, 3});
+}
+
 LogicalResult convertPool(NodeContext &ctx, PoolKind kind) {
   OpBuilder &b = ctx.b;
   Location loc = ctx.loc;
   RankedTensorType xType = ctx.inputType(0);
   int64_t rank = xType.getRank();
   Type elementType = xType.getElementType();
-  if (rank != 3 && rank != 4)
-    return ctx.fail("only 1-D and 2-D pooling (N x C x W, N x C x H x W) is "
-                    "supported");
+  if (rank < 3 || rank > 5)
+    return ctx.fail("input must be N x C x spatial with 1 to 3 spatial "
+                    "dimensions");
   if (!isa<FloatType>(elementType))
     return ctx.fail("only float pooling is supported");
   if (ctx.hasOutput(1))
@@ -85,6 +125,7 @@ LogicalResult convertPool(NodeContext &ctx, PoolKind kind) {
     declaredPadEnd.insert(declaredPadEnd.begin(), 0);
     x = reshapeTensor(b, loc, x, {n, c, 1, spatial[1]});
   }
+  size_t spatialRank = spatial.size();
 
   Value padValue = kind == PoolKind::Max
                        ? lowestValue(b, loc, elementType)
@@ -94,39 +135,27 @@ LogicalResult convertPool(NodeContext &ctx, PoolKind kind) {
   high.append(g.padEnd);
   x = padTensor(b, loc, x, low, high, padValue);
 
-  SmallVector<int64_t> outShape = {n, c, g.output[0], g.output[1]};
-  auto outType = RankedTensorType::get(outShape, elementType);
-  Value init = filledTensor(b, loc, outShape, padValue);
-  Value window = emptyTensor(b, loc, g.kernel, elementType);
-  auto strides = i64Vector(b, g.strides);
-  auto dilations = i64Vector(b, g.dilations);
-  Value result;
-  if (kind == PoolKind::Max) {
-    result = linalg::PoolingNchwMaxOp::create(b, loc, TypeRange{outType},
-                                              ValueRange{x, window}, init,
-                                              strides, dilations)
-                 .getResult(0);
-  } else {
-    result = linalg::PoolingNchwSumOp::create(b, loc, TypeRange{outType},
-                                              ValueRange{x, window}, init,
-                                              strides, dilations)
-                 .getResult(0);
+  SmallVector<int64_t> outShape = {n, c};
+  outShape.append(g.output);
+  Value result = buildPooling(b, loc, kind, x, g, outShape, padValue);
+  if (kind == PoolKind::Average) {
+    // Elements per window, over the spatial output positions.
     bool includePad = ctx.intAttr("count_include_pad", 0) != 0;
-    KnownValue counts = KnownValue::zeros(
-        RankedTensorType::get({g.output[0], g.output[1]}, elementType));
+    KnownValue counts =
+        KnownValue::zeros(RankedTensorType::get(g.output, elementType));
     bool uniform = true;
-    for (int64_t i = 0; i < g.output[0]; ++i)
-      for (int64_t j = 0; j < g.output[1]; ++j) {
-        int64_t count =
-            windowCount(i, spatial[0], g.kernel[0], g.strides[0],
-                        g.dilations[0], g.padBegin[0], declaredPadEnd[0],
-                        includePad) *
-            windowCount(j, spatial[1], g.kernel[1], g.strides[1],
-                        g.dilations[1], g.padBegin[1], declaredPadEnd[1],
-                        includePad);
-        counts.floats[i * g.output[1] + j] = double(count);
-        uniform &= counts.floats[i * g.output[1] + j] == counts.floats[0];
+    for (int64_t e = 0, total = counts.numElements(); e < total; ++e) {
+      int64_t rest = e, count = 1;
+      for (int64_t d = int64_t(spatialRank) - 1; d >= 0; --d) {
+        int64_t index = rest % g.output[d];
+        rest /= g.output[d];
+        count *= windowCount(index, spatial[d], g.kernel[d], g.strides[d],
+                             g.dilations[d], g.padBegin[d], declaredPadEnd[d],
+                             includePad);
       }
+      counts.floats[e] = double(count);
+      uniform &= counts.floats[e] == counts.floats[0];
+    }
     SmallVector<Value> operands = {result};
     if (!uniform)
       operands.push_back(ctx.constant(counts));
