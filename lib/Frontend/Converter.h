@@ -165,6 +165,14 @@ void registerPoolingConverters(ConverterRegistry &registry);
 void registerShapeConverters(ConverterRegistry &registry);
 void registerReductionConverters(ConverterRegistry &registry);
 
+/// A stored tensor with its dimensions permuted (result dim i is dim
+/// perm[i]), computed on the bytes: weights stay constants.
+std::shared_ptr<TensorData> permuteStored(const TensorData &tensor,
+                                          llvm::ArrayRef<int64_t> perm);
+/// A stored tensor viewed with other dimensions (same bytes, no copy).
+std::shared_ptr<TensorData> reshapeStored(const TensorData &tensor,
+                                          llvm::ArrayRef<int64_t> dims);
+
 /// Padding, strides and dilations of a sliding-window op (Conv, pooling),
 /// with ONNX's auto_pad resolved.
 struct WindowGeometry {

@@ -15,7 +15,6 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
-#include <cstring>
 
 using namespace mlir;
 using namespace mlir::sparse_opt::onnx;
@@ -152,26 +151,6 @@ LogicalResult convertMatMul(NodeContext &ctx) {
   return success();
 }
 
-/// The transpose of a stored 2-D tensor, computed on its bytes.
-std::shared_ptr<TensorData> transposeStored(const TensorData &tensor) {
-  int64_t rows = tensor.dims[0], columns = tensor.dims[1];
-  size_t elementSize = dataTypeSize(tensor.dataType);
-  auto storage = std::make_shared<std::vector<char>>(tensor.bytes.size());
-  const char *in = tensor.bytes.data();
-  char *out = storage->data();
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < columns; ++c)
-      std::memcpy(out + (c * rows + r) * elementSize,
-                  in + (r * columns + c) * elementSize, elementSize);
-  auto transposed = std::make_shared<TensorData>();
-  transposed->name = tensor.name + ".T";
-  transposed->dataType = tensor.dataType;
-  transposed->dims = {columns, rows};
-  transposed->bytes = ArrayRef<char>(storage->data(), storage->size());
-  transposed->owner = std::move(storage);
-  return transposed;
-}
-
 LogicalResult convertGemm(NodeContext &ctx) {
   OpBuilder &b = ctx.b;
   Location loc = ctx.loc;
@@ -189,7 +168,7 @@ LogicalResult convertGemm(NodeContext &ctx) {
   Value bValue;
   std::shared_ptr<TensorData> weight = ctx.weight(1);
   if (transB && weight && !weight->bytes.empty())
-    bValue = ctx.weightConstant(transposeStored(*weight));
+    bValue = ctx.weightConstant(permuteStored(*weight, {1, 0}));
   else if (transB)
     bValue = transposeTensor(b, loc, ctx.input(1), {1, 0});
   else

@@ -52,12 +52,17 @@ void copyElement(const KnownValue &source, int64_t from, KnownValue &target,
     target.ints[to] = source.ints[from];
 }
 
-/// Output `i` is `input` viewed with `shape` (known values stay known).
+/// Output `i` is `input` viewed with `shape`: known values stay known and
+/// stored weights stay weights (sharing their bytes).
 void setReshaped(NodeContext &ctx, unsigned input, ArrayRef<int64_t> shape) {
   if (const KnownValue *value = ctx.known(input)) {
     KnownValue reshaped = *value;
     reshaped.shape.assign(shape.begin(), shape.end());
     ctx.setKnownOutput(0, std::move(reshaped));
+    return;
+  }
+  if (std::shared_ptr<TensorData> weight = ctx.weight(input)) {
+    (void)ctx.setWeightOutput(0, reshapeStored(*weight, shape));
     return;
   }
   ctx.setOutput(0, reshapeTensor(ctx.b, ctx.loc, ctx.input(input), shape));
@@ -225,6 +230,10 @@ LogicalResult convertTranspose(NodeContext &ctx) {
     ctx.setKnownOutput(0, std::move(result));
     return success();
   }
+  // A transposed weight (exporters that keep W as [out, in]) is transposed
+  // here, so MatMul sees a plain constant.
+  if (std::shared_ptr<TensorData> weight = ctx.weight(0))
+    return ctx.setWeightOutput(0, permuteStored(*weight, perm));
   ctx.setOutput(0, transposeTensor(ctx.b, ctx.loc, ctx.input(0), perm));
   return success();
 }
@@ -911,6 +920,48 @@ LogicalResult convertPad(NodeContext &ctx) {
 }
 
 } // namespace
+
+std::shared_ptr<TensorData>
+mlir::sparse_opt::onnx::permuteStored(const TensorData &tensor,
+                                      ArrayRef<int64_t> perm) {
+  size_t elementSize = dataTypeSize(tensor.dataType);
+  int64_t rank = tensor.dims.size();
+  SmallVector<int64_t> outDims, inStrides = stridesOf(tensor.dims);
+  for (int64_t p : perm)
+    outDims.push_back(tensor.dims[p]);
+  auto storage = std::make_shared<std::vector<char>>(tensor.bytes.size());
+  const char *in = tensor.bytes.data();
+  char *out = storage->data();
+  // Walk the output in order, keeping the input offset incrementally.
+  SmallVector<int64_t> index(rank, 0);
+  int64_t source = 0, count = tensor.numElements();
+  for (int64_t e = 0; e < count; ++e) {
+    std::memcpy(out + e * elementSize, in + source * elementSize,
+                elementSize);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      source += inStrides[perm[d]];
+      if (++index[d] < outDims[d])
+        break;
+      source -= index[d] * inStrides[perm[d]];
+      index[d] = 0;
+    }
+  }
+  auto permuted = std::make_shared<TensorData>();
+  permuted->name = tensor.name + ".T";
+  permuted->dataType = tensor.dataType;
+  permuted->dims = outDims;
+  permuted->bytes = ArrayRef<char>(storage->data(), storage->size());
+  permuted->owner = std::move(storage);
+  return permuted;
+}
+
+std::shared_ptr<TensorData>
+mlir::sparse_opt::onnx::reshapeStored(const TensorData &tensor,
+                                      ArrayRef<int64_t> dims) {
+  auto reshaped = std::make_shared<TensorData>(tensor);
+  reshaped->dims.assign(dims.begin(), dims.end());
+  return reshaped;
+}
 
 void mlir::sparse_opt::onnx::registerShapeConverters(
     ConverterRegistry &registry) {

@@ -55,6 +55,20 @@ def mlp():
                   weight("b2", 4)])
 
 
+def transposed_weight():
+    """MatMul(x, Transpose(W)) and a reshaped bias, as some exporters write
+    linear layers: the weight must still reach linalg.matmul as a constant."""
+    nodes = [
+        helper.make_node("Transpose", ["w"], ["wt"], name="wt", perm=[1, 0]),
+        helper.make_node("MatMul", ["x", "wt"], ["m"], name="fc"),
+        helper.make_node("Reshape", ["b", "shape"], ["b2"], name="rb"),
+        helper.make_node("Add", ["m", "b2"], ["y"], name="bias"),
+    ]
+    return model(nodes, [value("x", [3, 32])], [value("y", [3, 16])],
+                 [weight("w", 16, 32), weight("b", 16),
+                  ints("shape", [1, 16])])
+
+
 def gemm_alpha_beta():
     nodes = [helper.make_node("Gemm", ["a", "b", "c"], ["y"], name="gemm",
                               alpha=0.5, beta=2.0, transA=1)]
@@ -295,7 +309,7 @@ def wrong_output_shape():
 
 
 CASES = {f.__name__: f for f in [
-    mlp, gemm_alpha_beta, matmul_batched, broadcast, conv_bn, depthwise,
+    mlp, transposed_weight, gemm_alpha_beta, matmul_batched, broadcast, conv_bn, depthwise,
     transformer, opset_new, opset_old, external, dynamic, unsupported, inconsistent,
     missing_input, undefined_input, short_initializer, wrong_output_shape]}
 
