@@ -3,8 +3,10 @@
 // Reshape-like ops (Reshape, Flatten, Squeeze, Unsqueeze) are
 // tensor.collapse_shape / expand_shape; Transpose is linalg.transpose;
 // Slice / Split are tensor.extract_slice (a linalg.generic for negative
-// steps); Concat is tensor.concat; Gather is a linalg.generic that reads the
-// data with tensor.extract; Expand is a broadcasting copy.
+// steps); Concat is tensor.concat along the outermost non-unit dimension,
+// else a linalg.generic; Gather is a linalg.generic that reads the data with
+// tensor.extract; Expand is a broadcasting copy. Reshape-like ops and
+// Transpose on stored weights produce weights (views / permuted bytes).
 //
 // Every op here also works on values known at import time, which is how the
 // Shape -> Gather -> Unsqueeze -> Concat -> Reshape chains exporters emit
