@@ -70,6 +70,9 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
     nm.dotVectorLength = kernels.dotVectorLength;
     nm.nTile = options.spmmNTile;
     nm.prefetchDistance = options.spmmPrefetchDistance;
+    nm.kBlock = options.spmmKBlock;
+    nm.rowBlock = options.spmmRowBlock;
+    nm.kBlockMinNonZeros = options.spmmKBlockMinNonZeros;
     pm.addNestedPass<func::FuncOp>(createSparseOptNmKernels(nm));
   }
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());

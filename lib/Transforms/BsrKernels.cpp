@@ -95,6 +95,7 @@ FailureOr<BsrProduct> prepareBsrProduct(linalg::LinalgOp op, int64_t denseRank,
 class BlockRowEmitter {
 public:
   using Options = BsrOptions;
+  static constexpr bool kMayBlockK = false;
 
   BlockRowEmitter(const BsrProduct &product, const BsrOptions &options)
       : p(product), options(options) {}

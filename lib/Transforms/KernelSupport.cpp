@@ -249,6 +249,15 @@ void storeSum(OpBuilder &b, Location loc, const ProductResult &result,
   memref::StoreOp::create(b, loc, sum, result.buffer, indices);
 }
 
+void emitLoop(OpBuilder &b, Location loc, Value lower, Value upper, Value step,
+              function_ref<void(OpBuilder &, Location, Value)> body) {
+  scf::ForOp::create(b, loc, lower, upper, step, ValueRange{},
+                     [&](OpBuilder &nb, Location nl, Value iv, ValueRange) {
+                       body(nb, nl, iv);
+                       scf::YieldOp::create(nb, nl);
+                     });
+}
+
 void forEachParallel(OpBuilder &b, Location loc, Value count,
                      function_ref<void(OpBuilder &, Location, Value)> body) {
   scf::ParallelOp::create(b, loc, ValueRange{indexConstant(b, loc, 0)},

@@ -12,6 +12,7 @@
 #define SPARSE_OPT_LIB_TRANSFORMS_KERNELSUPPORT_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SparseTensor/IR/SparseTensorType.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -121,6 +122,11 @@ void replaceWithResult(linalg::LinalgOp op, const ProductResult &result,
 void storeSum(OpBuilder &b, Location loc, const ProductResult &result,
               ValueRange indices, Value sum);
 
+/// Emits `scf.for` over [lower, upper) by `step` without loop-carried
+/// values; `body(builder, loc, iv)` emits the body (the yield is added).
+void emitLoop(OpBuilder &b, Location loc, Value lower, Value upper, Value step,
+              function_ref<void(OpBuilder &, Location, Value)> body);
+
 /// Emits `scf.parallel` over [0, count) (OpenMP threads later).
 void forEachParallel(OpBuilder &b, Location loc, Value count,
                      function_ref<void(OpBuilder &, Location, Value)> body);
@@ -183,7 +189,12 @@ void emitForColumnCount(OpBuilder &b, Location loc, const SpmmColumns &columns,
 ///   void emitTiled(OpBuilder &, Location, Value unit, Value cols) const;
 ///   void emitDots(OpBuilder &, Location, Value x, Value unit) const;
 /// (emitDots computes and stores the unit's results against the vector x;
-/// SpMM with N = 1 runs it over B's only column.)
+/// SpMM with N = 1 runs it over B's only column), and, when its
+/// `kMayBlockK` is true:
+///   bool blocksK() const;         // whether to block over K (static)
+///   Value fullTileWidth(OpBuilder &, Location) const;
+///   void emitKBlocked(OpBuilder &, Location, Value cols) const;
+/// which then replaces the per-unit loops when N is at least a full tile.
 template <typename Emitter>
 struct SpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
   SpmmPattern(MLIRContext *context, const typename Emitter::Options &options)
@@ -198,17 +209,41 @@ struct SpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
     if (failed(emitter))
       return failure();
     SpmmColumns columns = getSpmmColumns(op, emitter->denseBuffer(), rewriter);
-    forEachParallel(rewriter, op.getLoc(), emitter->units(),
-                    [&](OpBuilder &nb, Location nl, Value unit) {
-                      emitForColumnCount(
-                          nb, nl, columns,
-                          [&](OpBuilder &db, Location dl) {
-                            emitter->emitDots(db, dl, columns.bColumn, unit);
-                          },
-                          [&](OpBuilder &tb, Location tl) {
-                            emitter->emitTiled(tb, tl, unit, columns.cols);
-                          });
-                    });
+    auto emitUnits = [&](OpBuilder &ub, Location ul) {
+      forEachParallel(ub, ul, emitter->units(),
+                      [&](OpBuilder &nb, Location nl, Value unit) {
+                        emitForColumnCount(
+                            nb, nl, columns,
+                            [&](OpBuilder &db, Location dl) {
+                              emitter->emitDots(db, dl, columns.bColumn, unit);
+                            },
+                            [&](OpBuilder &tb, Location tl) {
+                              emitter->emitTiled(tb, tl, unit, columns.cols);
+                            });
+                      });
+    };
+    Location loc = op.getLoc();
+    bool blockedK = false;
+    if constexpr (Emitter::kMayBlockK) {
+      if (emitter->blocksK()) {
+        blockedK = true;
+        Value wide = arith::CmpIOp::create(
+            rewriter, loc, arith::CmpIPredicate::uge, columns.cols,
+            emitter->fullTileWidth(rewriter, loc));
+        scf::IfOp::create(
+            rewriter, loc, wide,
+            [&](OpBuilder &tb, Location tl) {
+              emitter->emitKBlocked(tb, tl, columns.cols);
+              scf::YieldOp::create(tb, tl);
+            },
+            [&](OpBuilder &eb, Location el) {
+              emitUnits(eb, el);
+              scf::YieldOp::create(eb, el);
+            });
+      }
+    }
+    if (!blockedK)
+      emitUnits(rewriter, loc);
     replaceWithResult(op, emitter->result(), rewriter);
     return success();
   }

@@ -39,6 +39,9 @@ struct NmOptions {
   unsigned dotLanesFor32Bit;
   unsigned nTile;
   unsigned prefetchDistance;
+  unsigned kBlock;
+  unsigned rowBlock;
+  unsigned kBlockMinNonZeros;
 };
 
 /// An N:M x dense -> dense product of floats and the buffers its kernel
@@ -52,6 +55,7 @@ struct NmProduct {
   Value denseBuffer; // B (K x N) or x (K)
   ProductResult result;
   Value rows;
+  int64_t staticGroups; // K / M, or ShapedType::kDynamic
 };
 
 FailureOr<NmProduct> prepareNmProduct(linalg::LinalgOp op, int64_t denseRank,
@@ -81,6 +85,8 @@ FailureOr<NmProduct> prepareNmProduct(linalg::LinalgOp op, int64_t denseRank,
   product.values = valuesBuffer(rewriter, loc, levels);
   product.denseBuffer = readOnlyBuffer(rewriter, loc, operands->dense);
   product.result = createProductResult(op, a, operands->dense, rewriter);
+  product.staticGroups =
+      ShapedType::isDynamic(cols) ? ShapedType::kDynamic : cols / product.m;
   product.rows = rewriter.createOrFold<tensor::DimOp>(
       loc, a, indexConstant(rewriter, loc, 0));
   product.groups = rewriter.createOrFold<arith::DivUIOp>(
@@ -95,6 +101,7 @@ FailureOr<NmProduct> prepareNmProduct(linalg::LinalgOp op, int64_t denseRank,
 class NmRowEmitter {
 public:
   using Options = NmOptions;
+  static constexpr bool kMayBlockK = true;
 
   NmRowEmitter(const NmProduct &product, const NmOptions &options)
       : p(product), options(options) {}
@@ -124,10 +131,94 @@ public:
 
   /// SpMM: C[row, :] as register tiles along N.
   void emitTiled(OpBuilder &b, Location loc, Value row, Value cols) const {
-    emitColumnTiles(
-        b, loc, cols, p.lanes, options.nTile,
-        [&](OpBuilder &tb, Location tl, Value column, unsigned vectors,
-            Value mask) { emitTile(tb, tl, row, column, vectors, mask); });
+    emitColumnTiles(b, loc, cols, p.lanes, options.nTile,
+                    [&](OpBuilder &tb, Location tl, Value column,
+                        unsigned vectors, Value mask) {
+                      emitTile(tb, tl, row, column, vectors, mask,
+                               indexConstant(tb, tl, 0), p.groups, Value());
+                    });
+  }
+
+  /// Groups per K block: `k-block` columns, at least one group.
+  int64_t kBlockGroups() const {
+    return std::max<int64_t>(1, options.kBlock / p.m);
+  }
+
+  /// Whether SpMM blocks over K: K static and above one block, and enough
+  /// kept values per row and block (N per group; a fixed count, unlike CSR)
+  /// that loading and storing the C tile once per block pays.
+  bool blocksK() const {
+    return options.kBlock && !ShapedType::isDynamic(p.staticGroups) &&
+           p.staticGroups > kBlockGroups() &&
+           kBlockGroups() * p.n >= int64_t(options.kBlockMinNonZeros);
+  }
+
+  Value fullTileWidth(OpBuilder &b, Location loc) const {
+    return indexConstant(b, loc, options.nTile * p.lanes);
+  }
+
+  /// K-blocked SpMM: rows in blocks of `row-block` run in parallel; for
+  /// each full tile of columns, the groups are taken `k-block` columns at a
+  /// time and every row of the block accumulates them into its C tile, so
+  /// the B panel (k-block rows x tile) stays in L1 across the rows instead
+  /// of each kept value fetching its B row from L2. An N:M row has the same
+  /// groups in every K block, so no per-row cursor is needed. The tail
+  /// columns run per row as in emitTiled.
+  void emitKBlocked(OpBuilder &b, Location loc, Value cols) const {
+    Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
+    // Fewer rows per block when that would leave fewer than kMinRowBlocks
+    // blocks, so that small M still spreads over the threads.
+    constexpr int64_t kMinRowBlocks = 8;
+    Value rowBlock = arith::MaxUIOp::create(
+        b, loc, c1,
+        arith::MinUIOp::create(
+            b, loc, indexConstant(b, loc, options.rowBlock),
+            arith::CeilDivUIOp::create(b, loc, p.rows,
+                                       indexConstant(b, loc, kMinRowBlocks))));
+    Value blocks = arith::CeilDivUIOp::create(b, loc, p.rows, rowBlock);
+    Value tileWidth = fullTileWidth(b, loc);
+    Value fullEnd = arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, cols, tileWidth), tileWidth);
+    Value groupStep = indexConstant(b, loc, kBlockGroups());
+    forEachParallel(
+        b, loc, blocks, [&](OpBuilder &pb, Location pl, Value block) {
+          Value first = arith::MulIOp::create(pb, pl, block, rowBlock);
+          Value last = arith::MinUIOp::create(
+              pb, pl, arith::AddIOp::create(pb, pl, first, rowBlock), p.rows);
+          emitLoop(
+              pb, pl, c0, fullEnd, tileWidth,
+              [&](OpBuilder &tb, Location tl, Value column) {
+                emitLoop(
+                    tb, tl, c0, p.groups, groupStep,
+                    [&](OpBuilder &kb, Location kl, Value groupBegin) {
+                      Value groupEnd = arith::MinUIOp::create(
+                          kb, kl,
+                          arith::AddIOp::create(kb, kl, groupBegin, groupStep),
+                          p.groups);
+                      Value zeroStart;
+                      if (p.result.zeroInit)
+                        zeroStart = arith::CmpIOp::create(
+                            kb, kl, arith::CmpIPredicate::eq, groupBegin, c0);
+                      emitLoop(kb, kl, first, last, c1,
+                               [&](OpBuilder &rb, Location rl, Value row) {
+                                 emitTile(rb, rl, row, column, options.nTile,
+                                          Value(), groupBegin, groupEnd,
+                                          zeroStart);
+                               });
+                    });
+              });
+          emitLoop(pb, pl, first, last, c1,
+                   [&](OpBuilder &rb, Location rl, Value row) {
+                     emitTailTiles(rb, rl, fullEnd, cols, p.lanes,
+                                   options.nTile,
+                                   [&](OpBuilder &tb, Location tl, Value column,
+                                       unsigned vectors, Value mask) {
+                                     emitTile(tb, tl, row, column, vectors,
+                                              mask, indexConstant(tb, tl, 0),
+                                              p.groups, Value());
+                                   });
+                   });
+        });
   }
 
 private:
@@ -184,24 +275,45 @@ private:
         });
   }
 
-  /// C[row, column : column + vectors * lanes] over the row's K/M groups,
-  /// `vectors` accumulators in registers; each group's N kept values are
-  /// unrolled: load its position, broadcast its value, FMA with the tile's
-  /// vectors of B row group * M + position.
+  /// C[row, column : column + vectors * lanes] += the row's groups
+  /// [groupBegin, groupEnd) times B, `vectors` accumulators in registers;
+  /// each group's N kept values are unrolled: load its position, broadcast
+  /// its value, FMA with the tile's vectors of B row group * M + position.
+  /// The accumulators start from C, or from zero in a zero-filled product
+  /// (where `zeroStart`, if given, is true).
   void emitTile(OpBuilder &b, Location loc, Value row, Value column,
-                unsigned vectors, Value mask) const {
+                unsigned vectors, Value mask, Value groupBegin, Value groupEnd,
+                Value zeroStart) const {
     auto vectorType = VectorType::get({p.lanes}, p.elementType);
     Value zero = zeroVector(b, loc, vectorType);
     Value bFlat, ld;
     std::tie(bFlat, ld) = flattenRowMajor(b, loc, p.denseBuffer);
+    auto loadTile = [&](OpBuilder &lb, Location ll) {
+      SmallVector<Value> tile;
+      for (unsigned v = 0; v < vectors; ++v) {
+        Value j = arith::AddIOp::create(lb, ll, column,
+                                        indexConstant(lb, ll, v * p.lanes));
+        tile.push_back(loadVector(lb, ll, vectorType, p.result.buffer,
+                                  ValueRange{row, j}, mask));
+      }
+      return tile;
+    };
     SmallVector<Value> initial;
-    for (unsigned v = 0; v < vectors; ++v) {
-      Value j = arith::AddIOp::create(b, loc, column,
-                                      indexConstant(b, loc, v * p.lanes));
-      initial.push_back(p.result.zeroInit
-                            ? zero
-                            : loadVector(b, loc, vectorType, p.result.buffer,
-                                         ValueRange{row, j}, mask));
+    if (!p.result.zeroInit) {
+      initial = loadTile(b, loc);
+    } else if (!zeroStart) {
+      initial.assign(vectors, zero);
+    } else {
+      auto start = scf::IfOp::create(
+          b, loc, SmallVector<Type>(vectors, vectorType), zeroStart,
+          /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(start.thenBlock());
+      scf::YieldOp::create(b, loc, SmallVector<Value>(vectors, zero));
+      b.setInsertionPointToStart(start.elseBlock());
+      scf::YieldOp::create(b, loc, loadTile(b, loc));
+      b.setInsertionPointAfter(start);
+      initial.assign(start.getResults().begin(), start.getResults().end());
     }
     Value cN = indexConstant(b, loc, p.n), cM = indexConstant(b, loc, p.m);
     Value rowStart = arith::MulIOp::create(
@@ -229,8 +341,7 @@ private:
                           .getResult();
     };
     auto loop = scf::ForOp::create(
-        b, loc, indexConstant(b, loc, 0), p.groups, indexConstant(b, loc, 1),
-        initial,
+        b, loc, groupBegin, groupEnd, indexConstant(b, loc, 1), initial,
         [&](OpBuilder &lb, Location ll, Value group, ValueRange accumulators) {
           Value groupStart = arith::MulIOp::create(lb, ll, group, cM);
           Value first = arith::AddIOp::create(
@@ -297,7 +408,9 @@ struct NmKernelsPass
     }
     if (vectorLength == 0 || dotVectorLength == 0)
       return;
-    NmOptions options{vectorLength, dotVectorLength, nTile, prefetchDistance};
+    NmOptions options{vectorLength,     dotVectorLength, nTile,
+                      prefetchDistance, kBlock,          rowBlock,
+                      kBlockMinNonZeros};
     RewritePatternSet patterns(&getContext());
     patterns.add<SpmmPattern<NmRowEmitter>, SpmvPattern<NmRowEmitter>>(
         &getContext(), options);

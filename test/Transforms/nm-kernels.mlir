@@ -1,6 +1,8 @@
 // RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=16 dot-vector-length=8 n-tile=4 prefetch-distance=0" --canonicalize --cse %s | FileCheck %s
 // RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=16 n-tile=4 prefetch-distance=3" %s | FileCheck %s --check-prefix=PREFETCH
 // RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=0" %s | FileCheck %s --check-prefix=OFF
+// RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=16 n-tile=4 prefetch-distance=0 k-block=64 row-block=16" --canonicalize --cse %s | FileCheck %s --check-prefix=KBLOCK
+// RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=16 n-tile=4 prefetch-distance=0 k-block=0" --canonicalize --cse %s | FileCheck %s --check-prefix=NOKBLOCK
 
 #NV24 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 floordiv 4 : dense, d1 mod 4 : structured[2, 4]), posWidth = 32, crdWidth = 32 }>
 #NV38 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 floordiv 8 : dense, d1 mod 8 : structured[3, 8]) }>
@@ -99,4 +101,43 @@ func.func @transposed_untouched(%a: tensor<16x8xf32, #NV24>, %b: tensor<16x4xf32
   %r = linalg.matmul indexing_maps = [affine_map<(i, j, k) -> (k, i)>, affine_map<(i, j, k) -> (k, j)>, affine_map<(i, j, k) -> (i, j)>]
       ins(%a, %b : tensor<16x8xf32, #NV24>, tensor<16x4xf32>) outs(%c : tensor<8x4xf32>) -> tensor<8x4xf32>
   return %r : tensor<8x4xf32>
+}
+
+// K = 256 with 64-column K blocks (16 groups, 32 kept values per row and
+// block): when N holds a full tile (64 columns), blocks of rows (16, or 8
+// here to leave 8 blocks for the threads) run in
+// parallel; for each full tile and K block every row of the block
+// accumulates its 16 groups into its C tile, which starts at zero in the
+// first K block and from C after. The tail tiles then run per row over all
+// 64 groups. Below a full tile, the per-row kernel.
+// KBLOCK-LABEL: func.func @spmm_k_blocked(
+// KBLOCK:         %[[C:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<64x?xf32>
+// KBLOCK:         %[[WIDE:.*]] = arith.cmpi uge, %{{.*}}, %c64 : index
+// KBLOCK:         scf.if %[[WIDE]] {
+// KBLOCK:           scf.parallel (%{{.*}}) = (%c0) to (%c8) step (%c1) {
+// KBLOCK:             scf.for %[[J:.*]] = %c0 to %{{.*}} step %c64 {
+// KBLOCK:               scf.for %[[G:.*]] = %c0 to %c64 step %c16 {
+// KBLOCK:                 %[[FIRST:.*]] = arith.cmpi eq, %[[G]], %c0 : index
+// KBLOCK:                 scf.for %[[ROW:.*]] = %{{.*}} to %{{.*}} step %c1 {
+// KBLOCK:                   %[[INIT:.*]]:4 = scf.if %[[FIRST]] -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// KBLOCK:                   } else {
+// KBLOCK-COUNT-4:             vector.load %[[C]][%[[ROW]], %{{.*}}]
+// KBLOCK:                   scf.for %{{.*}} = %[[G]] to %{{.*}} step %c1 iter_args(%{{.*}} = %[[INIT]]#0, {{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// KBLOCK-COUNT-8:             vector.fma
+// KBLOCK:                   vector.store %{{.*}}, %[[C]][%[[ROW]], %[[J]]]
+// KBLOCK:             scf.for
+// KBLOCK:               scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>)
+// KBLOCK:         } else {
+// KBLOCK:           scf.parallel (%{{.*}}) = (%c0) to (%c64) step (%c1) {
+// NOKBLOCK-LABEL: func.func @spmm_k_blocked(
+// NOKBLOCK-NOT:     step %c16
+// NOKBLOCK:         scf.parallel (%{{.*}}) = (%c0) to (%c64) step (%c1) {
+func.func @spmm_k_blocked(%a: tensor<64x256xf32, #NV24>, %b: tensor<256x?xf32>) -> tensor<64x?xf32> {
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %b, %c1 : tensor<256x?xf32>
+  %e = tensor.empty(%n) : tensor<64x?xf32>
+  %z = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<64x?xf32>) -> tensor<64x?xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<64x256xf32, #NV24>, tensor<256x?xf32>) outs(%f : tensor<64x?xf32>) -> tensor<64x?xf32>
+  return %r : tensor<64x?xf32>
 }

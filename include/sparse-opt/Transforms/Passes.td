@@ -315,7 +315,14 @@ def SparseOptNmKernels : Pass<"sparse-opt-nm-kernels", "func::FuncOp"> {
     row-pointer loads, and the N kept values of a group are unrolled: value
     t of group g multiplies B row g * M + offset. With `prefetch-distance`
     D > 0 each group prefetches the tile's lines of the B row of the kept
-    value D ahead.
+    value D ahead. When K is static and above `k-block`, and a K block
+    holds at least `k-block-min-nonzeros` kept values per row, SpMM with N
+    of at least one full tile blocks over K instead: blocks of `row-block`
+    rows run in parallel, and for each full tile the groups are taken
+    `k-block` columns at a time, every row of the block accumulating them
+    into its C tile (loaded and stored once per K block), so the B panel
+    stays in L1 across the rows. Every row has the same groups in a K
+    block: no per-row cursor, unlike CSR.
 
     SpMV, `y[M] = init + A[M,K] * x[K]`, and SpMM with N = 1: each row is a
     dot product over its K/M * N kept values with `dot-vector-length`
@@ -343,6 +350,14 @@ def SparseOptNmKernels : Pass<"sparse-opt-nm-kernels", "func::FuncOp"> {
            /*default=*/"2",
            "Prefetch the B row of the kept value this many ahead in SpMM "
            "(0: none)">,
+    Option<"kBlock", "k-block", "unsigned", /*default=*/"64",
+           "Columns of A (B rows) per K block of the K-blocked SpMM, rounded "
+           "down to whole groups (0: never block over K)">,
+    Option<"rowBlock", "row-block", "unsigned", /*default=*/"64",
+           "Rows per parallel iteration of the K-blocked SpMM">,
+    Option<"kBlockMinNonZeros", "k-block-min-nonzeros", "unsigned",
+           /*default=*/"10",
+           "Kept values per row and K block from which SpMM blocks over K">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
