@@ -83,6 +83,81 @@ Value buildPooling(OpBuilder &b, Location loc, PoolKind kind, Value x,
   return transposeTensor(b, loc, result, {0, 4, 1, 2, 3});
 }
 
+/// 2-D max pooling that also yields, per output, the flat index of the
+/// maximum in the unpadded input (MaxPool's Indices: row-major over N, C,
+/// H, W, or with `columnMajor` H fastest within a channel). One
+/// linalg.generic over (n, c, oh, ow, kh, kw) reading the padded input; the
+/// first maximum in window order wins, as onnxruntime's kernel does.
+std::pair<Value, Value> buildMaxPoolWithIndices(OpBuilder &b, Location loc,
+                                                Value padded,
+                                                const WindowGeometry &g,
+                                                ArrayRef<int64_t> inputShape,
+                                                ArrayRef<int64_t> outShape,
+                                                bool columnMajor) {
+  MLIRContext *context = b.getContext();
+  Type elementType = cast<RankedTensorType>(padded.getType()).getElementType();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+  AffineMap inputMap = AffineMap::get(
+      6, 0,
+      {d(0), d(1), d(2) * g.strides[0] + d(4) * g.dilations[0],
+       d(3) * g.strides[1] + d(5) * g.dilations[1]},
+      context);
+  AffineMap outputMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)},
+                                       context);
+  // Like the named pooling ops, an (unread) window operand gives the loop
+  // bounds of kh and kw.
+  AffineMap windowMap = AffineMap::get(6, 0, {d(4), d(5)}, context);
+  Value window = emptyTensor(b, loc, g.kernel, elementType);
+  Value values = filledTensor(b, loc, outShape,
+                              lowestValue(b, loc, elementType));
+  Value indices = filledTensor(b, loc, outShape,
+                               scalarConstant(b, loc, b.getI64Type(), 0));
+  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+  iterators.append(2, utils::IteratorType::reduction);
+  int64_t channels = inputShape[1], height = inputShape[2],
+          width = inputShape[3];
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{values.getType(), indices.getType()},
+      ValueRange{padded, window}, ValueRange{values, indices},
+      SmallVector<AffineMap>{inputMap, windowMap, outputMap, outputMap},
+      iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        auto index = [&](unsigned dim) -> Value {
+          return arith::IndexCastOp::create(
+              nb, nloc, nb.getI64Type(), linalg::IndexOp::create(nb, nloc, dim));
+        };
+        auto constant = [&](int64_t v) {
+          return scalarConstant(nb, nloc, nb.getI64Type(), double(v));
+        };
+        auto mulAdd = [&](Value x, int64_t m, Value y) -> Value {
+          return arith::AddIOp::create(
+              nb, nloc, arith::MulIOp::create(nb, nloc, x, constant(m)), y);
+        };
+        // Unpadded coordinates of this window element.
+        Value h = arith::SubIOp::create(
+            nb, nloc, mulAdd(index(2), g.strides[0],
+                             arith::MulIOp::create(nb, nloc, index(4),
+                                                   constant(g.dilations[0]))),
+            constant(g.padBegin[0]));
+        Value w = arith::SubIOp::create(
+            nb, nloc, mulAdd(index(3), g.strides[1],
+                             arith::MulIOp::create(nb, nloc, index(5),
+                                                   constant(g.dilations[1]))),
+            constant(g.padBegin[1]));
+        Value plane = mulAdd(index(0), channels, index(1));
+        Value within = columnMajor ? mulAdd(w, height, h) : mulAdd(h, width, w);
+        Value flat = mulAdd(plane, height * width, within);
+        Value element = args[0], best = args[2], bestIndex = args[3];
+        Value greater = arith::CmpFOp::create(
+            nb, nloc, arith::CmpFPredicate::OGT, element, best);
+        Value value = arith::SelectOp::create(nb, nloc, greater, element, best);
+        Value position = arith::SelectOp::create(nb, nloc, greater, flat,
+                                                 bestIndex);
+        linalg::YieldOp::create(nb, nloc, ValueRange{value, position});
+      });
+  return {generic.getResult(0), generic.getResult(1)};
+}
+
 LogicalResult convertPool(NodeContext &ctx, PoolKind kind) {
   OpBuilder &b = ctx.b;
   Location loc = ctx.loc;
@@ -94,10 +169,9 @@ LogicalResult convertPool(NodeContext &ctx, PoolKind kind) {
                     "dimensions");
   if (!isa<FloatType>(elementType))
     return ctx.fail("only float pooling is supported");
-  if (ctx.hasOutput(1))
-    return ctx.fail("the Indices output of MaxPool is not supported");
-  if (ctx.intAttr("storage_order", 0) != 0)
-    return ctx.fail("storage_order = 1 is not supported");
+  bool wantsIndices = kind == PoolKind::Max && ctx.hasOutput(1);
+  if (wantsIndices && rank == 5)
+    return ctx.fail("the Indices output of 3-D MaxPool is not supported");
   std::optional<SmallVector<int64_t>> kernelShape = ctx.intsAttr("kernel_shape");
   if (!kernelShape || int64_t(kernelShape->size()) != rank - 2)
     return ctx.fail("kernel_shape must have one entry per spatial dimension");
@@ -137,6 +211,19 @@ LogicalResult convertPool(NodeContext &ctx, PoolKind kind) {
 
   SmallVector<int64_t> outShape = {n, c};
   outShape.append(g.output);
+  if (wantsIndices) {
+    // 1-D runs as 2-D over a unit height, so its flat indices agree.
+    auto [values, indices] = buildMaxPoolWithIndices(
+        b, loc, x, g, {n, c, spatial[0], spatial[1]}, outShape,
+        ctx.intAttr("storage_order", 0) != 0);
+    if (oneD) {
+      values = reshapeTensor(b, loc, values, {n, c, g.output[1]});
+      indices = reshapeTensor(b, loc, indices, {n, c, g.output[1]});
+    }
+    ctx.setOutput(0, values);
+    ctx.setOutput(1, indices);
+    return success();
+  }
   Value result = buildPooling(b, loc, kind, x, g, outShape, padValue);
   if (kind == PoolKind::Average) {
     // Elements per window, over the spatial output positions.

@@ -122,6 +122,16 @@ def conv_bn():
                   weight("bias", 8), weight("mean", 8), var])
 
 
+def maxpool_indices():
+    """MaxPool with its Indices output, column-major (storage_order 1)."""
+    nodes = [helper.make_node("MaxPool", ["x"], ["y", "i"], name="pool",
+                              kernel_shape=[3, 2], strides=[2, 1],
+                              pads=[1, 0, 1, 1], storage_order=1)]
+    return model(nodes, [value("x", [2, 3, 6, 5])],
+                 [value("y", [2, 3, 3, 5]),
+                  value("i", [2, 3, 3, 5], TensorProto.INT64)], opset=12)
+
+
 def depthwise():
     """MobileNetV2 block pieces: depthwise and grouped conv, Clip(0, 6),
     AveragePool with padding, Concat."""
@@ -309,7 +319,8 @@ def wrong_output_shape():
 
 
 CASES = {f.__name__: f for f in [
-    mlp, transposed_weight, gemm_alpha_beta, matmul_batched, broadcast, conv_bn, depthwise,
+    mlp, transposed_weight, gemm_alpha_beta, matmul_batched, broadcast, conv_bn,
+    maxpool_indices, depthwise,
     transformer, opset_new, opset_old, external, dynamic, unsupported, inconsistent,
     missing_input, undefined_input, short_initializer, wrong_output_shape]}
 
