@@ -58,6 +58,14 @@ struct KnownValue {
   DenseElementsAttr toAttr() const;
 };
 
+/// The MLIR element type of an ONNX data type (float, double, int64,
+/// int32, int16, int8, bool), or null for the unsupported ones.
+Type elementTypeFor(MLIRContext *context, DataType type);
+
+/// All elements of a stored tensor (its byte size already checked) as a
+/// KnownValue of `type`.
+KnownValue decodeStored(const TensorData &tensor, RankedTensorType type);
+
 class Importer;
 
 /// The node being converted.

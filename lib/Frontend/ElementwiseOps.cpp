@@ -617,21 +617,6 @@ LogicalResult convertClip(NodeContext &ctx) {
   return convertElementwise(ctx, inputs, nullptr, body, evaluator);
 }
 
-/// ONNX TensorProto.DataType -> element type, for Cast's `to`.
-Type castTarget(NodeContext &ctx, int64_t to) {
-  Builder b(ctx.b.getContext());
-  switch (DataType(to)) {
-  case DataType::Float: return b.getF32Type();
-  case DataType::Double: return b.getF64Type();
-  case DataType::Int64: return b.getI64Type();
-  case DataType::Int32: return b.getI32Type();
-  case DataType::Int16: return b.getI16Type();
-  case DataType::Int8: return b.getI8Type();
-  case DataType::Bool: return b.getI1Type();
-  default: return nullptr;
-  }
-}
-
 LogicalResult castTo(NodeContext &ctx, Type target) {
   ScalarEvaluator evaluator;
   bool toFloat = isa<FloatType>(target);
@@ -652,7 +637,7 @@ LogicalResult castTo(NodeContext &ctx, Type target) {
 
 LogicalResult convertCast(NodeContext &ctx) {
   int64_t to = ctx.intAttr("to", 0);
-  Type target = castTarget(ctx, to);
+  Type target = elementTypeFor(ctx.b.getContext(), DataType(to));
   if (!target)
     return ctx.fail("cast to " + dataTypeName(DataType(to)) +
                     " is not supported (expected float, double, int64, "

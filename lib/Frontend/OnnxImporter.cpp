@@ -200,6 +200,30 @@ DenseElementsAttr KnownValue::toAttr() const {
   return DenseElementsAttr::get(tensorType, elements);
 }
 
+KnownValue mlir::sparse_opt::onnx::decodeStored(const TensorData &tensor,
+                                               RankedTensorType type) {
+  KnownValue value = KnownValue::zeros(type);
+  const char *p = tensor.bytes.data();
+  for (int64_t i = 0, n = value.numElements(); i < n; ++i) {
+    switch (tensor.dataType) {
+    case DataType::Float: { float v; std::memcpy(&v, p + 4 * i, 4);
+      value.floats[i] = v; break; }
+    case DataType::Double: { double v; std::memcpy(&v, p + 8 * i, 8);
+      value.floats[i] = v; break; }
+    case DataType::Int64: { int64_t v; std::memcpy(&v, p + 8 * i, 8);
+      value.ints[i] = v; break; }
+    case DataType::Int32: { int32_t v; std::memcpy(&v, p + 4 * i, 4);
+      value.ints[i] = v; break; }
+    case DataType::Int16: { int16_t v; std::memcpy(&v, p + 2 * i, 2);
+      value.ints[i] = v; break; }
+    case DataType::Int8: value.ints[i] = int8_t(p[i]); break;
+    case DataType::Bool: value.ints[i] = p[i] != 0; break;
+    default: break; // elementTypeFor rejects the other types first.
+    }
+  }
+  return value;
+}
+
 //===----------------------------------------------------------------------===//
 // NodeContext
 //===----------------------------------------------------------------------===//
@@ -384,31 +408,6 @@ const ConverterRegistry &mlir::sparse_opt::onnx::getConverterRegistry() {
 
 namespace {
 
-/// Reads element `i` of stored bytes of `type` as int64 or double.
-int64_t readInt(const TensorData &tensor, int64_t i) {
-  const char *p = tensor.bytes.data();
-  switch (tensor.dataType) {
-  case DataType::Int64: { int64_t v; std::memcpy(&v, p + 8 * i, 8); return v; }
-  case DataType::Int32: { int32_t v; std::memcpy(&v, p + 4 * i, 4); return v; }
-  case DataType::Int16: { int16_t v; std::memcpy(&v, p + 2 * i, 2); return v; }
-  case DataType::Int8: return int8_t(p[i]);
-  case DataType::Bool: return p[i] != 0;
-  default: return 0;
-  }
-}
-
-double readFloat(const TensorData &tensor, int64_t i) {
-  const char *p = tensor.bytes.data();
-  if (tensor.dataType == DataType::Double) {
-    double v;
-    std::memcpy(&v, p + 8 * i, 8);
-    return v;
-  }
-  float v;
-  std::memcpy(&v, p + 4 * i, 4);
-  return v;
-}
-
 std::string resourceName(StringRef valueName) {
   std::string name = "onnx.";
   for (char c : valueName)
@@ -423,15 +422,7 @@ const KnownValue *Importer::known(ImportedValue &imported) {
     return &*imported.known;
   if (!imported.weight || imported.type.getNumElements() > kMaxKnownElements)
     return nullptr;
-  const TensorData &tensor = *imported.weight;
-  KnownValue value = KnownValue::zeros(imported.type);
-  for (int64_t i = 0, n = value.numElements(); i < n; ++i) {
-    if (value.isFloat())
-      value.floats[i] = readFloat(tensor, i);
-    else
-      value.ints[i] = readInt(tensor, i);
-  }
-  imported.known = std::move(value);
+  imported.known = decodeStored(*imported.weight, imported.type);
   return &*imported.known;
 }
 
@@ -439,14 +430,7 @@ ElementsAttr Importer::weightAttr(const TensorData &tensor,
                                   RankedTensorType type) {
   int64_t count = type.getNumElements();
   if (count <= kMaxInlineElements || type.getElementType().isInteger(1)) {
-    KnownValue value = KnownValue::zeros(type);
-    for (int64_t i = 0; i < count; ++i) {
-      if (value.isFloat())
-        value.floats[i] = readFloat(tensor, i);
-      else
-        value.ints[i] = readInt(tensor, i);
-    }
-    return value.toAttr();
+    return decodeStored(tensor, type).toAttr();
   }
   if (!options.resourceWeights)
     return DenseElementsAttr::getFromRawBuffer(type, tensor.bytes);

@@ -554,25 +554,15 @@ LogicalResult convertSize(NodeContext &ctx) {
   return success();
 }
 
-/// The single value of Constant / ConstantOfShape's `value` tensor.
+/// The elements of a Constant / ConstantOfShape `value` tensor.
 FailureOr<KnownValue> tensorAttrValue(NodeContext &ctx,
                                       const TensorData &tensor) {
-  KnownValue value;
-  Builder b(ctx.b.getContext());
-  switch (tensor.dataType) {
-  case DataType::Float: value.elementType = b.getF32Type(); break;
-  case DataType::Double: value.elementType = b.getF64Type(); break;
-  case DataType::Int64: value.elementType = b.getI64Type(); break;
-  case DataType::Int32: value.elementType = b.getI32Type(); break;
-  case DataType::Int16: value.elementType = b.getI16Type(); break;
-  case DataType::Int8: value.elementType = b.getI8Type(); break;
-  case DataType::Bool: value.elementType = b.getI1Type(); break;
-  default:
+  Type elementType = elementTypeFor(ctx.b.getContext(), tensor.dataType);
+  if (!elementType) {
     (void)ctx.fail("tensor of element type " + dataTypeName(tensor.dataType) +
                    " is not supported");
     return failure();
   }
-  value.shape.assign(tensor.dims.begin(), tensor.dims.end());
   int64_t count = tensor.numElements();
   if (int64_t(tensor.bytes.size()) != count * dataTypeSize(tensor.dataType)) {
     (void)ctx.fail("tensor '" + tensor.name + "' holds " +
@@ -580,24 +570,7 @@ FailureOr<KnownValue> tensorAttrValue(NodeContext &ctx,
                    " elements");
     return failure();
   }
-  const char *p = tensor.bytes.data();
-  for (int64_t i = 0; i < count; ++i) {
-    switch (tensor.dataType) {
-    case DataType::Float: { float v; std::memcpy(&v, p + 4 * i, 4);
-      value.floats.push_back(v); break; }
-    case DataType::Double: { double v; std::memcpy(&v, p + 8 * i, 8);
-      value.floats.push_back(v); break; }
-    case DataType::Int64: { int64_t v; std::memcpy(&v, p + 8 * i, 8);
-      value.ints.push_back(v); break; }
-    case DataType::Int32: { int32_t v; std::memcpy(&v, p + 4 * i, 4);
-      value.ints.push_back(v); break; }
-    case DataType::Int16: { int16_t v; std::memcpy(&v, p + 2 * i, 2);
-      value.ints.push_back(v); break; }
-    case DataType::Int8: value.ints.push_back(int8_t(p[i])); break;
-    default: value.ints.push_back(p[i] != 0); break;
-    }
-  }
-  return value;
+  return decodeStored(tensor, RankedTensorType::get(tensor.dims, elementType));
 }
 
 LogicalResult convertConstant(NodeContext &ctx) {
