@@ -33,15 +33,7 @@ using namespace mlir::sparse_opt::kernels;
 
 namespace {
 
-struct KernelOptions {
-  unsigned lanesFor32Bit;
-  unsigned dotLanesFor32Bit;
-  unsigned nTile;
-  unsigned prefetchDistance;
-  unsigned kBlock;
-  unsigned rowBlock;
-  unsigned kBlockMinNonZeros;
-};
+using KernelOptions = RowKernelOptions;
 
 /// A CSR x dense -> dense product of floats: the sparse operand's buffers,
 /// the dense operand's buffer, the result's buffer and how to fill it.

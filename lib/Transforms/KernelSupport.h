@@ -18,6 +18,19 @@
 
 namespace mlir::sparse_opt::kernels {
 
+/// The options of the row-wise SpMM / SpMV kernels (CSR, N:M); see the
+/// passes' `vector-length`, `dot-vector-length`, `n-tile`,
+/// `prefetch-distance`, `k-block`, `row-block`, `k-block-min-nonzeros`.
+struct RowKernelOptions {
+  unsigned lanesFor32Bit;
+  unsigned dotLanesFor32Bit;
+  unsigned nTile;
+  unsigned prefetchDistance;
+  unsigned kBlock;
+  unsigned rowBlock;
+  unsigned kBlockMinNonZeros;
+};
+
 /// A dense tensor of `rank` and `elementType`.
 bool isDenseTensor(Type type, int64_t rank, Type elementType);
 

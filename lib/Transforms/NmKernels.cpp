@@ -34,15 +34,7 @@ using namespace mlir::sparse_opt::kernels;
 
 namespace {
 
-struct NmOptions {
-  unsigned lanesFor32Bit;
-  unsigned dotLanesFor32Bit;
-  unsigned nTile;
-  unsigned prefetchDistance;
-  unsigned kBlock;
-  unsigned rowBlock;
-  unsigned kBlockMinNonZeros;
-};
+using NmOptions = RowKernelOptions;
 
 /// An N:M x dense -> dense product of floats and the buffers its kernel
 /// works on.
