@@ -64,6 +64,9 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
                                    ? unsigned(options.spmmAccumulatorRegisters)
                                    : (*vectorLength >= 16 ? 16u : 8u);
     bsr.prefetchDistance = options.spmmPrefetchDistance;
+    bsr.kBlock = options.spmmKBlock;
+    bsr.rowBlock = options.spmmRowBlock;
+    bsr.kBlockMinNonZeros = options.spmmKBlockMinNonZeros;
     pm.addNestedPass<func::FuncOp>(createSparseOptBsrKernels(bsr));
     SparseOptNmKernelsOptions nm;
     nm.vectorLength = kernels.vectorLength;

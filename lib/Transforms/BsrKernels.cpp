@@ -39,6 +39,9 @@ struct BsrOptions {
   unsigned nTile;
   unsigned accumulatorRegisters;
   unsigned prefetchDistance;
+  unsigned kBlock;
+  unsigned rowBlock;
+  unsigned kBlockMinNonZeros;
 };
 
 /// A BSR x dense -> dense product of floats and the buffers its kernel
@@ -50,7 +53,8 @@ struct BsrProduct {
   Value positions, coordinates, values;
   Value denseBuffer; // B (K x N) or x (K)
   ProductResult result;
-  Value rowBlocks; // M / R
+  Value rowBlocks;    // M / R
+  int64_t staticCols; // K, or ShapedType::kDynamic
 };
 
 FailureOr<BsrProduct> prepareBsrProduct(linalg::LinalgOp op, int64_t denseRank,
@@ -86,6 +90,7 @@ FailureOr<BsrProduct> prepareBsrProduct(linalg::LinalgOp op, int64_t denseRank,
   product.result = createProductResult(op, a, operands->dense, rewriter);
   Value rows = rewriter.createOrFold<tensor::DimOp>(
       loc, a, indexConstant(rewriter, loc, 0));
+  product.staticCols = operands->aType.getDimSize(1);
   product.rowBlocks = rewriter.createOrFold<arith::DivUIOp>(
       loc, rows, indexConstant(rewriter, loc, blockRows));
   return product;
@@ -95,7 +100,7 @@ FailureOr<BsrProduct> prepareBsrProduct(linalg::LinalgOp op, int64_t denseRank,
 class BlockRowEmitter {
 public:
   using Options = BsrOptions;
-  static constexpr bool kMayBlockK = false;
+  static constexpr bool kMayBlockK = true;
 
   BlockRowEmitter(const BsrProduct &product, const BsrOptions &options)
       : p(product), options(options) {}
@@ -230,17 +235,139 @@ public:
     }
   }
 
+  /// Block columns per K block: `k-block` columns, at least one block.
+  int64_t kBlockCols() const {
+    return std::max<int64_t>(1, options.kBlock / p.blockCols);
+  }
+
+  /// Whether SpMM may block over K: K static and above one K block.
+  bool blocksK() const {
+    return options.kBlock && !ShapedType::isDynamic(p.staticCols) &&
+           p.staticCols / p.blockCols > kBlockCols();
+  }
+
+  /// Whether it does, at run time: N holds a full tile and the block rows
+  /// average enough blocks per K block (`k-block-min-nonzeros` B rows, i.e.
+  /// that many / C blocks) for the C tile's load and store per K block to
+  /// pay; there are blocks at all (the cursors read coordinates).
+  Value useKBlocking(OpBuilder &b, Location loc, Value cols) const {
+    auto cmp = [&](arith::CmpIPredicate predicate, Value x, Value y) {
+      return arith::CmpIOp::create(b, loc, predicate, x, y);
+    };
+    Value stored = toIndex(
+        b, loc, memref::LoadOp::create(b, loc, p.positions, p.rowBlocks));
+    int64_t colBlocks = p.staticCols / p.blockCols;
+    int64_t minBlocks = std::max<int64_t>(
+        1, (options.kBlockMinNonZeros + p.blockCols - 1) / p.blockCols);
+    Value needed = arith::MulIOp::create(
+        b, loc, p.rowBlocks, indexConstant(b, loc, colBlocks * minBlocks));
+    Value perBlock = arith::MulIOp::create(b, loc, stored,
+                                           indexConstant(b, loc, kBlockCols()));
+    Value dense = arith::AndIOp::create(
+        b, loc, cmp(arith::CmpIPredicate::uge, perBlock, needed),
+        cmp(arith::CmpIPredicate::ugt, stored, indexConstant(b, loc, 0)));
+    return arith::AndIOp::create(
+        b, loc, dense,
+        cmp(arith::CmpIPredicate::uge, cols, fullTileWidth(b, loc)));
+  }
+
+  Value fullTileWidth(OpBuilder &b, Location loc) const {
+    return indexConstant(b, loc, tileVectors() * p.lanes);
+  }
+
+  /// K-blocked SpMM: block rows in groups (about `row-block` rows) run in
+  /// parallel; for each full tile of columns, the block columns are taken
+  /// `k-block` columns at a time and every block row of the group
+  /// accumulates its blocks of them into its R rows' C tile, so the B panel
+  /// stays in L1 across the block rows. A cursor per block row remembers
+  /// where its next K block starts (block columns ascend). The tail columns
+  /// run per block row as in emitTiled.
+  void emitKBlocked(OpBuilder &b, Location loc, Value cols) const {
+    Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
+    int64_t perGroup =
+        std::max<int64_t>(1, int64_t(options.rowBlock) / p.blockRows);
+    // Fewer block rows per group when that would leave fewer than
+    // kMinGroups groups, so that small M still spreads over the threads.
+    constexpr int64_t kMinGroups = 8;
+    Value groupSize = arith::MaxUIOp::create(
+        b, loc, c1,
+        arith::MinUIOp::create(
+            b, loc, indexConstant(b, loc, perGroup),
+            arith::CeilDivUIOp::create(b, loc, p.rowBlocks,
+                                       indexConstant(b, loc, kMinGroups))));
+    Value groups = arith::CeilDivUIOp::create(b, loc, p.rowBlocks, groupSize);
+    Value tileWidth = fullTileWidth(b, loc);
+    Value fullEnd = arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, cols, tileWidth), tileWidth);
+    Value colBlocks = indexConstant(b, loc, p.staticCols / p.blockCols);
+    Value kStep = indexConstant(b, loc, kBlockCols());
+    forEachParallel(
+        b, loc, groups, [&](OpBuilder &pb, Location pl, Value group) {
+          Value first = arith::MulIOp::create(pb, pl, group, groupSize);
+          Value last = arith::MinUIOp::create(
+              pb, pl, arith::AddIOp::create(pb, pl, first, groupSize),
+              p.rowBlocks);
+          Value cursors = memref::AllocaOp::create(
+              pb, pl, MemRefType::get({perGroup}, pb.getIndexType()));
+          auto slot = [&](OpBuilder &sb, Location sl, Value blockRow) {
+            return arith::SubIOp::create(sb, sl, blockRow, first).getResult();
+          };
+          emitLoop(
+              pb, pl, c0, fullEnd, tileWidth,
+              [&](OpBuilder &tb, Location tl, Value column) {
+                emitLoop(tb, tl, first, last, c1,
+                         [&](OpBuilder &rb, Location rl, Value blockRow) {
+                           memref::StoreOp::create(
+                               rb, rl, blockRange(rb, rl, blockRow).first,
+                               cursors, slot(rb, rl, blockRow));
+                         });
+                emitLoop(
+                    tb, tl, c0, colBlocks, kStep,
+                    [&](OpBuilder &kb, Location kl, Value kStart) {
+                      Value kEnd = arith::AddIOp::create(kb, kl, kStart, kStep);
+                      Value zeroStart;
+                      if (p.result.zeroInit)
+                        zeroStart = arith::CmpIOp::create(
+                            kb, kl, arith::CmpIPredicate::eq, kStart, c0);
+                      emitLoop(
+                          kb, kl, first, last, c1,
+                          [&](OpBuilder &rb, Location rl, Value blockRow) {
+                            Value begin = memref::LoadOp::create(
+                                rb, rl, cursors, slot(rb, rl, blockRow));
+                            Value end = blockRange(rb, rl, blockRow).second;
+                            Value reached = emitTile(rb, rl, blockRow, column,
+                                                     begin, end, tileVectors(),
+                                                     Value(), zeroStart, kEnd);
+                            memref::StoreOp::create(rb, rl, reached, cursors,
+                                                    slot(rb, rl, blockRow));
+                          });
+                    });
+              });
+          emitLoop(pb, pl, first, last, c1,
+                   [&](OpBuilder &rb, Location rl, Value blockRow) {
+                     auto range = blockRange(rb, rl, blockRow);
+                     emitTailTiles(
+                         rb, rl, fullEnd, cols, p.lanes, tileVectors(),
+                         [&](OpBuilder &tb, Location tl, Value column,
+                             unsigned vectors, Value mask) {
+                           emitTile(tb, tl, blockRow, column, range.first,
+                                    range.second, vectors, mask);
+                         });
+                   });
+        });
+  }
+
 private:
   /// C[block row's R rows, column : column + vectors * lanes] over the
   /// blocks [begin, end), in R x vectors accumulator registers. For each of
   /// the block's C columns the tile's B vectors are loaded once and used by
   /// all R rows. With a mask, one vector whose masked-off lanes are neither
   /// read nor written.
-  void emitTile(OpBuilder &b, Location loc, Value blockRow, Value column,
-                Value begin, Value end, unsigned vectors, Value mask) const {
+  Value emitTile(OpBuilder &b, Location loc, Value blockRow, Value column,
+                 Value begin, Value end, unsigned vectors, Value mask,
+                 Value zeroStart = Value(), Value blockColEnd = Value()) const {
     int64_t r = p.blockRows, c = p.blockCols;
     auto vectorType = VectorType::get({p.lanes}, p.elementType);
-    Value zero = zeroVector(b, loc, vectorType);
     Value row0 =
         arith::MulIOp::create(b, loc, blockRow, indexConstant(b, loc, r));
     SmallVector<Value> rows, columns;
@@ -270,13 +397,17 @@ private:
             b, loc, rowOffset, indexConstant(b, loc, v * p.lanes)));
     }
 
-    SmallVector<Value> initial; // row-major: accumulator (row, v)
-    for (Value row : rows)
-      for (Value j : columns)
-        initial.push_back(p.result.zeroInit
-                              ? zero
-                              : loadVector(b, loc, vectorType, p.result.buffer,
-                                           ValueRange{row, j}, mask));
+    // Row-major: accumulator (row, v).
+    SmallVector<Value> initial = initialAccumulators(
+        b, loc, p.result, zeroStart, vectorType, rows.size() * columns.size(),
+        [&](OpBuilder &lb, Location ll) {
+          SmallVector<Value> tile;
+          for (Value row : rows)
+            for (Value j : columns)
+              tile.push_back(loadVector(lb, ll, vectorType, p.result.buffer,
+                                        ValueRange{row, j}, mask));
+          return tile;
+        });
 
     Value c1 = indexConstant(b, loc, 1);
     Value lastBlock;
@@ -295,45 +426,94 @@ private:
       return arith::AddIOp::create(
           lb, ll, arith::MulIOp::create(lb, ll, bRow, ld), column);
     };
-    auto loop = scf::ForOp::create(
-        b, loc, begin, end, c1, initial,
-        [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulators) {
-          if (options.prefetchDistance)
-            emitPrefetch(lb, ll, k, lastBlock, bFlat, rowOffsets, vectors,
-                         bBase);
-          Value base = bBase(lb, ll, k);
-          Value valueBase = arith::MulIOp::create(lb, ll, k, blockSize);
-          SmallVector<Value> updated(accumulators.begin(), accumulators.end());
-          for (int64_t col = 0; col < c; ++col) {
-            SmallVector<Value> bVectors;
-            for (unsigned v = 0; v < vectors; ++v) {
-              Value at = arith::AddIOp::create(lb, ll, base,
-                                               rowOffsets[col * vectors + v]);
-              bVectors.push_back(
-                  loadVector(lb, ll, vectorType, bFlat, ValueRange{at}, mask));
-            }
-            for (int64_t row = 0; row < r; ++row) {
-              Value value = memref::LoadOp::create(
-                  lb, ll, p.values,
-                  ValueRange{arith::AddIOp::create(
-                      lb, ll, valueBase,
-                      indexConstant(lb, ll, row * c + col))});
-              Value broadcast =
-                  vector::BroadcastOp::create(lb, ll, vectorType, value);
-              for (unsigned v = 0; v < vectors; ++v) {
-                Value &accumulator = updated[row * vectors + v];
-                accumulator = vector::FMAOp::create(lb, ll, broadcast,
-                                                    bVectors[v], accumulator);
-              }
-            }
+    // One block: the tile's FMAs for its R x C values.
+    auto step = [&](OpBuilder &lb, Location ll, Value k,
+                    ValueRange accumulators) -> SmallVector<Value> {
+      if (options.prefetchDistance)
+        emitPrefetch(lb, ll, k, lastBlock, bFlat, rowOffsets, vectors, bBase);
+      Value base = bBase(lb, ll, k);
+      Value valueBase = arith::MulIOp::create(lb, ll, k, blockSize);
+      SmallVector<Value> updated(accumulators.begin(), accumulators.end());
+      for (int64_t col = 0; col < c; ++col) {
+        SmallVector<Value> bVectors;
+        for (unsigned v = 0; v < vectors; ++v) {
+          Value at = arith::AddIOp::create(lb, ll, base,
+                                           rowOffsets[col * vectors + v]);
+          bVectors.push_back(
+              loadVector(lb, ll, vectorType, bFlat, ValueRange{at}, mask));
+        }
+        for (int64_t row = 0; row < r; ++row) {
+          Value value = memref::LoadOp::create(
+              lb, ll, p.values,
+              ValueRange{arith::AddIOp::create(
+                  lb, ll, valueBase, indexConstant(lb, ll, row * c + col))});
+          Value broadcast =
+              vector::BroadcastOp::create(lb, ll, vectorType, value);
+          for (unsigned v = 0; v < vectors; ++v) {
+            Value &accumulator = updated[row * vectors + v];
+            accumulator = vector::FMAOp::create(lb, ll, broadcast, bVectors[v],
+                                                accumulator);
           }
-          scf::YieldOp::create(lb, ll, updated);
-        });
+        }
+      }
+      return updated;
+    };
 
-    for (auto [index, result] : llvm::enumerate(loop.getResults()))
+    ValueRange results;
+    Value reached = end;
+    if (!blockColEnd) {
+      auto loop = scf::ForOp::create(
+          b, loc, begin, end, c1, initial,
+          [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulators) {
+            scf::YieldOp::create(lb, ll, step(lb, ll, k, accumulators));
+          });
+      results = loop.getResults();
+    } else {
+      // The blocks of the block row from `begin` whose block column is
+      // below blockColEnd (block columns ascend); returns where it stopped.
+      SmallVector<Value> inits{begin};
+      inits.append(initial.begin(), initial.end());
+      SmallVector<Type> types(inits.size(), vectorType);
+      types[0] = b.getIndexType();
+      auto loop = scf::WhileOp::create(
+          b, loc, types, inits,
+          [&](OpBuilder &wb, Location wl, ValueRange args) {
+            Value k = args[0];
+            Value inRange = arith::CmpIOp::create(
+                wb, wl, arith::CmpIPredicate::ult, k, end);
+            auto below = scf::IfOp::create(
+                wb, wl, inRange,
+                [&](OpBuilder &tb, Location tl) {
+                  Value blockCol = toIndex(
+                      tb, tl, memref::LoadOp::create(tb, tl, p.coordinates, k));
+                  scf::YieldOp::create(tb, tl,
+                                       ValueRange{arith::CmpIOp::create(
+                                           tb, tl, arith::CmpIPredicate::ult,
+                                           blockCol, blockColEnd)});
+                },
+                [&](OpBuilder &eb, Location el) {
+                  scf::YieldOp::create(
+                      eb, el,
+                      ValueRange{arith::ConstantIntOp::create(eb, el, 0, 1)});
+                });
+            scf::ConditionOp::create(wb, wl, below.getResult(0), args);
+          },
+          [&](OpBuilder &ab, Location al, ValueRange args) {
+            SmallVector<Value> next{arith::AddIOp::create(ab, al, args[0], c1)};
+            SmallVector<Value> updated =
+                step(ab, al, args[0], args.drop_front());
+            next.append(updated.begin(), updated.end());
+            scf::YieldOp::create(ab, al, next);
+          });
+      reached = loop.getResult(0);
+      results = loop.getResults().drop_front();
+    }
+
+    for (auto [index, result] : llvm::enumerate(results))
       storeVector(b, loc, result, p.result.buffer,
                   ValueRange{rows[index / vectors], columns[index % vectors]},
                   mask);
+    return reached;
   }
 
   /// Prefetches the tile's B lines of the block prefetchDistance blocks
@@ -396,8 +576,9 @@ struct BsrKernelsPass
     }
     if (vectorLength == 0)
       return;
-    BsrOptions options{vectorLength, nTile, accumulatorRegisters,
-                       prefetchDistance};
+    BsrOptions options{vectorLength,     nTile,  accumulatorRegisters,
+                       prefetchDistance, kBlock, rowBlock,
+                       kBlockMinNonZeros};
     RewritePatternSet patterns(&getContext());
     patterns.add<SpmmPattern<BlockRowEmitter>, SpmvPattern<BlockRowEmitter>>(
         &getContext(), options);

@@ -241,6 +241,25 @@ void replaceWithResult(linalg::LinalgOp op, const ProductResult &result,
     rewriter.eraseOp(fill);
 }
 
+SmallVector<Value> initialAccumulators(
+    OpBuilder &b, Location loc, const ProductResult &result, Value zeroStart,
+    VectorType vectorType, size_t count,
+    function_ref<SmallVector<Value>(OpBuilder &, Location)> loadTile) {
+  if (!result.zeroInit)
+    return loadTile(b, loc);
+  SmallVector<Value> zeros(count, zeroVector(b, loc, vectorType));
+  if (!zeroStart)
+    return zeros;
+  auto start = scf::IfOp::create(
+      b, loc, zeroStart,
+      [&](OpBuilder &tb, Location tl) { scf::YieldOp::create(tb, tl, zeros); },
+      [&](OpBuilder &eb, Location el) {
+        scf::YieldOp::create(eb, el, loadTile(eb, el));
+      });
+  return SmallVector<Value>(start.getResults().begin(),
+                            start.getResults().end());
+}
+
 void storeSum(OpBuilder &b, Location loc, const ProductResult &result,
               ValueRange indices, Value sum) {
   if (!result.zeroInit)

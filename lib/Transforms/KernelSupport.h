@@ -130,6 +130,15 @@ Value readOnlyBuffer(OpBuilder &b, Location loc, Value tensor);
 void replaceWithResult(linalg::LinalgOp op, const ProductResult &result,
                        PatternRewriter &rewriter);
 
+/// The starting accumulators of an SpMM tile: zeros in a zero-filled
+/// product (where `zeroStart`, if given, is true: the first K block),
+/// otherwise `loadTile(builder, loc)`, the tile's `count` current C
+/// vectors.
+SmallVector<Value> initialAccumulators(
+    OpBuilder &b, Location loc, const ProductResult &result, Value zeroStart,
+    VectorType vectorType, size_t count,
+    function_ref<SmallVector<Value>(OpBuilder &, Location)> loadTile);
+
 /// Stores `sum` (+ the init value unless the result was zero-filled) at
 /// `indices` of the result.
 void storeSum(OpBuilder &b, Location loc, const ProductResult &result,
@@ -204,10 +213,10 @@ void emitForColumnCount(OpBuilder &b, Location loc, const SpmmColumns &columns,
 /// (emitDots computes and stores the unit's results against the vector x;
 /// SpMM with N = 1 runs it over B's only column), and, when its
 /// `kMayBlockK` is true:
-///   bool blocksK() const;         // whether to block over K (static)
-///   Value fullTileWidth(OpBuilder &, Location) const;
+///   bool blocksK() const;         // whether it may block over K (static)
+///   Value useKBlocking(OpBuilder &, Location, Value cols) const; // (i1)
 ///   void emitKBlocked(OpBuilder &, Location, Value cols) const;
-/// which then replaces the per-unit loops when N is at least a full tile.
+/// which then replaces the per-unit loops where useKBlocking holds.
 template <typename Emitter>
 struct SpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
   SpmmPattern(MLIRContext *context, const typename Emitter::Options &options)
@@ -240,9 +249,7 @@ struct SpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
     if constexpr (Emitter::kMayBlockK) {
       if (emitter->blocksK()) {
         blockedK = true;
-        Value wide = arith::CmpIOp::create(
-            rewriter, loc, arith::CmpIPredicate::uge, columns.cols,
-            emitter->fullTileWidth(rewriter, loc));
+        Value wide = emitter->useKBlocking(rewriter, loc, columns.cols);
         scf::IfOp::create(
             rewriter, loc, wide,
             [&](OpBuilder &tb, Location tl) {

@@ -149,6 +149,13 @@ public:
     return indexConstant(b, loc, options.nTile * p.lanes);
   }
 
+  /// K blocking runs when N holds a full tile (the kept count per block is
+  /// static, checked by blocksK).
+  Value useKBlocking(OpBuilder &b, Location loc, Value cols) const {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, cols,
+                                 fullTileWidth(b, loc));
+  }
+
   /// K-blocked SpMM: rows in blocks of `row-block` run in parallel; for
   /// each full tile of columns, the groups are taken `k-block` columns at a
   /// time and every row of the block accumulates them into its C tile, so
@@ -277,7 +284,6 @@ private:
                 unsigned vectors, Value mask, Value groupBegin, Value groupEnd,
                 Value zeroStart) const {
     auto vectorType = VectorType::get({p.lanes}, p.elementType);
-    Value zero = zeroVector(b, loc, vectorType);
     Value bFlat, ld;
     std::tie(bFlat, ld) = flattenRowMajor(b, loc, p.denseBuffer);
     auto loadTile = [&](OpBuilder &lb, Location ll) {
@@ -290,23 +296,8 @@ private:
       }
       return tile;
     };
-    SmallVector<Value> initial;
-    if (!p.result.zeroInit) {
-      initial = loadTile(b, loc);
-    } else if (!zeroStart) {
-      initial.assign(vectors, zero);
-    } else {
-      auto start = scf::IfOp::create(
-          b, loc, SmallVector<Type>(vectors, vectorType), zeroStart,
-          /*withElseRegion=*/true);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(start.thenBlock());
-      scf::YieldOp::create(b, loc, SmallVector<Value>(vectors, zero));
-      b.setInsertionPointToStart(start.elseBlock());
-      scf::YieldOp::create(b, loc, loadTile(b, loc));
-      b.setInsertionPointAfter(start);
-      initial.assign(start.getResults().begin(), start.getResults().end());
-    }
+    SmallVector<Value> initial = initialAccumulators(
+        b, loc, p.result, zeroStart, vectorType, vectors, loadTile);
     Value cN = indexConstant(b, loc, p.n), cM = indexConstant(b, loc, p.m);
     Value rowStart = arith::MulIOp::create(
         b, loc, arith::MulIOp::create(b, loc, row, p.groups), cN);

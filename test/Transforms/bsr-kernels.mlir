@@ -2,6 +2,7 @@
 // RUN: sparse-opt --sparse-opt-bsr-kernels="vector-length=16 n-tile=8 accumulator-registers=8 prefetch-distance=2" %s | FileCheck %s --check-prefix=PREFETCH
 // RUN: sparse-opt --sparse-opt-bsr-kernels="vector-length=0" %s | FileCheck %s --check-prefix=OFF
 // RUN: not sparse-opt --sparse-opt-bsr-kernels="n-tile=3" %s 2>&1 | FileCheck %s --check-prefix=BADTILE
+// RUN: sparse-opt --sparse-opt-bsr-kernels="vector-length=16 n-tile=8 accumulator-registers=8 prefetch-distance=0 k-block=64 row-block=16" --canonicalize --cse %s | FileCheck %s --check-prefix=KBLOCK
 
 #BSR24 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 floordiv 2 : dense, d1 floordiv 4 : compressed, d0 mod 2 : dense, d1 mod 4 : dense), posWidth = 32, crdWidth = 32 }>
 #BSR41 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 floordiv 4 : dense, d1 : compressed, d0 mod 4 : dense) }>
@@ -152,4 +153,47 @@ func.func @csr_untouched(%a: tensor<8x16xf32, #CSR>, %b: tensor<16x4xf32>, %c: t
 func.func @integer_untouched(%a: tensor<8x16xi32, #BSR24>, %b: tensor<16x4xi32>, %c: tensor<8x4xi32>) -> tensor<8x4xi32> {
   %r = linalg.matmul ins(%a, %b : tensor<8x16xi32, #BSR24>, tensor<16x4xi32>) outs(%c : tensor<8x4xi32>) -> tensor<8x4xi32>
   return %r : tensor<8x4xi32>
+}
+
+// K = 256 in 2 x 4 blocks (64 block columns, 16 per 64-column K block):
+// when N holds a full tile (4 vectors) and the block rows average enough
+// blocks per K block (stored blocks x 16 >= 32 block rows x 64 x 3), groups
+// of block rows (8 of 8 here) run in parallel; for each full tile a cursor
+// per block row starts at its first block, and for each K block every block
+// row accumulates its blocks below the K block's end (a while loop on the
+// cursor) into its 2 x 4 C tile, zero in the first K block and loaded from C
+// after. The tail tiles then run per block row.
+// KBLOCK-LABEL: func.func @spmm_k_blocked(
+// KBLOCK:         %[[POS:.*]] = sparse_tensor.positions
+// KBLOCK:         %[[C:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<64x?xf32>
+// KBLOCK:         %[[STORED:.*]] = memref.load %[[POS]][%c32]
+// KBLOCK:         arith.cmpi ugt, %{{.*}}, %c0
+// KBLOCK:         arith.cmpi uge, %{{.*}}, %c64 : index
+// KBLOCK:         scf.if %{{.*}} {
+// KBLOCK:           scf.parallel (%{{.*}}) = (%c0) to (%c8) step (%c1) {
+// KBLOCK:             %[[CURSORS:.*]] = memref.alloca() : memref<8xindex>
+// KBLOCK:             scf.for %[[J:.*]] = %c0 to %{{.*}} step %c64 {
+// KBLOCK:               memref.store %{{.*}}, %[[CURSORS]]
+// KBLOCK:               scf.for %[[KB:.*]] = %c0 to %c64 step %c16 {
+// KBLOCK:                 %[[FIRST:.*]] = arith.cmpi eq, %[[KB]], %c0 : index
+// KBLOCK:                 scf.for
+// KBLOCK:                   memref.load %[[CURSORS]]
+// KBLOCK:                   scf.if %[[FIRST]] -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// KBLOCK:                   %[[END:.*]]:9 = scf.while ({{.*}}) : (index, vector<16xf32>, {{.*}}) -> (index, vector<16xf32>, {{.*}}) {
+// KBLOCK:                     scf.condition
+// KBLOCK:                   } do {
+// KBLOCK-COUNT-32:            vector.fma
+// KBLOCK:                   }
+// KBLOCK-COUNT-8:           vector.store %{{.*}}, %[[C]]
+// KBLOCK:                   memref.store %[[END]]#0, %[[CURSORS]]
+// KBLOCK:         } else {
+// KBLOCK:           scf.parallel (%{{.*}}) = (%c0) to (%c32) step (%c1) {
+func.func @spmm_k_blocked(%a: tensor<64x256xf32, #BSR24>, %b: tensor<256x?xf32>) -> tensor<64x?xf32> {
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %b, %c1 : tensor<256x?xf32>
+  %e = tensor.empty(%n) : tensor<64x?xf32>
+  %z = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<64x?xf32>) -> tensor<64x?xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<64x256xf32, #BSR24>, tensor<256x?xf32>) outs(%f : tensor<64x?xf32>) -> tensor<64x?xf32>
+  return %r : tensor<64x?xf32>
 }

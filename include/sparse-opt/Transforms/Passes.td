@@ -252,7 +252,13 @@ def SparseOptBsrKernels : Pass<"sparse-opt-bsr-kernels", "func::FuncOp"> {
     This reuse of B loads across the rows of a block is what CSR cannot
     do. With `prefetch-distance` D > 0 each block prefetches the tile's B
     lines of the block D ahead. When N is 1 at run time, the block dot
-    products below run instead.
+    products below run instead. When K is static and above `k-block`, N
+    holds a full tile and the block rows average at least
+    `k-block-min-nonzeros` / C blocks per K block, SpMM blocks over K:
+    groups of block rows run in parallel, and for each full tile the block
+    columns are taken `k-block` columns at a time, each block row
+    accumulating its blocks of them into its C tile from a cursor (block
+    columns ascend), so the B panel stays in L1 across the block rows.
 
     SpMV, `y[M] = init + A[M,K] * x[K]`, and SpMM with N = 1: each block
     row accumulates one vector of R x C lanes: a block's values (one
@@ -279,6 +285,16 @@ def SparseOptBsrKernels : Pass<"sparse-opt-bsr-kernels", "func::FuncOp"> {
            /*default=*/"2",
            "Prefetch the B rows of the block this many ahead in SpMM "
            "(0: none)">,
+    Option<"kBlock", "k-block", "unsigned", /*default=*/"64",
+           "Columns of A (B rows) per K block of the K-blocked SpMM, rounded "
+           "down to whole blocks (0: never block over K)">,
+    Option<"rowBlock", "row-block", "unsigned", /*default=*/"64",
+           "Rows per parallel iteration of the K-blocked SpMM (whole block "
+           "rows)">,
+    Option<"kBlockMinNonZeros", "k-block-min-nonzeros", "unsigned",
+           /*default=*/"10",
+           "Average B rows used per block row and K block (blocks x C) from "
+           "which SpMM blocks over K">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
