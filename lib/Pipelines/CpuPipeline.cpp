@@ -37,6 +37,11 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   if (!vectorLength)
     return vectorLength.takeError();
 
+  if (options.weightMinSparsity >= 0) {
+    SparseOptSparsifyWeightsOptions sparsify;
+    sparsify.minSparsity = options.weightMinSparsity;
+    pm.addNestedPass<func::FuncOp>(createSparseOptSparsifyWeights(sparsify));
+  }
   // Record the tensor signatures before the stable ABI erases them; public
   // functions then take pos/crd/val buffers.
   SparseOptExportSignaturesOptions signatures;

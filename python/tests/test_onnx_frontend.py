@@ -9,6 +9,7 @@ use other exp / erf / rsqrt approximations, and those float32 differences
 MLP use the per-dtype defaults (onnx_frontend.TOLERANCES).
 """
 
+import subprocess
 import time
 
 import numpy as np
@@ -16,6 +17,7 @@ import onnx
 import pytest
 
 from sparse_opt import CompileError, models, prune
+from sparse_opt._tools import find_executable
 from sparse_opt.onnx_frontend import (assert_matches, compare_outputs,
                                       compare_with_onnxruntime, compile_onnx,
                                       import_onnx, random_inputs,
@@ -196,6 +198,26 @@ def test_pruned_mlp(tmp_path, require_ops, method):
     check_model(tmp_path, model, require_ops)
 
 
+# sparse-opt-sparsify-weights through the pipeline: the pruned weights are
+# stored as CSR at compile time and the products run in our CSR kernels
+# (the IR is checked in test/Transforms/sparsify-weights.mlir); the result
+# must still match onnxruntime, with a batch (SpMM) and batch 1 (row dots).
+@pytest.mark.parametrize("batch", [8, 1])
+def test_pruned_mlp_with_csr_weights(tmp_path, require_ops, batch):
+    model = models.build_mlp(in_features=64, hidden=(128, 64),
+                             out_features=16, batch=batch)
+    prune.prune_model(model, method="magnitude", sparsity=0.9)
+    check_model(tmp_path, model, require_ops,
+                pipeline_options="weight-min-sparsity=0.7")
+    # All three imported weights are the ones the pass rewrites.
+    imported = import_onnx(tmp_path / "model.onnx", tmp_path / "model.mlir")
+    rewritten = subprocess.run(
+        [find_executable("sparse-opt"), imported,
+         "--sparse-opt-sparsify-weights=min-sparsity=0.7"],
+        check=True, capture_output=True, text=True).stdout
+    assert rewritten.count("sparse_tensor.convert") == 3
+
+
 def test_small_resnet(tmp_path, require_ops):
     model = models.build_resnet50(image_size=32, layers=(1, 1, 1, 1),
                                   base_width=8, num_classes=10)
@@ -258,6 +280,13 @@ def test_tiny_bert_pruned_external_data(tmp_path, require_ops):
     prune.prune_model(model, method="nm", nm=(2, 4))
     check_model(tmp_path, model, require_ops, inputs=bert_inputs(16, 500),
                 tolerances="model", external_data=True)
+
+
+def test_tiny_bert_with_csr_weights(tmp_path, require_ops):
+    model = models.build_bert(**TINY_BERT)
+    prune.prune_model(model, method="magnitude", sparsity=0.9)
+    check_model(tmp_path, model, require_ops, inputs=bert_inputs(16, 500),
+                tolerances="model", pipeline_options="weight-min-sparsity=0.7")
 
 
 # Full size (CTest label models-large) -----------------------------------------

@@ -115,6 +115,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Average non-zeros per row and K block from which CSR "
                      "SpMM runs K-blocked"),
       llvm::cl::init(10)};
+  PassOptions::Option<double> weightMinSparsity{
+      *this, "weight-min-sparsity",
+      llvm::cl::desc("Store constant matmul weights at least this sparse as "
+                     "CSR (sparse-opt-sparsify-weights; negative: never)"),
+      llvm::cl::init(-1.0)};
   PassOptions::Option<bool> enableSIMDIndex32{
       *this, "enable-simd-index32",
       llvm::cl::desc("Use 32-bit indices in vector gathers/scatters (only "

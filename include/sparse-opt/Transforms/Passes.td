@@ -430,4 +430,36 @@ def SparseOptAnalyzeWeights : Pass<"sparse-opt-analyze-weights", "ModuleOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def SparseOptSparsifyWeights
+    : Pass<"sparse-opt-sparsify-weights", "func::FuncOp"> {
+  let summary = "Store the sparse constant weights of linear layers as CSR";
+  let description = [{
+    Rewrites `linalg.matmul` X (M x K) times a constant f32 weight W (K x N,
+    dense elements or a resource blob) whose sparsity (zeros / elements) is
+    at least `min-sparsity` into the transposed product our CSR kernels
+    take: `(X W)^T = W^T X^T`, with W^T (N x K) a CSR constant (a
+    `sparse<...>` constant holding only the non-zeros, converted to CSR, so
+    `sparse-opt-materialize-sparse-constants` stores it at compile time) and
+    X, the init (unless it is a zero fill) and the result transposed by
+    `linalg.transpose`. M may be dynamic; M = 1 (batch-1 inference) runs as
+    row dot products.
+
+    This is the threshold rule; the cost-model format choice replaces it.
+    Weights below the threshold, other element types and other ops are left
+    alone.
+  }];
+  let options = [
+    Option<"minSparsity", "min-sparsity", "double", /*default=*/"0.7",
+           "Store a weight as CSR from this sparsity (0..1)">,
+    Option<"indexBits", "index-bits", "unsigned", /*default=*/"32",
+           "Position and coordinate width of the CSR weights (32 or 64)">,
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::linalg::LinalgDialect",
+    "mlir::sparse_tensor::SparseTensorDialect",
+    "mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // SPARSE_OPT_TRANSFORMS_PASSES

@@ -1,0 +1,179 @@
+//===- SparsifyWeights.cpp - Store sparse constant weights as CSR ---------===//
+//
+// Implements `sparse-opt-sparsify-weights`; see Passes.td for the contract.
+// The kernels of sparse-opt-csr-kernels take the sparse operand on the
+// left, while a linear layer computes X W with the weight on the right, so
+// the product is computed transposed: (X W)^T = W^T X^T, with W^T stored as
+// CSR at compile time. Only the activations and the result are transposed
+// at run time (M x K and M x N values, against nnz x M multiply-adds).
+//
+//===----------------------------------------------------------------------===//
+
+#include "sparse-opt/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+namespace mlir::sparse_opt {
+#define GEN_PASS_DEF_SPARSEOPTSPARSIFYWEIGHTS
+#include "sparse-opt/Transforms/Passes.h.inc"
+} // namespace mlir::sparse_opt
+
+using namespace mlir;
+
+namespace {
+
+/// The f32 values of a constant, without copying when the attribute holds
+/// them in memory; nullopt for other element types or unreadable data.
+std::optional<std::vector<float>> floatValues(ElementsAttr values) {
+  if (!values.getElementType().isF32())
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseElementsAttr>(values)) {
+    auto range = dense.getValues<float>();
+    return std::vector<float>(range.begin(), range.end());
+  }
+  if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(values))
+    if (std::optional<ArrayRef<float>> data = resource.tryGetAsArrayRef())
+      return std::vector<float>(data->begin(), data->end());
+  return std::nullopt;
+}
+
+bool isZeroFill(Value init) {
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  return fill && matchPattern(fill.value(), m_AnyZeroFloat());
+}
+
+/// `source` (2-D) transposed into a fresh tensor.
+Value transposed(OpBuilder &b, Location loc, Value source) {
+  auto type = cast<RankedTensorType>(source.getType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, source);
+  Value empty = tensor::EmptyOp::create(
+      b, loc, SmallVector<OpFoldResult>{sizes[1], sizes[0]},
+      type.getElementType());
+  return linalg::TransposeOp::create(b, loc, source, empty,
+                                     ArrayRef<int64_t>{1, 0})
+      .getResult()[0];
+}
+
+struct SparsifyMatmulWeight : public OpRewritePattern<linalg::MatmulOp> {
+  SparsifyMatmulWeight(MLIRContext *context, double minSparsity,
+                       unsigned indexBits)
+      : OpRewritePattern(context), minSparsity(minSparsity),
+        indexBits(indexBits) {}
+
+  LogicalResult matchAndRewrite(linalg::MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.hasUserDefinedMaps() || !op.hasPureTensorSemantics())
+      return rewriter.notifyMatchFailure(op, "not a plain matmul on tensors");
+    Value x = op.getDpsInputs()[0], init = op.getDpsInits()[0];
+    ElementsAttr weight;
+    if (!matchPattern(op.getDpsInputs()[1], m_Constant(&weight)))
+      return rewriter.notifyMatchFailure(op, "the right operand is no constant");
+    auto weightType = dyn_cast<RankedTensorType>(weight.getType());
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto initType = cast<RankedTensorType>(init.getType());
+    if (!weightType || weightType.getEncoding() || xType.getEncoding() ||
+        initType.getEncoding() || !weightType.hasStaticShape() ||
+        !xType.getElementType().isF32() || !initType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "not dense f32 x constant f32");
+    std::optional<std::vector<float>> values = floatValues(weight);
+    if (!values)
+      return rewriter.notifyMatchFailure(op, "the weight cannot be read");
+
+    // W^T (N x K), row by row: the CSR order.
+    int64_t depth = weightType.getDimSize(0), features = weightType.getDimSize(1);
+    SmallVector<int64_t> coordinates;
+    SmallVector<float> nonZeros;
+    for (int64_t n = 0; n < features; ++n)
+      for (int64_t k = 0; k < depth; ++k)
+        if (float v = (*values)[k * features + n]; v != 0.0f) {
+          coordinates.append({n, k});
+          nonZeros.push_back(v);
+        }
+    double elements = double(depth) * double(features);
+    double sparsity = elements > 0 ? 1.0 - double(nonZeros.size()) / elements
+                                   : 0.0;
+    if (sparsity < minSparsity)
+      return rewriter.notifyMatchFailure(op, "the weight is too dense");
+
+    MLIRContext *context = op.getContext();
+    Location loc = op.getLoc();
+    auto transposedType =
+        RankedTensorType::get({features, depth}, rewriter.getF32Type());
+    auto nnz = static_cast<int64_t>(nonZeros.size());
+    auto sparseConstant = SparseElementsAttr::get(
+        transposedType,
+        DenseElementsAttr::get(
+            RankedTensorType::get({nnz, 2}, rewriter.getI64Type()),
+            ArrayRef<int64_t>(coordinates)),
+        DenseElementsAttr::get(
+            RankedTensorType::get({nnz}, rewriter.getF32Type()),
+            ArrayRef<float>(nonZeros)));
+    AffineExpr i = getAffineDimExpr(0, context), j = getAffineDimExpr(1, context);
+    SmallVector<sparse_tensor::LevelType> levels = {
+        sparse_tensor::LevelFormat::Dense, sparse_tensor::LevelFormat::Compressed};
+    auto csr = sparse_tensor::SparseTensorEncodingAttr::get(
+        context, levels, AffineMap::get(2, 0, {i, j}, context), AffineMap(),
+        indexBits, indexBits);
+    auto csrType = RankedTensorType::get({features, depth},
+                                         rewriter.getF32Type(), csr);
+    Value constant =
+        arith::ConstantOp::create(rewriter, loc, transposedType, sparseConstant);
+    Value sparseWeight =
+        sparse_tensor::ConvertOp::create(rewriter, loc, csrType, constant);
+
+    Value xT = transposed(rewriter, loc, x);
+    Value resultT;
+    if (isZeroFill(init)) {
+      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, init);
+      Value empty = tensor::EmptyOp::create(
+          rewriter, loc, SmallVector<OpFoldResult>{sizes[1], sizes[0]},
+          rewriter.getF32Type());
+      resultT = linalg::FillOp::create(
+                    rewriter, loc,
+                    init.getDefiningOp<linalg::FillOp>().value(), empty)
+                    .getResult(0);
+    } else {
+      resultT = transposed(rewriter, loc, init);
+    }
+    Value productT =
+        linalg::MatmulOp::create(rewriter, loc, resultT.getType(),
+                                 ValueRange{sparseWeight, xT}, resultT)
+            .getResult(0);
+    rewriter.replaceOp(op, transposed(rewriter, loc, productT));
+    return success();
+  }
+
+  double minSparsity;
+  unsigned indexBits;
+};
+
+struct SparsifyWeightsPass
+    : public sparse_opt::impl::SparseOptSparsifyWeightsBase<
+          SparsifyWeightsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (indexBits != 32 && indexBits != 64) {
+      getOperation().emitError()
+          << "sparse-opt-sparsify-weights: index-bits must be 32 or 64, got "
+          << indexBits.getValue();
+      return signalPassFailure();
+    }
+    if (minSparsity < 0.0 || minSparsity > 1.0) {
+      getOperation().emitError()
+          << "sparse-opt-sparsify-weights: min-sparsity must be in [0, 1], "
+             "got "
+          << minSparsity.getValue();
+      return signalPassFailure();
+    }
+    RewritePatternSet patterns(&getContext());
+    patterns.add<SparsifyMatmulWeight>(&getContext(), minSparsity, indexBits);
+    walkAndApplyPatterns(getOperation(), std::move(patterns));
+  }
+};
+
+} // namespace
