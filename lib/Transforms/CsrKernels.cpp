@@ -688,9 +688,8 @@ Value emitDenseRowDot(OpBuilder &b, Location loc, Value x, Value xRow,
 /// then folded within the vector. G - 1 + log2(W/G) shuffle pairs and adds
 /// for G sums instead of log2(W) each.
 Value sumLanesOfEach(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
-  auto halves = [&](Value x, Value y) {
-    int64_t width = cast<VectorType>(x.getType()).getNumElements() +
-                    cast<VectorType>(y.getType()).getNumElements();
+  // Lanes 2i + 2i+1 of x ++ y for the first `width` lanes of it, summed.
+  auto addAdjacentLanes = [&](Value x, Value y, int64_t width) -> Value {
     SmallVector<int64_t> evens, odds;
     for (int64_t lane = 0; lane < width; lane += 2) {
       evens.push_back(lane);
@@ -700,27 +699,20 @@ Value sumLanesOfEach(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
         b, loc, vector::ShuffleOp::create(b, loc, x, y, evens),
         vector::ShuffleOp::create(b, loc, x, y, odds));
   };
+  auto widthOf = [](Value v) {
+    return cast<VectorType>(v.getType()).getNumElements();
+  };
   SmallVector<Value> level(parts);
   while (level.size() > 1) {
     SmallVector<Value> next;
     for (size_t index = 0; index < level.size(); index += 2)
-      next.push_back(halves(level[index], level[index + 1]));
+      next.push_back(addAdjacentLanes(level[index], level[index + 1],
+                                      2 * widthOf(level[index])));
     level = std::move(next);
   }
   Value sums = level.front();
-  int64_t groups = parts.size();
-  while (cast<VectorType>(sums.getType()).getNumElements() > groups) {
-    // Halve the width: with one operand, shuffle lanes index both copies.
-    int64_t width = cast<VectorType>(sums.getType()).getNumElements();
-    SmallVector<int64_t> evens, odds;
-    for (int64_t lane = 0; lane < width; lane += 2) {
-      evens.push_back(lane);
-      odds.push_back(lane + 1);
-    }
-    sums = arith::AddFOp::create(
-        b, loc, vector::ShuffleOp::create(b, loc, sums, sums, evens),
-        vector::ShuffleOp::create(b, loc, sums, sums, odds));
-  }
+  while (widthOf(sums) > int64_t(parts.size()))
+    sums = addAdjacentLanes(sums, sums, widthOf(sums));
   return sums;
 }
 
