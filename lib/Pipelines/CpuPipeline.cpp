@@ -31,6 +31,19 @@ resolveVectorLength(const CpuPipelineOptions &options) {
   return target->lanesFor(32);
 }
 
+/// The SpMM options the CSR, BSR and N:M kernel passes share, from the
+/// pipeline's spmm-* options.
+template <typename KernelOptions>
+static void setSpmmOptions(KernelOptions &kernel, const CpuPipelineOptions &options,
+                    unsigned vectorLength) {
+  kernel.vectorLength = vectorLength;
+  kernel.nTile = options.spmmNTile;
+  kernel.prefetchDistance = options.spmmPrefetchDistance;
+  kernel.kBlock = options.spmmKBlock;
+  kernel.rowBlock = options.spmmRowBlock;
+  kernel.kBlockMinNonZeros = options.spmmKBlockMinNonZeros;
+}
+
 llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
                                       const CpuPipelineOptions &options) {
   llvm::Expected<unsigned> vectorLength = resolveVectorLength(options);
@@ -52,35 +65,20 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createSparseOptMaterializeSparseConstants());
   if (options.sparseKernels) {
     SparseOptCsrKernelsOptions kernels;
-    kernels.vectorLength = *vectorLength;
+    setSpmmOptions(kernels, options, *vectorLength);
     kernels.dotVectorLength = options.dotVectorLength >= 0
                                   ? unsigned(options.dotVectorLength)
                                   : std::min(*vectorLength, 8u);
-    kernels.nTile = options.spmmNTile;
-    kernels.prefetchDistance = options.spmmPrefetchDistance;
-    kernels.kBlock = options.spmmKBlock;
-    kernels.rowBlock = options.spmmRowBlock;
-    kernels.kBlockMinNonZeros = options.spmmKBlockMinNonZeros;
     pm.addNestedPass<func::FuncOp>(createSparseOptCsrKernels(kernels));
     SparseOptBsrKernelsOptions bsr;
-    bsr.vectorLength = *vectorLength;
-    bsr.nTile = options.spmmNTile;
+    setSpmmOptions(bsr, options, *vectorLength);
     bsr.accumulatorRegisters = options.spmmAccumulatorRegisters >= 0
                                    ? unsigned(options.spmmAccumulatorRegisters)
                                    : (*vectorLength >= 16 ? 16u : 8u);
-    bsr.prefetchDistance = options.spmmPrefetchDistance;
-    bsr.kBlock = options.spmmKBlock;
-    bsr.rowBlock = options.spmmRowBlock;
-    bsr.kBlockMinNonZeros = options.spmmKBlockMinNonZeros;
     pm.addNestedPass<func::FuncOp>(createSparseOptBsrKernels(bsr));
     SparseOptNmKernelsOptions nm;
-    nm.vectorLength = kernels.vectorLength;
+    setSpmmOptions(nm, options, *vectorLength);
     nm.dotVectorLength = kernels.dotVectorLength;
-    nm.nTile = options.spmmNTile;
-    nm.prefetchDistance = options.spmmPrefetchDistance;
-    nm.kBlock = options.spmmKBlock;
-    nm.rowBlock = options.spmmRowBlock;
-    nm.kBlockMinNonZeros = options.spmmKBlockMinNonZeros;
     pm.addNestedPass<func::FuncOp>(createSparseOptNmKernels(nm));
   }
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
