@@ -1,10 +1,13 @@
 // RUN: sparse-opt --sparse-opt-sparsify-weights="min-sparsity=0.7" %s | FileCheck %s
 // RUN: sparse-opt --sparse-opt-sparsify-weights="min-sparsity=0.8 index-bits=64" %s | FileCheck %s --check-prefix=HIGH
+// RUN: sparse-opt --sparse-opt-sparsify-weights="narrow-coordinates=false" %s | FileCheck %s --check-prefix=WIDE
 // RUN: not sparse-opt --sparse-opt-sparsify-weights="min-sparsity=1.5" %s 2>&1 | FileCheck %s --check-prefix=BADSPARSITY
 // RUN: not sparse-opt --sparse-opt-sparsify-weights="index-bits=16" %s 2>&1 | FileCheck %s --check-prefix=BADBITS
 
-// CHECK: #[[$CSR32:.*]] = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 32, crdWidth = 32 }>
-// HIGH: #[[$CSR64:.*]] = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 64, crdWidth = 64 }>
+// Column indices of 16 bits (K <= 65536), positions of index-bits.
+// CHECK: #[[$CSR32:.*]] = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 32, crdWidth = 16 }>
+// HIGH: #[[$CSR64:.*]] = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 64, crdWidth = 16 }>
+// WIDE: #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 32, crdWidth = 32 }>
 
 // W (K x N = 4 x 3) with 3 non-zeros of 12 (sparsity 0.75): X W becomes
 // (W^T X^T)^T with W^T (3 x 4) a CSR constant holding only the non-zeros,

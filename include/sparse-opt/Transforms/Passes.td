@@ -441,7 +441,9 @@ def SparseOptSparsifyWeights
     `sparse<...>` constant holding only the non-zeros, converted to CSR, so
     `sparse-opt-materialize-sparse-constants` stores it at compile time) and
     X, the init (unless it is a zero fill) and the result transposed by
-    `linalg.transpose`. M may be dynamic; M = 1 (batch-1 inference) runs as
+    `linalg.transpose`. Positions have `index-bits`; column indices 16 bits
+    when K <= 65536 (`narrow-coordinates`, 6 instead of 8 bytes per stored
+    weight; the kernels widen them as they load them), else `index-bits`. M may be dynamic; M = 1 (batch-1 inference) runs as
     row dot products.
 
     This is the threshold rule; the cost-model format choice replaces it.
@@ -453,6 +455,9 @@ def SparseOptSparsifyWeights
            "Store a weight as CSR from this sparsity (0..1)">,
     Option<"indexBits", "index-bits", "unsigned", /*default=*/"32",
            "Position and coordinate width of the CSR weights (32 or 64)">,
+    Option<"narrowCoordinates", "narrow-coordinates", "bool",
+           /*default=*/"true",
+           "16-bit column indices when K <= 65536">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
