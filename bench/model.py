@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Whole models: a model built by sparse_opt.models, pruned by
+sparse_opt.prune, compiled by sparse-compile with dense weights and with its
+pruned matmul weights stored as CSR (weight-min-sparsity), run next to
+onnxruntime on the same inputs, every output checked against onnxruntime.
+
+    bench/model.py [--model bert] [--sparsity 0.9] [--threads 1,2]
+                   [--repeat 10] [--model-option layers=4 ...]
+
+The libraries run in this process through sparse_opt.onnx_frontend's
+CompiledModel (the time of a call includes copying the inputs and results,
+well under 1% of a model call); thread counts are set per library
+(Library.num_threads) and
+per onnxruntime session (intra_op_num_threads). Prints a Markdown table.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from common import ROOT, benchmark_environment
+
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+from sparse_opt import models, prune  # noqa: E402
+from sparse_opt.onnx_frontend import (compile_onnx, random_inputs,  # noqa: E402
+                                      run_onnxruntime)
+
+# The default model: a 4-layer BERT encoder (hidden 512, 8 heads, FFN 2048,
+# sequence 128): its 24 projection weights are what pruning sparsifies.
+DEFAULT_OPTIONS = {
+    "bert": dict(num_layers=4, hidden=512, heads=8, intermediate=2048,
+                 seq_len=128, vocab_size=2000),
+    "mlp": dict(in_features=1024, hidden=(4096, 4096), out_features=1000,
+                batch=64),
+}
+
+
+def best_of(repeat, call):
+    call()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def parse_model_options(pairs):
+    options = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if not value:
+            sys.exit(f"error: --model-option expects KEY=VALUE, found '{pair}'")
+        options[key.replace("-", "_")] = eval(value, {}, {})  # numbers, tuples
+    return options
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=sorted(DEFAULT_OPTIONS),
+                        default="bert")
+    parser.add_argument("--model-option", action="append", default=[],
+                        help="builder option KEY=VALUE (overrides defaults)")
+    parser.add_argument("--sparsity", type=float, default=0.9)
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    os.environ.update(benchmark_environment())
+    import onnxruntime
+
+    options = {**DEFAULT_OPTIONS[args.model],
+               **parse_model_options(args.model_option)}
+    build = getattr(models, f"build_{args.model}")
+    work = tempfile.mkdtemp(prefix="sparse-opt-model-")
+    model = build(seed=args.seed, **options)
+    prune.prune_model(model, method="magnitude", sparsity=args.sparsity)
+    path = os.path.join(work, "model.onnx")
+    models.save_model(model, path)
+    inputs = random_inputs(path, seed=args.seed)
+    expected = run_onnxruntime(path, inputs)
+    # As the model tests (python/tests/test_onnx_frontend.py): float32
+    # differences of summation order and exp / erf approximations add up
+    # over the layers.
+    scale = max(float(np.abs(v).max()) for v in expected.values())
+    tolerances = dict(rtol=1e-3, atol=max(1e-5, 1e-4 * scale))
+
+    # onnxruntime first: once a compiled library has run, libomp's workers
+    # spin for a while after each call and would take the second core from
+    # onnxruntime's own thread pool.
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    reference = {}
+    for threads in thread_counts:
+        session_options = onnxruntime.SessionOptions()
+        session_options.intra_op_num_threads = threads
+        session = onnxruntime.InferenceSession(
+            path, session_options, providers=["CPUExecutionProvider"])
+        reference[threads] = best_of(args.repeat,
+                                     lambda: session.run(None, inputs))
+
+    compiled = {}
+    for name, pipeline in (("dense", ""),
+                           ("CSR", "weight-min-sparsity=0.7")):
+        start = time.perf_counter()
+        compiled[name] = compile_onnx(path, os.path.join(work, f"{name}.so"),
+                                      pipeline_options=pipeline or None)
+        print(f"compiled {name} in {time.perf_counter() - start:.1f} s",
+              file=sys.stderr)
+    print(f"\n{args.model} {options}, magnitude-pruned to {args.sparsity}, "
+          f"best of {args.repeat}\n")
+    print("| threads | onnxruntime (dense) ms | sparse-opt dense ms "
+          "| sparse-opt CSR ms | CSR vs onnxruntime | CSR vs dense "
+          "| max error (CSR) |")
+    print("|---|---|---|---|---|---|---|")
+    for threads in thread_counts:
+        timed = {}
+        error = 0.0
+        for name, model in compiled.items():
+            model.library.num_threads = threads
+            results = model.run(inputs)
+            for output, want in expected.items():
+                actual = results[output]
+                if not np.allclose(actual, want, **tolerances):
+                    sys.exit(f"error: {name} output differs from onnxruntime "
+                             f"beyond {tolerances}")
+                if name == "CSR":
+                    error = max(error, float(np.abs(actual - want).max()))
+            timed[name] = best_of(args.repeat, lambda: model.run(inputs))
+        print(f"| {threads} | {reference[threads] * 1e3:.2f} "
+              f"| {timed['dense'] * 1e3:.2f} | {timed['CSR'] * 1e3:.2f} "
+              f"| {reference[threads] / timed['CSR']:.2f}x "
+              f"| {timed['dense'] / timed['CSR']:.2f}x | {error:.1e} |")
+
+
+if __name__ == "__main__":
+    main()
