@@ -145,7 +145,9 @@ def supported_ops(args, importer: Path | None) -> tuple[list[str], str]:
 # Running one case (in a worker process) --------------------------------------
 
 # Operands the importer needs at import time: those that fix a result's
-# shape (static shapes), and Pad's constant_value. The node tests feed them
+# shape (static shapes), Pad's constant_value, and Dropout's ratio and
+# training_mode (inference only: training mode is refused unless it drops
+# nothing). The node tests feed them
 # as graph inputs; the runner (unless --no-bind-shape-inputs) turns such
 # inputs into initializers holding the data set's values, as exported models
 # carry them.
@@ -153,7 +155,7 @@ SHAPE_OPERANDS = {
     "Reshape": {1}, "Slice": {1, 2, 3, 4}, "Squeeze": {1}, "Unsqueeze": {1},
     "Split": {1}, "Expand": {1}, "Tile": {1}, "ConstantOfShape": {0},
     "Pad": {1, 2, 3}, "Resize": {1, 2, 3}, "Upsample": {1}, "TopK": {1},
-    "Range": {0, 1, 2}, "OneHot": {1},
+    "Range": {0, 1, 2}, "OneHot": {1}, "Dropout": {1, 2},
     **{op: {1} for op in ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
                           "ReduceProd", "ReduceL1", "ReduceL2",
                           "ReduceLogSum", "ReduceLogSumExp",

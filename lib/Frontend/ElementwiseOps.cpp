@@ -659,7 +659,25 @@ LogicalResult convertIdentity(NodeContext &ctx) {
 }
 
 /// Dropout at inference is the identity; its optional mask is all true.
+/// Training mode (opset 12+: a true `training_mode` input) drops at random
+/// unless the ratio is 0, so it is refused rather than computed as
+/// inference.
 LogicalResult convertDropout(NodeContext &ctx) {
+  if (ctx.hasInput(2)) {
+    const KnownValue *training = ctx.known(2);
+    if (!training)
+      return ctx.fail("training_mode must be a constant (this compiler "
+                      "imports models for inference)");
+    bool trains = llvm::any_of(training->ints, [](int64_t v) { return v; });
+    const KnownValue *ratio = ctx.hasInput(1) ? ctx.known(1) : nullptr;
+    // ONNX's default ratio is 0.5; only a known ratio of 0 drops nothing.
+    bool dropsNothing = ratio && ratio->numElements() == 1 &&
+                        ratio->asDouble(0) == 0.0;
+    if (trains && !dropsNothing)
+      return ctx.fail("Dropout in training mode (training_mode = true, "
+                      "ratio not 0) is not supported: this compiler imports "
+                      "models for inference");
+  }
   if (failed(convertIdentity(ctx)))
     return failure();
   if (ctx.hasOutput(1)) {

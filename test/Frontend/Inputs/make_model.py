@@ -285,6 +285,23 @@ def unsupported():
                  [value("y", [2, None], TensorProto.INT64)])
 
 
+def dropout_training(ratio=None):
+    """Dropout with training_mode true: with the default ratio (0.5) it
+    drops at random and is refused; with ratio 0 it drops nothing."""
+    inits = [numpy_helper.from_array(np.array(True), "training")]
+    inputs = ["x", "", "training"]
+    if ratio is not None:
+        inits.append(numpy_helper.from_array(np.array(ratio, np.float32),
+                                             "ratio"))
+        inputs[1] = "ratio"
+    node = helper.make_node("Dropout", inputs, ["y"], name="drop")
+    return model([node], [value("x", [2, 4])], [value("y", [2, 4])], inits)
+
+
+def dropout_training_zero_ratio():
+    return dropout_training(ratio=0.0)
+
+
 def inconsistent():
     """MatMul operands whose contraction sizes differ."""
     return model([helper.make_node("MatMul", ["x", "w"], ["y"], name="fc")],
@@ -321,7 +338,8 @@ def wrong_output_shape():
 CASES = {f.__name__: f for f in [
     mlp, transposed_weight, gemm_alpha_beta, matmul_batched, broadcast, conv_bn,
     maxpool_indices, depthwise,
-    transformer, opset_new, opset_old, external, dynamic, unsupported, inconsistent,
+    transformer, opset_new, opset_old, external, dynamic, unsupported,
+    dropout_training, dropout_training_zero_ratio, inconsistent,
     missing_input, undefined_input, short_initializer, wrong_output_shape]}
 
 
