@@ -39,32 +39,6 @@ parsePairs(llvm::StringRef text, char separator, llvm::StringRef what,
   return std::nullopt;
 }
 
-/// The float data of `values` as doubles, without copying when it is f32.
-template <typename Visit>
-bool visitFloats(ElementsAttr values, Visit visit) {
-  auto floatType = dyn_cast<FloatType>(values.getElementType());
-  if (!floatType)
-    return false;
-  if (auto dense = dyn_cast<DenseElementsAttr>(values)) {
-    if (floatType.isF32()) {
-      auto data = dense.getValues<float>();
-      visit([&](int64_t i) { return data[i] != 0.0f; });
-      return true;
-    }
-    auto data = dense.getValues<APFloat>();
-    visit([&](int64_t i) { return !data[i].isZero(); });
-    return true;
-  }
-  if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(values)) {
-    std::optional<ArrayRef<float>> data = resource.tryGetAsArrayRef();
-    if (!data)
-      return false;
-    visit([&](int64_t i) { return (*data)[i] != 0.0f; });
-    return true;
-  }
-  return false;
-}
-
 } // namespace
 
 std::optional<std::string>
@@ -93,6 +67,38 @@ mlir::sparse_opt::parseBlockShapes(llvm::StringRef text,
   return std::nullopt;
 }
 
+bool mlir::sparse_opt::withFloatElements(
+    ElementsAttr values,
+    llvm::function_ref<void(llvm::function_ref<double(int64_t)>)> use) {
+  auto floatType = dyn_cast<FloatType>(values.getElementType());
+  if (!floatType)
+    return false;
+  if (auto dense = dyn_cast<DenseElementsAttr>(values)) {
+    if (floatType.isF32()) {
+      auto data = dense.getValues<float>();
+      use([&](int64_t i) -> double { return data[i]; });
+      return true;
+    }
+    auto data = dense.getValues<APFloat>();
+    use([&](int64_t i) {
+      APFloat value = data[i];
+      bool lossy;
+      value.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven,
+                    &lossy);
+      return value.convertToDouble();
+    });
+    return true;
+  }
+  if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(values)) {
+    std::optional<ArrayRef<float>> data = resource.tryGetAsArrayRef();
+    if (!data)
+      return false;
+    use([&](int64_t i) -> double { return (*data)[i]; });
+    return true;
+  }
+  return false;
+}
+
 std::optional<NonZeroMatrix>
 NonZeroMatrix::fromElements(ElementsAttr values, int64_t rows, int64_t cols,
                             int64_t rowStride, int64_t colStride) {
@@ -100,11 +106,11 @@ NonZeroMatrix::fromElements(ElementsAttr values, int64_t rows, int64_t cols,
   matrix.numRows = rows;
   matrix.numCols = cols;
   matrix.mask.assign(static_cast<size_t>(rows * cols), 0);
-  bool read = visitFloats(values, [&](auto isNonZero) {
+  bool read = withFloatElements(values, [&](auto at) {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < cols; ++c)
         matrix.mask[static_cast<size_t>(r * cols + c)] =
-            isNonZero(r * rowStride + c * colStride);
+            at(r * rowStride + c * colStride) != 0.0;
   });
   if (!read)
     return std::nullopt;
@@ -199,9 +205,7 @@ llvm::json::Object WeightStats::toJson() const {
         {"shape", block.shape.str()},
         {"nonzero_blocks", block.nonZeroBlocks},
         {"total_blocks", block.totalBlocks},
-        {"block_density",
-         block.totalBlocks ? double(block.nonZeroBlocks) / block.totalBlocks
-                           : 0.0},
+        {"block_density", block.share()},
         {"fill", block.fill}});
   for (const std::string &format : exactFormats())
     formats.push_back(format);

@@ -141,10 +141,7 @@ void writeText(llvm::raw_ostream &os, ArrayRef<Layer> layers) {
     os << "  blocks";
     for (const BlockFill &block : s.blocks)
       os << " " << block.shape.str() << ":"
-         << llvm::format("%.2f", block.totalBlocks
-                                     ? double(block.nonZeroBlocks) /
-                                           double(block.totalBlocks)
-                                     : 0.0)
+         << llvm::format("%.2f", block.share())
          << "/" << llvm::format("%.2f", block.fill);
     os << "\n";
   }

@@ -9,7 +9,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "sparse-opt/Analysis/WeightAnalysis.h"
 #include "sparse-opt/Transforms/Passes.h"
+
+#include "KernelSupport.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -25,26 +28,6 @@ namespace mlir::sparse_opt {
 using namespace mlir;
 
 namespace {
-
-/// The f32 values of a constant, without copying when the attribute holds
-/// them in memory; nullopt for other element types or unreadable data.
-std::optional<std::vector<float>> floatValues(ElementsAttr values) {
-  if (!values.getElementType().isF32())
-    return std::nullopt;
-  if (auto dense = dyn_cast<DenseElementsAttr>(values)) {
-    auto range = dense.getValues<float>();
-    return std::vector<float>(range.begin(), range.end());
-  }
-  if (auto resource = dyn_cast<DenseF32ResourceElementsAttr>(values))
-    if (std::optional<ArrayRef<float>> data = resource.tryGetAsArrayRef())
-      return std::vector<float>(data->begin(), data->end());
-  return std::nullopt;
-}
-
-bool isZeroFill(Value init) {
-  auto fill = init.getDefiningOp<linalg::FillOp>();
-  return fill && matchPattern(fill.value(), m_AnyZeroFloat());
-}
 
 /// `source` (2-D) transposed into a fresh tensor.
 Value transposed(OpBuilder &b, Location loc, Value source) {
@@ -71,31 +54,35 @@ struct SparsifyMatmulWeight : public OpRewritePattern<linalg::MatmulOp> {
     Value x = op.getDpsInputs()[0], init = op.getDpsInits()[0];
     ElementsAttr weight;
     if (!matchPattern(op.getDpsInputs()[1], m_Constant(&weight)))
-      return rewriter.notifyMatchFailure(op, "the right operand is no constant");
+      return rewriter.notifyMatchFailure(op,
+                                         "the right operand is no constant");
     auto weightType = dyn_cast<RankedTensorType>(weight.getType());
     auto xType = cast<RankedTensorType>(x.getType());
     auto initType = cast<RankedTensorType>(init.getType());
     if (!weightType || weightType.getEncoding() || xType.getEncoding() ||
         initType.getEncoding() || !weightType.hasStaticShape() ||
+        !weightType.getElementType().isF32() ||
         !xType.getElementType().isF32() || !initType.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not dense f32 x constant f32");
-    std::optional<std::vector<float>> values = floatValues(weight);
-    if (!values)
-      return rewriter.notifyMatchFailure(op, "the weight cannot be read");
 
     // W^T (N x K), row by row: the CSR order.
-    int64_t depth = weightType.getDimSize(0), features = weightType.getDimSize(1);
+    int64_t depth = weightType.getDimSize(0),
+            features = weightType.getDimSize(1);
     SmallVector<int64_t> coordinates;
     SmallVector<float> nonZeros;
-    for (int64_t n = 0; n < features; ++n)
-      for (int64_t k = 0; k < depth; ++k)
-        if (float v = (*values)[k * features + n]; v != 0.0f) {
-          coordinates.append({n, k});
-          nonZeros.push_back(v);
-        }
+    bool read = sparse_opt::withFloatElements(weight, [&](auto at) {
+      for (int64_t n = 0; n < features; ++n)
+        for (int64_t k = 0; k < depth; ++k)
+          if (float v = at(k * features + n); v != 0.0f) {
+            coordinates.append({n, k});
+            nonZeros.push_back(v);
+          }
+    });
+    if (!read)
+      return rewriter.notifyMatchFailure(op, "the weight cannot be read");
     double elements = double(depth) * double(features);
-    double sparsity = elements > 0 ? 1.0 - double(nonZeros.size()) / elements
-                                   : 0.0;
+    double sparsity =
+        elements > 0 ? 1.0 - double(nonZeros.size()) / elements : 0.0;
     if (sparsity < minSparsity)
       return rewriter.notifyMatchFailure(op, "the weight is too dense");
 
@@ -112,9 +99,11 @@ struct SparsifyMatmulWeight : public OpRewritePattern<linalg::MatmulOp> {
         DenseElementsAttr::get(
             RankedTensorType::get({nnz}, rewriter.getF32Type()),
             ArrayRef<float>(nonZeros)));
-    AffineExpr i = getAffineDimExpr(0, context), j = getAffineDimExpr(1, context);
+    AffineExpr i = getAffineDimExpr(0, context),
+               j = getAffineDimExpr(1, context);
     SmallVector<sparse_tensor::LevelType> levels = {
-        sparse_tensor::LevelFormat::Dense, sparse_tensor::LevelFormat::Compressed};
+        sparse_tensor::LevelFormat::Dense,
+        sparse_tensor::LevelFormat::Compressed};
     // Column indices of 16 bits when K allows: 6 instead of 8 bytes per
     // stored weight, and the kernels widen them as they load them.
     unsigned coordinateBits =
@@ -122,23 +111,24 @@ struct SparsifyMatmulWeight : public OpRewritePattern<linalg::MatmulOp> {
     auto csr = sparse_tensor::SparseTensorEncodingAttr::get(
         context, levels, AffineMap::get(2, 0, {i, j}, context), AffineMap(),
         indexBits, coordinateBits);
-    auto csrType = RankedTensorType::get({features, depth},
-                                         rewriter.getF32Type(), csr);
-    Value constant =
-        arith::ConstantOp::create(rewriter, loc, transposedType, sparseConstant);
+    auto csrType =
+        RankedTensorType::get({features, depth}, rewriter.getF32Type(), csr);
+    Value constant = arith::ConstantOp::create(rewriter, loc, transposedType,
+                                               sparseConstant);
     Value sparseWeight =
         sparse_tensor::ConvertOp::create(rewriter, loc, csrType, constant);
 
     Value xT = transposed(rewriter, loc, x);
     Value resultT;
-    if (isZeroFill(init)) {
-      SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(rewriter, loc, init);
+    if (sparse_opt::kernels::isZeroFilled(init)) {
+      SmallVector<OpFoldResult> sizes =
+          tensor::getMixedSizes(rewriter, loc, init);
       Value empty = tensor::EmptyOp::create(
           rewriter, loc, SmallVector<OpFoldResult>{sizes[1], sizes[0]},
           rewriter.getF32Type());
       resultT = linalg::FillOp::create(
-                    rewriter, loc,
-                    init.getDefiningOp<linalg::FillOp>().value(), empty)
+                    rewriter, loc, init.getDefiningOp<linalg::FillOp>().value(),
+                    empty)
                     .getResult(0);
     } else {
       resultT = transposed(rewriter, loc, init);

@@ -1,4 +1,4 @@
-//===- WeightAnalysis.h - Sparsity structure of constant weights -*- C++ -*-===//
+//===- WeightAnalysis.h - Sparsity of constant weights ----------*- C++ -*-===//
 //
 // What the format choice needs to know about a constant weight: how dense it
 // is, how its non-zeros spread over rows, which N:M patterns it conforms to
@@ -13,6 +13,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/JSON.h"
 
@@ -41,6 +42,14 @@ std::optional<std::string> parseNmPatterns(llvm::StringRef text,
                                            std::vector<NmPattern> &out);
 std::optional<std::string> parseBlockShapes(llvm::StringRef text,
                                             std::vector<BlockShape> &out);
+
+/// Calls `use` with an accessor of element i (row-major) of `values`, a
+/// dense or dense-resource float constant, which reads the attribute's
+/// storage in place; returns false without calling it when the data cannot
+/// be read (not a float type, or a resource without its blob).
+bool withFloatElements(
+    ElementsAttr values,
+    llvm::function_ref<void(llvm::function_ref<double(int64_t)>)> use);
 
 /// Which elements of a weight are non-zero, as a rows x cols matrix.
 class NonZeroMatrix {
@@ -80,6 +89,10 @@ struct BlockFill {
   /// Non-zeros over the values the stored blocks hold: 1 means no
   /// explicit zeros.
   double fill;
+  /// The share of blocks holding a non-zero.
+  double share() const {
+    return totalBlocks ? double(nonZeroBlocks) / double(totalBlocks) : 0.0;
+  }
 };
 
 struct WeightStats {
