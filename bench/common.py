@@ -55,3 +55,27 @@ def write_csv(path, rows):
         writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def speedup_plot(path, draw, *, title, xlabel, ylabel, legend_size=None):
+    """Writes a PNG of speedups (log scale, a line at 1) versus sparsity:
+    `draw(axis)` plots the series. Without matplotlib, says so and writes
+    nothing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"\n(no plot: install matplotlib for {path})")
+        return
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    draw(axis)
+    axis.axhline(1.0, color="gray", linewidth=0.8)
+    axis.set_yscale("log")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+    axis.legend(fontsize=legend_size)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    print(f"\nplot: {path}")

@@ -38,7 +38,7 @@ import tempfile
 from collections import defaultdict
 
 from common import (ROOT, VARIANTS, benchmark_environment, find_tools,
-                    geomean, write_csv)
+                    geomean, speedup_plot, write_csv)
 
 
 MASKS = ("window", "random", "bigbird")
@@ -224,34 +224,24 @@ def print_table(levels, args, env):
 
 
 def plot(levels, path):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(f"\n(no plot: install matplotlib for {path})")
-        return
-    figure, axis = plt.subplots(figsize=(7, 4.5))
-    for mask in MASKS:
-        points = sorted((geomean(s["sparsity"]), geomean(s["vs_dense_1"]),
-                         geomean(s["upstream_vs_dense_1"]))
-                        for (m, _), s in levels.items() if m == mask)
-        if not points:
-            continue
-        line, = axis.plot([p[0] for p in points], [p[1] for p in points],
-                          marker="o", label=f"sparse-opt, {mask}")
-        axis.plot([p[0] for p in points], [p[2] for p in points], marker="x",
-                  linestyle="--", color=line.get_color(),
-                  label=f"upstream sparsifier, {mask}")
-    axis.axhline(1.0, color="gray", linewidth=0.8)
-    axis.set_yscale("log")
-    axis.set_xlabel("sparsity of the mask")
-    axis.set_ylabel("speedup over dense sgemm + mask (1 thread)")
-    axis.set_title("SDDMM, D = 64, geomean over n per mask and sparsity")
-    axis.legend(fontsize="small")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    print(f"\nplot: {path}")
+    def draw(axis):
+        for mask in MASKS:
+            points = sorted((geomean(s["sparsity"]), geomean(s["vs_dense_1"]),
+                             geomean(s["upstream_vs_dense_1"]))
+                            for (m, _), s in levels.items() if m == mask)
+            if not points:
+                continue
+            line, = axis.plot([p[0] for p in points], [p[1] for p in points],
+                              marker="o", label=f"sparse-opt, {mask}")
+            axis.plot([p[0] for p in points], [p[2] for p in points],
+                      marker="x", linestyle="--", color=line.get_color(),
+                      label=f"upstream sparsifier, {mask}")
+
+    speedup_plot(path, draw,
+                 title="SDDMM, D = 64, geomean over n per mask and sparsity",
+                 xlabel="sparsity of the mask",
+                 ylabel="speedup over dense sgemm + mask (1 thread)",
+                 legend_size="small")
 
 
 def main():

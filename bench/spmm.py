@@ -45,7 +45,7 @@ import tempfile
 from collections import defaultdict
 
 from common import (ROOT, VARIANTS, benchmark_environment, find_tools,
-                    geomean, write_csv)
+                    geomean, speedup_plot, write_csv)
 
 
 SCALING_MIN_ELEMENTS = 512 * 512
@@ -327,38 +327,29 @@ def print_table(levels, args, env):
 
 
 def plot(levels, path):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(f"\n(no plot: install matplotlib for {path})")
-        return
-    figure, axis = plt.subplots(figsize=(7, 4.5))
-    for n in sorted({n for n, _ in levels}):
-        points = sorted((float(level), geomean(s["vs_dense_1"]))
-                        for (m, level), s in levels.items() if m == n)
-        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o",
-                  label=f"sparse-opt, N = {n}")
-    upstream = sorted((float(level), geomean([d / u for d, u in zip(
-        s["vs_dense_1"], s["vs_upstream_1"])]))
-        for (n, level), s in levels.items() if n == max(n for n, _ in levels))
-    axis.plot([p[0] for p in upstream], [p[1] for p in upstream], marker="x",
-              linestyle="--", label=f"upstream sparsifier, N = {max(n for n, _ in levels)}")
-    eigen = sorted((float(level), geomean([d / e for d, e in zip(
-        s["vs_dense_1"], s["vs_eigen_1"])]))
-        for (n, level), s in levels.items() if n == max(n for n, _ in levels))
-    axis.plot([p[0] for p in eigen], [p[1] for p in eigen], marker="+",
-              linestyle=":", label=f"Eigen, N = {max(n for n, _ in levels)}")
-    axis.axhline(1.0, color="gray", linewidth=0.8)
-    axis.set_yscale("log")
-    axis.set_xlabel("sparsity")
-    axis.set_ylabel("speedup over dense sgemm (1 thread)")
-    axis.set_title("SpMM on DLMC, geomean per sparsity level")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    print(f"\nplot: {path}")
+    widest = max(n for n, _ in levels)
+
+    def draw(axis):
+        for n in sorted({n for n, _ in levels}):
+            points = sorted((float(level), geomean(s["vs_dense_1"]))
+                            for (m, level), s in levels.items() if m == n)
+            axis.plot([p[0] for p in points], [p[1] for p in points],
+                      marker="o", label=f"sparse-opt, N = {n}")
+        upstream = sorted((float(level), geomean([d / u for d, u in zip(
+            s["vs_dense_1"], s["vs_upstream_1"])]))
+            for (n, level), s in levels.items() if n == widest)
+        axis.plot([p[0] for p in upstream], [p[1] for p in upstream],
+                  marker="x", linestyle="--",
+                  label=f"upstream sparsifier, N = {widest}")
+        eigen = sorted((float(level), geomean([d / e for d, e in zip(
+            s["vs_dense_1"], s["vs_eigen_1"])]))
+            for (n, level), s in levels.items() if n == widest)
+        axis.plot([p[0] for p in eigen], [p[1] for p in eigen], marker="+",
+                  linestyle=":", label=f"Eigen, N = {widest}")
+
+    speedup_plot(path, draw, title="SpMM on DLMC, geomean per sparsity level",
+                 xlabel="sparsity",
+                 ylabel="speedup over dense sgemm (1 thread)")
 
 
 def main():
