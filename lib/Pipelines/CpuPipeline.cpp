@@ -31,6 +31,11 @@ resolveVectorLength(const CpuPipelineOptions &options) {
   return target->lanesFor(32);
 }
 
+/// Whether dense ops get parallel loops: unless parallelization is off.
+static bool parallelDenseLoops(const CpuPipelineOptions &options) {
+  return options.parallelization != SparseParallelizationStrategy::kNone;
+}
+
 /// The SpMM options the CSR, BSR and N:M kernel passes share, from the
 /// pipeline's spmm-* options.
 template <typename KernelOptions>
@@ -81,6 +86,20 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
     nm.dotVectorLength = kernels.dotVectorLength;
     pm.addNestedPass<func::FuncOp>(createSparseOptNmKernels(nm));
   }
+  if (options.denseKernels) {
+    SparseOptDenseKernelsOptions dense;
+    dense.vectorLength = *vectorLength;
+    dense.tileRows = options.denseTileRows >= 0 ? unsigned(options.denseTileRows)
+                                                : 6u;
+    dense.tileVectors = options.denseTileVectors >= 0
+                            ? unsigned(options.denseTileVectors)
+                            : (*vectorLength >= 16 ? 4u : 2u);
+    dense.rowBlock = options.denseRowBlock;
+    dense.columnBlock = options.denseColumnBlock;
+    dense.kBlock = options.denseKBlock;
+    dense.parallel = parallelDenseLoops(options);
+    pm.addNestedPass<func::FuncOp>(createSparseOptDenseKernels(dense));
+  }
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
 
@@ -96,6 +115,13 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
       SparseEmitStrategy::kFunctional, options.parallelization));
   pm.addPass(createStorageSpecifierToLLVMPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  if (options.denseLoops) {
+    SparseOptDenseLoopsOptions loops;
+    loops.vectorLength = *vectorLength;
+    loops.parallel = parallelDenseLoops(options);
+    pm.addNestedPass<func::FuncOp>(createSparseOptDenseLoops(loops));
+    pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  }
   return llvm::Error::success();
 }
 

@@ -198,6 +198,19 @@ Value valuesBuffer(OpBuilder &b, Location loc, Value levels) {
 
 ProductResult createProductResult(linalg::LinalgOp op, Value rowsFrom,
                                   Value colsFrom, PatternRewriter &rewriter) {
+  auto resultType = cast<RankedTensorType>(op.getDpsInits()[0].getType());
+  SmallVector<Value> dynamicSizes;
+  if (isZeroFilled(op.getDpsInits()[0]))
+    for (auto [dim, size] : llvm::enumerate(resultType.getShape()))
+      if (ShapedType::isDynamic(size))
+        dynamicSizes.push_back(rewriter.createOrFold<tensor::DimOp>(
+            op.getLoc(), dim == 0 ? rowsFrom : colsFrom,
+            indexConstant(rewriter, op.getLoc(), dim)));
+  return createProductResult(op, dynamicSizes, rewriter);
+}
+
+ProductResult createProductResult(linalg::LinalgOp op, ValueRange dynamicSizes,
+                                  PatternRewriter &rewriter) {
   Location loc = op.getLoc();
   Value init = op.getDpsInits()[0];
   auto resultType = cast<RankedTensorType>(init.getType());
@@ -210,13 +223,6 @@ ProductResult createProductResult(linalg::LinalgOp op, Value rowsFrom,
         bufferization::ToBufferOp::create(rewriter, loc, memRefType, init);
     return result;
   }
-  // Sized from the operands, not from `init`, so that the fill becomes dead.
-  SmallVector<Value> dynamicSizes;
-  for (auto [dim, size] : llvm::enumerate(resultType.getShape()))
-    if (ShapedType::isDynamic(size))
-      dynamicSizes.push_back(rewriter.createOrFold<tensor::DimOp>(
-          loc, dim == 0 ? rowsFrom : colsFrom,
-          indexConstant(rewriter, loc, dim)));
   result.buffer = memref::AllocOp::create(
       rewriter, loc, memRefType, dynamicSizes, rewriter.getI64IntegerAttr(64));
   return result;
@@ -425,11 +431,19 @@ void prefetchVectors(OpBuilder &b, Location loc, Value buffer, unsigned vectors,
 
 std::pair<Value, Value> flattenRowMajor(OpBuilder &b, Location loc,
                                         Value matrix) {
-  Value flat = memref::CollapseShapeOp::create(
-      b, loc, matrix, ArrayRef<ReassociationIndices>{{0, 1}});
+  Value flat = flattenBuffer(b, loc, matrix);
   Value stride =
       memref::DimOp::create(b, loc, matrix, indexConstant(b, loc, 1));
   return {flat, stride};
+}
+
+Value flattenBuffer(OpBuilder &b, Location loc, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  if (type.getRank() == 1)
+    return buffer;
+  auto all = llvm::to_vector<2>(llvm::seq<int64_t>(0, type.getRank()));
+  return memref::CollapseShapeOp::create(
+      b, loc, buffer, ArrayRef<ReassociationIndices>{all});
 }
 
 } // namespace mlir::sparse_opt::kernels

@@ -122,6 +122,12 @@ struct ProductResult {
 ProductResult createProductResult(linalg::LinalgOp op, Value rowsFrom,
                                   Value colsFrom, PatternRewriter &rewriter);
 
+/// Creates the result buffer of `op` of any rank; `dynamicSizes` are the
+/// sizes of its dynamic dimensions in order, used when the init is a zero
+/// fill (taken from the operands, so that the fill becomes dead).
+ProductResult createProductResult(linalg::LinalgOp op, ValueRange dynamicSizes,
+                                  PatternRewriter &rewriter);
+
 /// A read-only buffer of the dense tensor `tensor`.
 Value readOnlyBuffer(OpBuilder &b, Location loc, Value tensor);
 
@@ -306,6 +312,10 @@ void prefetchVectors(OpBuilder &b, Location loc, Value buffer, unsigned vectors,
 /// own live index register.
 std::pair<Value, Value> flattenRowMajor(OpBuilder &b, Location loc,
                                         Value matrix);
+
+/// An identity-layout buffer of any rank as a 1-D buffer of its elements in
+/// row-major order.
+Value flattenBuffer(OpBuilder &b, Location loc, Value buffer);
 
 } // namespace mlir::sparse_opt::kernels
 

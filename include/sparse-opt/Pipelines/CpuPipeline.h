@@ -115,6 +115,40 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Average non-zeros per row and K block from which CSR "
                      "SpMM runs K-blocked"),
       llvm::cl::init(10)};
+  PassOptions::Option<bool> denseKernels{
+      *this, "dense-kernels",
+      llvm::cl::desc("Generate sparse-opt's register-blocked loops for dense "
+                     "matmul / batch_matmul (sparse-opt-dense-kernels); "
+                     "false leaves them to scalar loops"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> denseLoops{
+      *this, "dense-loops",
+      llvm::cl::desc("Tile the other dense linalg ops into parallel loops "
+                     "over vectors (sparse-opt-dense-loops); false leaves "
+                     "them to serial scalar loops"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int32_t> denseTileRows{
+      *this, "dense-tile-rows",
+      llvm::cl::desc("Rows per register tile of dense products (-1: 6)"),
+      llvm::cl::init(-1)};
+  PassOptions::Option<int32_t> denseTileVectors{
+      *this, "dense-tile-vectors",
+      llvm::cl::desc("Vectors per register tile row of dense products, a "
+                     "power of two (-1: 4 with 16 lanes or more, i.e. "
+                     "AVX-512's 32 registers; 2 otherwise)"),
+      llvm::cl::init(-1)};
+  PassOptions::Option<unsigned> denseRowBlock{
+      *this, "dense-row-block",
+      llvm::cl::desc("Rows of C per parallel block of dense products"),
+      llvm::cl::init(144)};
+  PassOptions::Option<unsigned> denseColumnBlock{
+      *this, "dense-column-block",
+      llvm::cl::desc("Columns of C per parallel block of dense products"),
+      llvm::cl::init(128)};
+  PassOptions::Option<unsigned> denseKBlock{
+      *this, "dense-k-block",
+      llvm::cl::desc("Depth per K block of dense products"),
+      llvm::cl::init(128)};
   PassOptions::Option<double> weightMinSparsity{
       *this, "weight-min-sparsity",
       llvm::cl::desc("Store constant matmul weights at least this sparse as "

@@ -467,4 +467,114 @@ def SparseOptSparsifyWeights
   ];
 }
 
+def SparseOptDenseKernels : Pass<"sparse-opt-dense-kernels", "func::FuncOp"> {
+  let summary = "Generate register-blocked vector loops for dense products "
+                "(matmul, batch_matmul)";
+  let description = [{
+    Rewrites `linalg.matmul` (also with A transposed, `(k, m)`) and
+    `linalg.batch_matmul` whose operands and result are dense float tensors
+    into explicit loops, instead of leaving them to
+    `convert-linalg-to-loops`' scalar loop nest. C = init + A x B, per batch:
+
+    - The output is cut into blocks of `row-block` rows x `column-block`
+      columns; the (batch, row block, column block) triples run as one
+      `scf.parallel` loop (OpenMP threads later), unless `parallel` is
+      off or the product is static and smaller than `parallel-min-flops`
+      (2 M N K x batches), which would not pay for a fork / join.
+    - Within a block, K runs in blocks of `k-block`; for each K block the
+      block's columns are covered by register tiles of `tile-vectors`
+      vectors of `vector-length` lanes, then one tile each of
+      tile-vectors/2, ..., 1 vectors and a final masked vector, and for
+      each column tile the rows run in groups of `tile-rows`, then
+      tile-rows/2, ..., 1: the tile's B panel (k-block x tile width) stays
+      in L1 across the row groups.
+    - A register tile keeps its tile-rows x tile-vectors accumulators in
+      vector registers across the K block: per k it loads the tile's B
+      vectors once, broadcasts one A element per row and does one
+      `vector.fma` per accumulator.
+
+    When `init` is a zero `linalg.fill` the result goes to a fresh buffer
+    (the first K block starts from zero); otherwise `init` is accumulated
+    into. Products with B transposed or broadcast, integer products and
+    mixed element types are left alone. A `vector-length` of 0 disables the
+    pass.
+  }];
+  let options = [
+    Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
+           "Lanes per vector for 32-bit elements (scaled for other widths); "
+           "0 disables the rewrite">,
+    Option<"tileRows", "tile-rows", "unsigned", /*default=*/"6",
+           "Rows of C per register tile">,
+    Option<"tileVectors", "tile-vectors", "unsigned", /*default=*/"4",
+           "Vectors of C per register tile row (a power of two)">,
+    Option<"rowBlock", "row-block", "unsigned", /*default=*/"144",
+           "Rows of C per parallel block">,
+    Option<"columnBlock", "column-block", "unsigned", /*default=*/"128",
+           "Columns of C per parallel block">,
+    Option<"kBlock", "k-block", "unsigned", /*default=*/"128",
+           "Depth (K) per block: the B rows a register tile's panel holds">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Run the blocks as an scf.parallel loop (else serial loops)">,
+    Option<"parallelMinFlops", "parallel-min-flops", "uint64_t",
+           /*default=*/"262144",
+           "Static products with fewer flops (2 M N K x batches) run "
+           "serially">,
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::bufferization::BufferizationDialect",
+    "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::vector::VectorDialect",
+  ];
+}
+
+def SparseOptDenseLoops : Pass<"sparse-opt-dense-loops", "func::FuncOp"> {
+  let summary = "Tile dense linalg ops on buffers into parallel loops over "
+                "vectors and vectorize them";
+  let description = [{
+    For every linalg op on buffers (after bufferization: elementwise ops,
+    reductions, transposes, pooling, convolutions; products are handled by
+    `sparse-opt-dense-kernels` before):
+
+    - Threads: when `parallel` is set and the op has at least
+      `parallel-min-iterations` iterations (or a dynamic size) and at least
+      one leading parallel dimension, its leading parallel dimensions except
+      the innermost loop are tiled by 1 into one `scf.parallel` loop
+      (OpenMP threads later); an op of a single loop is cut into chunks of
+      `parallel-chunk` iterations.
+    - Vectors: the innermost loop is tiled by a vector of `vector-length`
+      32-bit lanes (scaled by the op's widest element type) and every other
+      loop by 1, and the tile is vectorized with the linalg vectorizer, the
+      last partial vector masked. Ops the vectorizer does not take
+      (convolution and pooling windows, gathers) keep scalar tile loops,
+      lowered by `convert-linalg-to-loops` later.
+
+    The vector forms left (masks, unit dimensions, multi-reductions,
+    permuted transfers) are then lowered to 1-D loads, stores and
+    reductions, and `exp`, `log`, `tanh` and `erf` are replaced by
+    polynomial approximations so that vectors of them do not become one
+    libm call per lane.
+  }];
+  let options = [
+    Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
+           "Lanes per vector for 32-bit elements; 0 leaves the ops scalar">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Tile the leading parallel dimensions into scf.parallel loops">,
+    Option<"parallelMinIterations", "parallel-min-iterations", "uint64_t",
+           /*default=*/"32768",
+           "Ops with fewer iterations (static) stay serial">,
+    Option<"parallelChunk", "parallel-chunk", "int64_t", /*default=*/"4096",
+           "Iterations per parallel tile of a single-loop op">,
+  ];
+  let dependentDialects = [
+    "mlir::affine::AffineDialect",
+    "mlir::arith::ArithDialect",
+    "mlir::math::MathDialect",
+    "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // SPARSE_OPT_TRANSFORMS_PASSES
