@@ -38,12 +38,13 @@ using namespace mlir;
 namespace {
 
 /// The widest element type of `op`'s operands in bits, or 0 if one is not
-/// an integer or float (the vectorizer's element types).
+/// an integer or float of whole bytes: LLVM stores vectors of i1 bit-packed
+/// while memrefs hold a byte per i1.
 unsigned widestElementBits(linalg::LinalgOp op) {
   unsigned widest = 0;
   for (OpOperand &operand : op->getOpOperands()) {
     Type element = getElementTypeOrSelf(operand.get().getType());
-    if (!element.isIntOrFloat())
+    if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8 != 0)
       return 0;
     widest = std::max(widest, element.getIntOrFloatBitWidth());
   }
