@@ -42,6 +42,7 @@ static void setSpmmOptions(KernelOptions &kernel, const CpuPipelineOptions &opti
   kernel.kBlock = options.spmmKBlock;
   kernel.rowBlock = options.spmmRowBlock;
   kernel.kBlockMinNonZeros = options.spmmKBlockMinNonZeros;
+  kernel.minParallelWork = options.minParallelWork;
 }
 
 llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,

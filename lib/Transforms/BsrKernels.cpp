@@ -42,6 +42,7 @@ struct BsrOptions {
   unsigned kBlock;
   unsigned rowBlock;
   unsigned kBlockMinNonZeros;
+  unsigned minParallelWork;
 };
 
 /// A BSR x dense -> dense product of floats and the buffers its kernel
@@ -117,6 +118,8 @@ public:
   }
 
   Value units() const { return p.rowBlocks; }
+  Value values() const { return p.values; }
+  unsigned lanes() const { return p.lanes; }
   Value denseBuffer() const { return p.denseBuffer; }
   const ProductResult &result() const { return p.result; }
 
@@ -354,7 +357,8 @@ public:
                                     range.second, vectors, mask);
                          });
                    });
-        });
+        },
+        productWork(b, loc, p.values, cols, p.lanes, options.minParallelWork));
   }
 
 private:
@@ -578,7 +582,7 @@ struct BsrKernelsPass
       return;
     BsrOptions options{vectorLength,     nTile,  accumulatorRegisters,
                        prefetchDistance, kBlock, rowBlock,
-                       kBlockMinNonZeros};
+                       kBlockMinNonZeros, minParallelWork};
     RewritePatternSet patterns(&getContext());
     patterns.add<SpmmPattern<BlockRowEmitter>, SpmvPattern<BlockRowEmitter>>(
         &getContext(), options);

@@ -223,10 +223,10 @@ public:
                            scf::YieldOp::create(nb, nl);
                          });
     };
-    scf::ParallelOp::create(
-        b, loc, ValueRange{c0}, ValueRange{blocks}, ValueRange{c1},
-        [&](OpBuilder &pb, Location pl, ValueRange ivs) {
-          Value first = arith::MulIOp::create(pb, pl, ivs[0], rowBlock);
+    forEachParallel(
+        b, loc, blocks,
+        [&](OpBuilder &pb, Location pl, Value block) {
+          Value first = arith::MulIOp::create(pb, pl, block, rowBlock);
           Value last = arith::MinUIOp::create(
               pb, pl, arith::AddIOp::create(pb, pl, first, rowBlock), rows);
           auto cursorType =
@@ -275,8 +275,15 @@ public:
                                    bFlat);
                    });
           memref::DeallocOp::create(pb, pl, cursors);
-          scf::ReduceOp::create(pb, pl);
-        });
+        },
+        spmmWork(b, loc, cols));
+  }
+
+  /// The work of an SpMM over `cols` columns, or of the row dot products
+  /// without `cols` (see forEachParallel).
+  ParallelWork spmmWork(OpBuilder &b, Location loc, Value cols) const {
+    return productWork(b, loc, p.values, cols, p.lanes,
+                       options.minParallelWork);
   }
 
   /// The columns of a row from `fullEnd` (where full tiles end) to `cols`:
@@ -538,6 +545,7 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
 
     RowEmitter emitter(*product, options);
     auto emitRows = [&](OpBuilder &rb, Location rl) {
+      ParallelWork work = emitter.spmmWork(rb, rl, cols);
       forEachParallel(rb, rl, rows, [&](OpBuilder &nb, Location nl, Value row) {
         auto [rowBegin, rowEnd] = emitter.rowRange(nb, nl, row);
         Value begin = rowBegin, end = rowEnd; // Lambdas below capture them.
@@ -566,7 +574,7 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
               emitter.emitTiledRow(eb, el, row, begin, end, cols, bFlat);
               scf::YieldOp::create(eb, el);
             });
-      });
+      }, work);
     };
     if (options.kBlock == 0 || staticCols == 1) {
       emitRows(rewriter, loc);
@@ -605,13 +613,15 @@ struct CsrSpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
     Value rows = rewriter.createOrFold<tensor::DimOp>(
         loc, op.getDpsInputs()[0], indexConstant(rewriter, loc, 0));
     RowEmitter emitter(*product, options);
-    forEachParallel(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
-                                        Value row) {
-      auto [begin, end] = emitter.rowRange(nb, nl, row);
-      Value dot =
-          emitter.emitRowDot(nb, nl, product->denseBuffer, begin, end);
-      storeSum(nb, nl, product->result, ValueRange{row}, dot);
-    });
+    forEachParallel(
+        rewriter, loc, rows,
+        [&](OpBuilder &nb, Location nl, Value row) {
+          auto [begin, end] = emitter.rowRange(nb, nl, row);
+          Value dot =
+              emitter.emitRowDot(nb, nl, product->denseBuffer, begin, end);
+          storeSum(nb, nl, product->result, ValueRange{row}, dot);
+        },
+        emitter.spmmWork(rewriter, loc, /*cols=*/Value()));
     replaceWithResult(op, product->result, rewriter);
     return success();
   }
@@ -897,7 +907,8 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
             memref::StoreOp::create(eb, el, dot, values, ValueRange{entry});
             scf::YieldOp::create(eb, el);
           });
-    });
+    },
+    productWork(rewriter, loc, values, depth, lanes, options.minParallelWork));
 
     auto asTensor = [&](Value memref) -> Value {
       auto type = cast<MemRefType>(memref.getType());
@@ -936,9 +947,9 @@ struct CsrKernelsPass
              "k-block is";
       return signalPassFailure();
     }
-    KernelOptions options{vectorLength,  dotVectorLength, nTile,
-                          prefetchDistance, kBlock,       rowBlock,
-                          kBlockMinNonZeros};
+    KernelOptions options{vectorLength,      dotVectorLength, nTile,
+                          prefetchDistance,  kBlock,          rowBlock,
+                          kBlockMinNonZeros, minParallelWork};
     RewritePatternSet patterns(&getContext());
     patterns.add<CsrSpmmPattern, CsrSpmvPattern, CsrSddmmPattern>(
         &getContext(), options);

@@ -109,6 +109,8 @@ public:
   }
 
   Value units() const { return p.rows; }
+  Value values() const { return p.values; }
+  unsigned lanes() const { return p.lanes; }
   Value denseBuffer() const { return p.denseBuffer; }
   const ProductResult &result() const { return p.result; }
 
@@ -217,7 +219,8 @@ public:
                                               p.groups, Value());
                                    });
                    });
-        });
+        },
+        productWork(b, loc, p.values, cols, p.lanes, options.minParallelWork));
   }
 
 private:
@@ -393,7 +396,7 @@ struct NmKernelsPass
       return;
     NmOptions options{vectorLength,     dotVectorLength, nTile,
                       prefetchDistance, kBlock,          rowBlock,
-                      kBlockMinNonZeros};
+                      kBlockMinNonZeros, minParallelWork};
     RewritePatternSet patterns(&getContext());
     patterns.add<SpmmPattern<NmRowEmitter>, SpmvPattern<NmRowEmitter>>(
         &getContext(), options);

@@ -12,7 +12,14 @@
 // CHECK-LABEL: llvm.func @_mlir_ciface_spmv(
 // CHECK-SAME:      %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 // CHECK-LABEL: llvm.func @_internal_spmv(
+// The kernel's serial twin: OpenMP only for calls of at least
+// min-parallel-work steps on more than one thread.
+// CHECK:         %[[MIN:.*]] = llvm.mlir.constant(16384 : index) : i64
+// CHECK:         %[[WORTH:.*]] = llvm.icmp "uge" %{{.*}}, %[[MIN]] : i64
 // CHECK:         %[[N:.*]] = llvm.call @sparse_opt_get_num_threads() : () -> i32
+// CHECK:         %[[MANY:.*]] = llvm.icmp "sgt" %[[N]], %{{.*}} : i32
+// CHECK:         %[[BOTH:.*]] = llvm.and %[[WORTH]], %[[MANY]] : i1
+// CHECK:         llvm.cond_br %[[BOTH]], ^{{.*}}, ^{{.*}}
 // CHECK:         omp.parallel num_threads(%[[N]] : i32)
 // CHECK:           omp.wsloop
 // Dot products (SpMV) gather 8 lanes even with AVX-512 (dot-vector-length).

@@ -115,6 +115,14 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Average non-zeros per row and K block from which CSR "
                      "SpMM runs K-blocked"),
       llvm::cl::init(10)};
+  PassOptions::Option<unsigned> minParallelWork{
+      *this, "min-parallel-work",
+      llvm::cl::desc("Vector steps per call (stored values x ceil(N / "
+                     "vector-length); one per stored value for SpMV) from "
+                     "which our kernels run on OpenMP threads; smaller calls, "
+                     "and every call on one thread, run serially (0: always "
+                     "enter the OpenMP runtime)"),
+      llvm::cl::init(16384)};
   PassOptions::Option<double> weightMinSparsity{
       *this, "weight-min-sparsity",
       llvm::cl::desc("Store constant matmul weights at least this sparse as "
