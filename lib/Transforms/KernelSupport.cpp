@@ -376,6 +376,16 @@ Value emitVectorSum(
     FloatType elementType,
     function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
         accumulate) {
+  return vector::ReductionOp::create(
+      b, loc, vector::CombiningKind::ADD,
+      emitLaneSums(b, loc, begin, end, lanes, elementType, accumulate));
+}
+
+Value emitLaneSums(
+    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
+    FloatType elementType,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
+        accumulate) {
   auto vectorType = VectorType::get({lanes}, elementType);
   auto maskType = VectorType::get({lanes}, b.getI1Type());
   Value zero = zeroVector(b, loc, vectorType);
@@ -406,8 +416,7 @@ Value emitVectorSum(
       [&](OpBuilder &eb, Location el) {
         scf::YieldOp::create(eb, el, loop.getResult(0));
       });
-  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                     tail.getResult(0));
+  return tail.getResult(0);
 }
 
 SpmmColumns getSpmmColumns(linalg::LinalgOp op, Value bBuffer,

@@ -201,11 +201,17 @@ void emitTailTiles(
     unsigned nTile,
     function_ref<void(OpBuilder &, Location, Value, unsigned, Value)> emitTile);
 
-/// The sum over positions [begin, end) of what `accumulate` adds for each
-/// vector of `lanes` positions: full vectors (all-true mask), then one
-/// masked vector for the rest, then one horizontal reduction.
+/// The lane-wise sum over positions [begin, end) of what `accumulate` adds
+/// for each vector of `lanes` positions: full vectors (all-true mask), then
+/// one masked vector for the rest; a vector of `lanes` partial sums.
 /// `accumulate(builder, loc, position, mask, accumulator)` returns the new
 /// accumulator; masked-off lanes must add zero.
+Value emitLaneSums(
+    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
+    FloatType elementType,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> accumulate);
+
+/// emitLaneSums, then one horizontal reduction: the sum itself.
 Value emitVectorSum(
     OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
     FloatType elementType,

@@ -24,7 +24,9 @@
 // CHECK:           omp.wsloop
 // Dot products (SpMV) gather 8 lanes even with AVX-512 (dot-vector-length).
 // CHECK:             llvm.intr.masked.gather {{.*}} -> vector<8xf32>
-// CHECK:             "llvm.intr.vector.reduce.fadd"{{.*}}fastmathFlags = #llvm.fastmath<reassoc>
+// Rows in groups of 8: their lane sums reduced together, one store.
+// CHECK:             llvm.shufflevector {{.*}} [0, 2, 4, 6, 8, 10, 12, 14] : vector<8xf32>
+// CHECK:             llvm.intr.masked.store {{.*}} : vector<8xf32>, vector<8xi1> into !llvm.ptr
 // CHECK-DAG:   llvm.mlir.global internal @sparse_opt_num_threads(2 : i32)
 // CHECK-DAG:   llvm.mlir.global external constant @sparse_opt_signature_spmv(
 // CHECK:       llvm.func @sparse_opt_set_num_threads(

@@ -154,7 +154,8 @@
 // Dot products have their own width; SpMM tiles keep theirs.
 // DOT8-LABEL: func.func @zero_init(
 // DOT8:         vector.gather {{.*}} : memref<?xf32>, vector<8xi32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
-// DOT8:         vector.reduction <add>, %{{.*}} : vector<8xf32> into f32
+// DOT8:         vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14] : vector<8xf32>, vector<8xf32>
+// DOT8:         vector.maskedstore {{.*}} : memref<?xf32>, vector<8xi1>, vector<8xf32>
 // DOT8:       } else {
 // DOT8:         vector.fma {{.*}} : vector<16xf32>
 
@@ -204,17 +205,26 @@ func.func @accumulate(%a: tensor<8x8xf64, #CSR64>, %b: tensor<8x32xf64>,
   return %c : tensor<8x32xf64>
 }
 
-// SpMV: a dot product per row; a non-zero init is added to it.
+// SpMV: a dot product per row, rows in groups of 8: each row's products
+// add up in a vector of its own, the group's 8 lane sums are reduced
+// together with even/odd lane shuffles (7 pairs for 8 rows of 16 lanes,
+// then one to fold 16 lanes to 8) and stored as one vector, here added to
+// the non-zero init; the mask covers the rows of a last partial group.
 // CHECK-LABEL: func.func @spmv(
 // CHECK-SAME:      %{{.*}}: tensor<8x300xf32, #{{.*}}>, %[[X:.*]]: tensor<300xf32>, %[[INIT:.*]]: tensor<8xf32>
 // CHECK-DAG:     %[[XBUF:.*]] = bufferization.to_buffer %[[X]] read_only : tensor<300xf32> to memref<300xf32>
 // CHECK-DAG:     %[[Y:.*]] = bufferization.to_buffer %[[INIT]] : tensor<8xf32> to memref<8xf32>
-// CHECK:         scf.parallel (%[[I:.*]]) =
-// CHECK:           vector.gather %[[XBUF]]
-// CHECK:           %[[DOT:.*]] = vector.reduction <add>
-// CHECK:           %[[OLD:.*]] = memref.load %[[Y]][%[[I]]]
-// CHECK:           %[[SUM:.*]] = arith.addf %[[OLD]], %[[DOT]] : f32
-// CHECK:           memref.store %[[SUM]], %[[Y]][%[[I]]]
+// CHECK:         %[[GROUPS:.*]] = arith.ceildivui %c8, %c8{{.*}} : index
+// CHECK:         scf.parallel (%[[G:.*]]) = (%{{.*}}) to (%[[GROUPS]])
+// CHECK:           %[[FIRST:.*]] = arith.muli %[[G]], %c8{{.*}} : index
+// CHECK-COUNT-8:   vector.gather %[[XBUF]]
+// CHECK-COUNT-7:   vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<16xf32>, vector<16xf32>
+// CHECK:           vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xf32>, vector<16xf32>
+// CHECK:           %[[SUMS:.*]] = arith.addf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK:           %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<8xi1>
+// CHECK:           %[[OLD:.*]] = vector.maskedload %[[Y]][%[[FIRST]]], %[[MASK]]
+// CHECK:           %[[SUM:.*]] = arith.addf %[[OLD]], %[[SUMS]] : vector<8xf32>
+// CHECK:           vector.maskedstore %[[Y]][%[[FIRST]]], %[[MASK]], %[[SUM]]
 // The serial twin (min-parallel-work): the row loop runs in parallel only
 // when the call has at least that many vector steps (stored values, one
 // gathered lane each, for SpMV), else the same body in an scf.for.
@@ -226,12 +236,12 @@ func.func @accumulate(%a: tensor<8x8xf64, #CSR64>, %b: tensor<8x32xf64>,
 // SERIAL:         scf.if %[[WORTH]] {
 // SERIAL-NEXT:      scf.parallel (%{{.*}}) =
 // SERIAL:             vector.gather
-// SERIAL:             vector.reduction <add>
+// SERIAL:             vector.maskedstore
 // SERIAL:             scf.reduce
 // SERIAL:         } else {
 // SERIAL-NEXT:      scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
 // SERIAL:             vector.gather
-// SERIAL:             vector.reduction <add>
+// SERIAL:             vector.maskedstore
 // SERIAL:         } {sparse_opt.serial_fallback}
 // ALWAYS-LABEL: func.func @spmv(
 // ALWAYS-NOT:     sparse_opt.serial_fallback
@@ -259,12 +269,13 @@ func.func @spmv_narrow_coordinates(%a: tensor<8x300xf32, #CSR8>, %x: tensor<300x
   return %y : tensor<8xf32>
 }
 
-// A static N = 1 only has the dot-product path.
+// A static N = 1 only has the dot-product path, into C's only column.
 // CHECK-LABEL: func.func @single_column(
+// CHECK:         %[[CFLAT:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0, 1]] : memref<8x1xf32> into memref<8xf32>
 // CHECK:         scf.parallel
 // CHECK-NOT:       scf.if %{{.*}} {
 // CHECK:           vector.gather
-// CHECK:           vector.reduction <add>
+// CHECK:           vector.maskedstore %[[CFLAT]]
 // CHECK-NOT:       vector.broadcast
 // CHECK:         bufferization.to_tensor
 func.func @single_column(%a: tensor<8x8xf32, #CSR>, %b: tensor<8x1xf32>)

@@ -190,7 +190,10 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
     inference), and SpMM with N = 1: each row is a dot product vectorized
     over its non-zeros with `dot-vector-length` lanes: vectors of
     coordinates and values are loaded, x is gathered, products accumulate in
-    one vector register, and one horizontal reduction per row ends it.
+    one vector register per row. Rows go in groups of min(dot-vector-length,
+    8): the group's lane sums are reduced together (even/odd lane shuffles,
+    one tree for the group) and stored as one (masked) vector, instead of a
+    horizontal reduction and a scalar store per row.
     Gathers have their own width because wide ones are slow on current x86
     cores (on the AVX-512 development machine 8-lane dot products beat
     16-lane ones by 10-15%).
