@@ -668,25 +668,11 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
             scf::YieldOp::create(eb, el);
           });
     };
-    if (staticCols == 1) {
-      emitDots(rewriter, loc);
-    } else if (!ShapedType::isDynamic(staticCols)) {
-      emitTiled(rewriter, loc);
-    } else {
-      Value single =
-          arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, cols,
-                                indexConstant(rewriter, loc, 1));
-      scf::IfOp::create(
-          rewriter, loc, single,
-          [&](OpBuilder &db, Location dl) {
-            emitDots(db, dl);
-            scf::YieldOp::create(db, dl);
-          },
-          [&](OpBuilder &tb, Location tl) {
-            emitTiled(tb, tl);
-            scf::YieldOp::create(tb, tl);
-          });
-    }
+    SpmmColumns columns{cols, staticCols,
+                        staticCols == 1 || ShapedType::isDynamic(staticCols)
+                            ? bFlat
+                            : Value()};
+    emitForColumnCount(rewriter, loc, columns, emitDots, emitTiled);
     replaceWithResult(op, product->result, rewriter);
     return success();
   }
