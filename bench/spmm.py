@@ -20,7 +20,7 @@ dense versus sparsity goes to a PNG next to the CSV.
 
   bench/spmm.py [--n 1,32,128,256] [--repeat 10]
                 [--methods magnitude_pruning,random_pruning]
-                [--libxsmm auto|on|off]
+                [--libxsmm auto|on|off] [--ours-options OPTIONS]
   bench/spmm.py --formats bsr:4x4,bsr:8x1,nm:2:4 [--n ...] [--limit K]
 
 With --formats, structured weights instead (DLMC's pruning is
@@ -86,6 +86,8 @@ def run_all(args, matrices, tools, env, tmp):
         print(f"[{index + 1}/{len(matrices)}] {model}/{method}/{level}/"
               f"{os.path.basename(path)}", file=sys.stderr)
         for variant, pipeline_options in VARIANTS.items():
+            if variant == "sparse-opt" and args.ours_options:
+                pipeline_options = args.ours_options
             key = (rows, cols, variant)
             if key not in libraries:
                 mlir = os.path.join(tmp, f"spmm_{rows}x{cols}.mlir")
@@ -336,7 +338,9 @@ def print_table(levels, args, env):
     print(f"\nSpMM, best of {args.repeat}, geomean over the DLMC matrices "
           f"({args.models}; {args.methods}) of each sparsity level; "
           f"OMP_PROC_BIND={env['OMP_PROC_BIND']} OMP_PLACES={env['OMP_PLACES']} "
-          f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')}\n")
+          f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')}"
+          + (f"; sparse-opt with --pipeline-options={args.ours_options}"
+             if args.ours_options else "") + "\n")
     libxsmm = any(s["vs_libxsmm_1"] for s in levels.values())
     print("| N | sparsity | runs | GF/s 1T | upstream GF/s 1T | Eigen GF/s 1T "
           + ("| LIBXSMM GF/s 1T " if libxsmm else "")
@@ -422,6 +426,10 @@ def main():
                              "auto (the default) when sparse-run was built "
                              "with libxsmm-dev, on (an error without it), "
                              "off")
+    parser.add_argument("--ours-options", default="",
+                        help="--pipeline-options for sparse-opt's variant "
+                             "(default: none), e.g. min-parallel-work=0 to "
+                             "time it without the kernels' serial twin")
     parser.add_argument("--limit", type=int, default=0,
                         help="with --formats: at most this many weights per "
                              "format and sparsity level (0: all), for a quick "
