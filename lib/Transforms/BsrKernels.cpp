@@ -305,7 +305,8 @@ public:
     Value colBlocks = indexConstant(b, loc, p.staticCols / p.blockCols);
     Value kStep = indexConstant(b, loc, kBlockCols());
     forEachParallel(
-        b, loc, groups, [&](OpBuilder &pb, Location pl, Value group) {
+        b, loc, groups,
+        [&](OpBuilder &pb, Location pl, Value group) {
           Value first = arith::MulIOp::create(pb, pl, group, groupSize);
           Value last = arith::MinUIOp::create(
               pb, pl, arith::AddIOp::create(pb, pl, first, groupSize),
@@ -580,8 +581,8 @@ struct BsrKernelsPass
     }
     if (vectorLength == 0)
       return;
-    BsrOptions options{vectorLength,     nTile,  accumulatorRegisters,
-                       prefetchDistance, kBlock, rowBlock,
+    BsrOptions options{vectorLength,      nTile,          accumulatorRegisters,
+                       prefetchDistance,  kBlock,         rowBlock,
                        kBlockMinNonZeros, minParallelWork};
     RewritePatternSet patterns(&getContext());
     patterns.add<SpmmPattern<BlockRowEmitter>, SpmvPattern<BlockRowEmitter>>(

@@ -106,9 +106,9 @@ Value sumLanesOfEach(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
       evens.push_back(lane);
       odds.push_back(lane + 1);
     }
-    return arith::AddFOp::create(
-        b, loc, vector::ShuffleOp::create(b, loc, x, y, evens),
-        vector::ShuffleOp::create(b, loc, x, y, odds));
+    return arith::AddFOp::create(b, loc,
+                                 vector::ShuffleOp::create(b, loc, x, y, evens),
+                                 vector::ShuffleOp::create(b, loc, x, y, odds));
   };
   auto widthOf = [](Value v) {
     return cast<VectorType>(v.getType()).getNumElements();
@@ -161,8 +161,8 @@ public:
   /// average 5-20 non-zeros) the per-row reduction and scalar store were
   /// most of the time (perf annotate, 64 x 576 at 0.98: ~45% of the
   /// samples).
-  void emitRowDots(OpBuilder &b, Location loc, Value x, Value out,
-                   Value group, Value rows) const {
+  void emitRowDots(OpBuilder &b, Location loc, Value x, Value out, Value group,
+                   Value rows) const {
     unsigned width = dotGroup();
     Value first =
         arith::MulIOp::create(b, loc, group, indexConstant(b, loc, width));
@@ -174,8 +174,8 @@ public:
           arith::AddIOp::create(b, loc, first, indexConstant(b, loc, lane));
       Value inside =
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, rows);
-      auto [begin, end] = rowRange(
-          b, loc, arith::SelectOp::create(b, loc, inside, row, first));
+      auto [begin, end] =
+          rowRange(b, loc, arith::SelectOp::create(b, loc, inside, row, first));
       end = arith::SelectOp::create(b, loc, inside, end, begin);
       products.push_back(emitRowProducts(b, loc, x, begin, end));
     }
@@ -668,10 +668,9 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
             scf::YieldOp::create(eb, el);
           });
     };
-    SpmmColumns columns{cols, staticCols,
-                        staticCols == 1 || ShapedType::isDynamic(staticCols)
-                            ? bFlat
-                            : Value()};
+    SpmmColumns columns{
+        cols, staticCols,
+        staticCols == 1 || ShapedType::isDynamic(staticCols) ? bFlat : Value()};
     emitForColumnCount(rewriter, loc, columns, emitDots, emitTiled);
     replaceWithResult(op, product->result, rewriter);
     return success();
@@ -761,7 +760,6 @@ Value emitDenseRowDot(OpBuilder &b, Location loc, Value x, Value xRow,
       });
 }
 
-
 /// SDDMM: out = (Q K^T) sampled at the CSR pattern of S, written as the
 /// sparsifier's linalg.generic (Q (i,k), K (j,k), S (i,j) in/out). Each
 /// stored (i, j) becomes a vector dot product of two contiguous rows,
@@ -849,107 +847,111 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
     unsigned group =
         llvm::isPowerOf2_32(lanes) ? std::min(lanes, kMaxGroup) : 1;
 
-    forEachParallel(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
-                                        Value row) {
-      Value begin = toIndex(
-          nb, nl, memref::LoadOp::create(nb, nl, positions, row));
-      Value next = arith::AddIOp::create(nb, nl, row, indexConstant(nb, nl, 1));
-      Value end = toIndex(
-          nb, nl, memref::LoadOp::create(nb, nl, positions, next));
+    forEachParallel(
+        rewriter, loc, rows,
+        [&](OpBuilder &nb, Location nl, Value row) {
+          Value begin =
+              toIndex(nb, nl, memref::LoadOp::create(nb, nl, positions, row));
+          Value next =
+              arith::AddIOp::create(nb, nl, row, indexConstant(nb, nl, 1));
+          Value end =
+              toIndex(nb, nl, memref::LoadOp::create(nb, nl, positions, next));
 
-      // Row i of Q, vector by vector; the last one masked if partial.
-      SmallVector<std::pair<Value, Value>> qRow; // (column, vector)
-      Value tailMask;
-      if (qInRegisters) {
-        for (int64_t column = 0; column < staticDepth; column += lanes) {
-          Value at = indexConstant(nb, nl, column);
-          if (column + int64_t(lanes) <= staticDepth) {
-            qRow.push_back({at, vector::LoadOp::create(nb, nl, vectorType,
-                                                       qBuffer,
-                                                       ValueRange{row, at})});
-            continue;
-          }
-          tailMask = vector::ConstantMaskOp::create(
-              nb, nl, VectorType::get({lanes}, nb.getI1Type()),
-              ArrayRef<int64_t>{staticDepth - column});
-          qRow.push_back({at, vector::MaskedLoadOp::create(
-                                  nb, nl, vectorType, qBuffer,
-                                  ValueRange{row, at}, tailMask, zero)});
-        }
-      }
-
-      // Q row i times K row `column`, lane by lane (sum the lanes for the
-      // dot product).
-      auto rowProducts = [&](OpBuilder &eb, Location el, Value column) {
-        Value accumulator = zero;
-        for (auto [index, qPart] : llvm::enumerate(qRow)) {
-          auto [at, qVector] = qPart;
-          bool last = index + 1 == qRow.size();
-          Value kVector =
-              last && tailMask
-                  ? vector::MaskedLoadOp::create(eb, el, vectorType, kBuffer,
-                                                 ValueRange{column, at},
-                                                 tailMask, zero)
-                        .getResult()
-                  : vector::LoadOp::create(eb, el, vectorType, kBuffer,
-                                           ValueRange{column, at})
-                        .getResult();
-          accumulator =
-              vector::FMAOp::create(eb, el, qVector, kVector, accumulator);
-        }
-        return accumulator;
-      };
-
-      // Entries in groups of `group`: their lane sums are reduced together
-      // (sumLanesOfEach) and stored as one vector. One horizontal reduction
-      // per entry was most of the time (perf annotate: its shuffle/add
-      // chain, serial per entry, took ~80% of the samples).
-      Value groupEnd = begin;
-      if (qInRegisters && group > 1) {
-        Value width = indexConstant(nb, nl, group);
-        Value count = arith::SubIOp::create(nb, nl, end, begin);
-        groupEnd = arith::AddIOp::create(
-            nb, nl, begin,
-            arith::MulIOp::create(
-                nb, nl, arith::DivUIOp::create(nb, nl, count, width), width));
-        scf::ForOp::create(
-            nb, nl, begin, groupEnd, width, ValueRange{},
-            [&](OpBuilder &gb, Location gl, Value first, ValueRange) {
-              SmallVector<Value> products;
-              for (unsigned g = 0; g < group; ++g) {
-                Value entry = arith::AddIOp::create(
-                    gb, gl, first, indexConstant(gb, gl, g));
-                Value column = toIndex(
-                    gb, gl,
-                    memref::LoadOp::create(gb, gl, coordinates, entry));
-                products.push_back(rowProducts(gb, gl, column));
+          // Row i of Q, vector by vector; the last one masked if partial.
+          SmallVector<std::pair<Value, Value>> qRow; // (column, vector)
+          Value tailMask;
+          if (qInRegisters) {
+            for (int64_t column = 0; column < staticDepth; column += lanes) {
+              Value at = indexConstant(nb, nl, column);
+              if (column + int64_t(lanes) <= staticDepth) {
+                qRow.push_back(
+                    {at, vector::LoadOp::create(nb, nl, vectorType, qBuffer,
+                                                ValueRange{row, at})});
+                continue;
               }
-              vector::StoreOp::create(gb, gl,
-                                      sumLanesOfEach(gb, gl, products),
-                                      values, ValueRange{first});
-              scf::YieldOp::create(gb, gl);
-            });
-      }
-
-      scf::ForOp::create(
-          nb, nl, groupEnd, end, indexConstant(nb, nl, 1), ValueRange{},
-          [&](OpBuilder &eb, Location el, Value entry, ValueRange) {
-            Value column = toIndex(
-                eb, el, memref::LoadOp::create(eb, el, coordinates, entry));
-            Value dot;
-            if (qInRegisters) {
-              dot = vector::ReductionOp::create(
-                  eb, el, vector::CombiningKind::ADD,
-                  rowProducts(eb, el, column));
-            } else {
-              dot = emitDenseRowDot(eb, el, qBuffer, row, kBuffer, column,
-                                    depth, lanes, elementType);
+              tailMask = vector::ConstantMaskOp::create(
+                  nb, nl, VectorType::get({lanes}, nb.getI1Type()),
+                  ArrayRef<int64_t>{staticDepth - column});
+              qRow.push_back({at, vector::MaskedLoadOp::create(
+                                      nb, nl, vectorType, qBuffer,
+                                      ValueRange{row, at}, tailMask, zero)});
             }
-            memref::StoreOp::create(eb, el, dot, values, ValueRange{entry});
-            scf::YieldOp::create(eb, el);
-          });
-    },
-    productWork(rewriter, loc, values, depth, lanes, options.minParallelWork));
+          }
+
+          // Q row i times K row `column`, lane by lane (sum the lanes for the
+          // dot product).
+          auto rowProducts = [&](OpBuilder &eb, Location el, Value column) {
+            Value accumulator = zero;
+            for (auto [index, qPart] : llvm::enumerate(qRow)) {
+              auto [at, qVector] = qPart;
+              bool last = index + 1 == qRow.size();
+              Value kVector =
+                  last && tailMask
+                      ? vector::MaskedLoadOp::create(
+                            eb, el, vectorType, kBuffer, ValueRange{column, at},
+                            tailMask, zero)
+                            .getResult()
+                      : vector::LoadOp::create(eb, el, vectorType, kBuffer,
+                                               ValueRange{column, at})
+                            .getResult();
+              accumulator =
+                  vector::FMAOp::create(eb, el, qVector, kVector, accumulator);
+            }
+            return accumulator;
+          };
+
+          // Entries in groups of `group`: their lane sums are reduced together
+          // (sumLanesOfEach) and stored as one vector. One horizontal reduction
+          // per entry was most of the time (perf annotate: its shuffle/add
+          // chain, serial per entry, took ~80% of the samples).
+          Value groupEnd = begin;
+          if (qInRegisters && group > 1) {
+            Value width = indexConstant(nb, nl, group);
+            Value count = arith::SubIOp::create(nb, nl, end, begin);
+            groupEnd = arith::AddIOp::create(
+                nb, nl, begin,
+                arith::MulIOp::create(
+                    nb, nl, arith::DivUIOp::create(nb, nl, count, width),
+                    width));
+            scf::ForOp::create(
+                nb, nl, begin, groupEnd, width, ValueRange{},
+                [&](OpBuilder &gb, Location gl, Value first, ValueRange) {
+                  SmallVector<Value> products;
+                  for (unsigned g = 0; g < group; ++g) {
+                    Value entry = arith::AddIOp::create(
+                        gb, gl, first, indexConstant(gb, gl, g));
+                    Value column = toIndex(
+                        gb, gl,
+                        memref::LoadOp::create(gb, gl, coordinates, entry));
+                    products.push_back(rowProducts(gb, gl, column));
+                  }
+                  vector::StoreOp::create(gb, gl,
+                                          sumLanesOfEach(gb, gl, products),
+                                          values, ValueRange{first});
+                  scf::YieldOp::create(gb, gl);
+                });
+          }
+
+          scf::ForOp::create(
+              nb, nl, groupEnd, end, indexConstant(nb, nl, 1), ValueRange{},
+              [&](OpBuilder &eb, Location el, Value entry, ValueRange) {
+                Value column = toIndex(
+                    eb, el, memref::LoadOp::create(eb, el, coordinates, entry));
+                Value dot;
+                if (qInRegisters) {
+                  dot = vector::ReductionOp::create(
+                      eb, el, vector::CombiningKind::ADD,
+                      rowProducts(eb, el, column));
+                } else {
+                  dot = emitDenseRowDot(eb, el, qBuffer, row, kBuffer, column,
+                                        depth, lanes, elementType);
+                }
+                memref::StoreOp::create(eb, el, dot, values, ValueRange{entry});
+                scf::YieldOp::create(eb, el);
+              });
+        },
+        productWork(rewriter, loc, values, depth, lanes,
+                    options.minParallelWork));
 
     auto asTensor = [&](Value memref) -> Value {
       auto type = cast<MemRefType>(memref.getType());

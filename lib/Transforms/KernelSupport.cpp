@@ -281,8 +281,8 @@ ParallelWork productWork(OpBuilder &b, Location loc, Value values, Value cols,
                          unsigned lanes, unsigned minSteps) {
   if (minSteps == 0)
     return {};
-  Value steps = b.createOrFold<memref::DimOp>(loc, values,
-                                              indexConstant(b, loc, 0));
+  Value steps =
+      b.createOrFold<memref::DimOp>(loc, values, indexConstant(b, loc, 0));
   if (cols)
     steps = arith::MulIOp::create(
         b, loc, steps,
@@ -305,9 +305,9 @@ void forEachParallel(OpBuilder &b, Location loc, Value count,
     emitParallel(b, loc);
     return;
   }
-  Value worth = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::uge, work.steps,
-      indexConstant(b, loc, work.minSteps));
+  Value worth =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, work.steps,
+                            indexConstant(b, loc, work.minSteps));
   auto branch = scf::IfOp::create(
       b, loc, worth,
       [&](OpBuilder &tb, Location tl) {

@@ -283,8 +283,8 @@ struct SpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
                   emitter->emitTiled(tb, tl, unit, columns.cols);
                 });
           },
-          productWork(ub, ul, emitter->values(), columns.cols,
-                      emitter->lanes(), options.minParallelWork));
+          productWork(ub, ul, emitter->values(), columns.cols, emitter->lanes(),
+                      options.minParallelWork));
     };
     Location loc = op.getLoc();
     bool blockedK = false;

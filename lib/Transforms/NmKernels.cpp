@@ -182,7 +182,8 @@ public:
         b, loc, arith::DivUIOp::create(b, loc, cols, tileWidth), tileWidth);
     Value groupStep = indexConstant(b, loc, kBlockGroups());
     forEachParallel(
-        b, loc, blocks, [&](OpBuilder &pb, Location pl, Value block) {
+        b, loc, blocks,
+        [&](OpBuilder &pb, Location pl, Value block) {
           Value first = arith::MulIOp::create(pb, pl, block, rowBlock);
           Value last = arith::MinUIOp::create(
               pb, pl, arith::AddIOp::create(pb, pl, first, rowBlock), p.rows);
@@ -394,8 +395,8 @@ struct NmKernelsPass
     }
     if (vectorLength == 0 || dotVectorLength == 0)
       return;
-    NmOptions options{vectorLength,     dotVectorLength, nTile,
-                      prefetchDistance, kBlock,          rowBlock,
+    NmOptions options{vectorLength,      dotVectorLength, nTile,
+                      prefetchDistance,  kBlock,          rowBlock,
                       kBlockMinNonZeros, minParallelWork};
     RewritePatternSet patterns(&getContext());
     patterns.add<SpmmPattern<NmRowEmitter>, SpmvPattern<NmRowEmitter>>(

@@ -93,17 +93,16 @@ struct ThreadControlPass
       // A kernel's parallel loop with a serial twin: one thread runs the
       // twin (see kernels::forEachParallel).
       auto fallback = dyn_cast<scf::IfOp>(parallel->getParentOp());
-      if (fallback && (!fallback->hasAttr(sparse_opt::kernels::kSerialFallbackAttrName) ||
-                       parallel->getParentRegion() !=
-                           &fallback.getThenRegion() ||
-                       fallback.getElseRegion().empty()))
+      if (fallback &&
+          (!fallback->hasAttr(sparse_opt::kernels::kSerialFallbackAttrName) ||
+           parallel->getParentRegion() != &fallback.getThenRegion() ||
+           fallback.getElseRegion().empty()))
         fallback = nullptr;
       OpBuilder callBuilder(fallback ? fallback.getOperation()
                                      : parallel.getOperation());
       Location loc = parallel.getLoc();
-      Value count =
-          func::CallOp::create(callBuilder, loc, getter, ValueRange{})
-              .getResult(0);
+      Value count = func::CallOp::create(callBuilder, loc, getter, ValueRange{})
+                        .getResult(0);
       parallel.getNumThreadsMutable().assign(count);
       if (!fallback)
         return;

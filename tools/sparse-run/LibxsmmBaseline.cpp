@@ -40,18 +40,17 @@ struct LibxsmmProduct::Impl {
   }
 };
 
-LibxsmmProduct *LibxsmmProduct::create(int64_t rows, int64_t cols,
-                                       int64_t nnz, const int64_t *rowPtr,
+LibxsmmProduct *LibxsmmProduct::create(int64_t rows, int64_t cols, int64_t nnz,
+                                       const int64_t *rowPtr,
                                        const int64_t *colIdx,
                                        const float *values, const float *b,
                                        int64_t n, float *c) {
   // libxsmm_spmdm_init takes int dimensions; its dense copy of A (the only
   // input its slices are made from) has rows x cols elements.
-  if (rows > INT_MAX || cols > INT_MAX || n > INT_MAX || rows < 1 ||
-      cols < 1 || n < 1 || double(rows) * double(cols) > double(INT_MAX))
+  if (rows > INT_MAX || cols > INT_MAX || n > INT_MAX || rows < 1 || cols < 1 ||
+      n < 1 || double(rows) * double(cols) > double(INT_MAX))
     return nullptr;
-  auto *impl = new Impl{rows,   cols, nnz, rowPtr, colIdx,
-                        values, b,    c,   int(n)};
+  auto *impl = new Impl{rows, cols, nnz, rowPtr, colIdx, values, b, c, int(n)};
   return new LibxsmmProduct(impl);
 }
 
@@ -78,11 +77,11 @@ bool LibxsmmProduct::setThreads(int threads) {
   for (int64_t i = 0; i < impl->rows; ++i)
     for (int64_t p = impl->rowPtr[i]; p < impl->rowPtr[i + 1]; ++p)
       dense[size_t(i) * size_t(k) + size_t(impl->colIdx[p])] = impl->values[p];
-  int sliceBlocks = libxsmm_spmdm_get_num_createSparseSlice_blocks(&impl->handle);
+  int sliceBlocks =
+      libxsmm_spmdm_get_num_createSparseSlice_blocks(&impl->handle);
   for (int block = 0; block < sliceBlocks; ++block)
-    libxsmm_spmdm_createSparseSlice_fp32_thread(&impl->handle, 'N',
-                                                dense.data(), impl->slices,
-                                                block, 0, 1);
+    libxsmm_spmdm_createSparseSlice_fp32_thread(
+        &impl->handle, 'N', dense.data(), impl->slices, block, 0, 1);
   std::snprintf(impl->blockText, sizeof(impl->blockText), "%d x %d x %d",
                 impl->handle.bm, impl->handle.bn, impl->handle.bk);
   return true;

@@ -28,8 +28,8 @@ public:
   /// Null (and nothing allocated) if a dimension does not fit LIBXSMM's int.
   static LibxsmmProduct *create(int64_t rows, int64_t cols, int64_t nnz,
                                 const int64_t *rowPtr, const int64_t *colIdx,
-                                const float *values, const float *b,
-                                int64_t n, float *c);
+                                const float *values, const float *b, int64_t n,
+                                float *c);
   ~LibxsmmProduct();
   LibxsmmProduct(const LibxsmmProduct &) = delete;
   LibxsmmProduct &operator=(const LibxsmmProduct &) = delete;
