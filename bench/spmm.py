@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """SpMM on the DLMC matrices: sparse-opt's kernels, the upstream
-sparsifier's, Eigen's and dense OpenBLAS, on 1 and 2 threads, for several N.
+sparsifier's, Eigen's, LIBXSMM's and dense OpenBLAS, on 1 and 2 threads, for
+several N.
 
 For every DLMC matrix of the chosen models and pruning methods this compiles
 the SpMM kernel for its shape with sparse-compile in two variants (once per
@@ -11,12 +12,15 @@ threads and vector width). It runs both with sparse-run for every N on 1 and
 to OpenBLAS sgemm on the same shape and thread count and (with the
 default pipeline's runs) to Eigen's sparse x dense product on the same CSR
 matrix, also checked (sparse-run --eigen-baseline; Eigen's SpMV for N = 1;
-values drawn with a fixed seed). Per-run rows go to the CSV; geomeans per N and sparsity level
+values drawn with a fixed seed), and, where sparse-run was built with
+Debian's libxsmm-dev, to LIBXSMM's spmdm (sparse-run --libxsmm-baseline,
+checked too; --libxsmm off leaves it out). Per-run rows go to the CSV; geomeans per N and sparsity level
 go to a Markdown table on stdout; with matplotlib installed, speedup over
 dense versus sparsity goes to a PNG next to the CSV.
 
   bench/spmm.py [--n 1,32,128,256] [--repeat 10]
                 [--methods magnitude_pruning,random_pruning]
+                [--libxsmm auto|on|off] [--ours-options OPTIONS]
   bench/spmm.py --formats bsr:4x4,bsr:8x1,nm:2:4 [--n ...] [--limit K]
 
 With --formats, structured weights instead (DLMC's pruning is
@@ -82,6 +86,8 @@ def run_all(args, matrices, tools, env, tmp):
         print(f"[{index + 1}/{len(matrices)}] {model}/{method}/{level}/"
               f"{os.path.basename(path)}", file=sys.stderr)
         for variant, pipeline_options in VARIANTS.items():
+            if variant == "sparse-opt" and args.ours_options:
+                pipeline_options = args.ours_options
             key = (rows, cols, variant)
             if key not in libraries:
                 mlir = os.path.join(tmp, f"spmm_{rows}x{cols}.mlir")
@@ -93,8 +99,12 @@ def run_all(args, matrices, tools, env, tmp):
                                 f"--pipeline-options={pipeline_options}"],
                                check=True)
                 libraries[key] = lib
-            # Eigen once per matrix and N, with our kernels' runs.
-            eigen = ["--eigen-baseline"] if variant == "sparse-opt" else []
+            # The libraries once per matrix and N, with our kernels' runs.
+            eigen = []
+            if variant == "sparse-opt":
+                eigen = ["--eigen-baseline"]
+                if args.libxsmm:
+                    eigen.append("--libxsmm-baseline")
             for n in args.n:
                 result = subprocess.run(
                     [run_tool, libraries[key], "--entry", "spmm", "--kind", "spmm",
@@ -110,6 +120,23 @@ def run_all(args, matrices, tools, env, tmp):
                                variant=variant)
                     results.append(row)
     return results
+
+
+def libxsmm_baseline(choice, run_tool):
+    """Whether to time LIBXSMM (`--libxsmm auto|on|off`), from the
+    baselines sparse-run lists."""
+    if choice == "off":
+        return False
+    listed = subprocess.run([run_tool, "--list-baselines"], check=True,
+                            capture_output=True, text=True).stdout.split()
+    if "libxsmm" in listed:
+        return True
+    if choice == "on":
+        sys.exit("error: --libxsmm on, but sparse-run was built without "
+                 "LIBXSMM (install libxsmm-dev: scripts/setup.sh, and rebuild)")
+    print("note: sparse-run was built without LIBXSMM (libxsmm-dev): no "
+          "LIBXSMM baseline", file=sys.stderr)
+    return False
 
 
 def compile_kernel(tools, tmp, libraries, rows, cols, fmt, pipeline_options):
@@ -287,6 +314,12 @@ def summarize(results):
         stats["eigen_gflops_" + t].append(
             2.0 * int(ours["nnz"]) * n / float(ours["eigen_best_s"]) / 1e9)
         stats["vs_eigen_" + t].append(float(ours["speedup_vs_eigen"]))
+        if ours.get("libxsmm_best_s"):
+            stats["libxsmm_gflops_" + t].append(
+                2.0 * int(ours["nnz"]) * n / float(ours["libxsmm_best_s"])
+                / 1e9)
+            stats["vs_libxsmm_" + t].append(
+                float(ours["speedup_vs_libxsmm"]))
         stats["dense_gflops_" + t].append(
             2.0 * int(ours["M"]) * int(ours["K"]) * n
             / float(ours["dense_best_s"]) / 1e9)
@@ -305,25 +338,36 @@ def print_table(levels, args, env):
     print(f"\nSpMM, best of {args.repeat}, geomean over the DLMC matrices "
           f"({args.models}; {args.methods}) of each sparsity level; "
           f"OMP_PROC_BIND={env['OMP_PROC_BIND']} OMP_PLACES={env['OMP_PLACES']} "
-          f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')}\n")
+          f"OPENBLAS_CORETYPE={env.get('OPENBLAS_CORETYPE', '(unset)')}"
+          + (f"; sparse-opt with --pipeline-options={args.ours_options}"
+             if args.ours_options else "") + "\n")
+    libxsmm = any(s["vs_libxsmm_1"] for s in levels.values())
     print("| N | sparsity | runs | GF/s 1T | upstream GF/s 1T | Eigen GF/s 1T "
-          "| dense GF/s 1T | vs upstream 1T | vs Eigen 1T | vs dense 1T "
-          "| vs upstream 2T | vs Eigen 2T | vs dense 2T "
-          "| 2T / 1T (M x K >= 512 x 512) | Eigen 2T / 1T |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          + ("| LIBXSMM GF/s 1T " if libxsmm else "")
+          + "| dense GF/s 1T | vs upstream 1T | vs Eigen 1T "
+          + ("| vs LIBXSMM 1T " if libxsmm else "")
+          + "| vs dense 1T | vs upstream 2T | vs Eigen 2T "
+          + ("| vs LIBXSMM 2T " if libxsmm else "")
+          + "| vs dense 2T | 2T / 1T (M x K >= 512 x 512) | Eigen 2T / 1T |")
+    print("|---" * (15 + 3 * libxsmm) + "|")
+
+    def mean(values, digits=2, suffix="x"):
+        return f"{geomean(values):.{digits}f}{suffix}" if values else "-"
+
     for (n, level), s in sorted(levels.items(), key=lambda kv: (kv[0][0], float(kv[0][1]))):
-        scaling = f"{geomean(s['scaling']):.2f}x" if s["scaling"] else "-"
-        eigen_scaling = (f"{geomean(s['eigen_scaling']):.2f}x"
-                         if s["eigen_scaling"] else "-")
         print(f"| {n} | {level} | {len(s['gflops_1'])} "
-              f"| {geomean(s['gflops_1']):.1f} | {geomean(s['upstream_gflops_1']):.1f} "
-              f"| {geomean(s['eigen_gflops_1']):.1f} "
-              f"| {geomean(s['dense_gflops_1']):.1f} "
-              f"| {geomean(s['vs_upstream_1']):.2f}x | {geomean(s['vs_eigen_1']):.2f}x "
-              f"| {geomean(s['vs_dense_1']):.2f}x "
-              f"| {geomean(s['vs_upstream_2']):.2f}x | {geomean(s['vs_eigen_2']):.2f}x "
-              f"| {geomean(s['vs_dense_2']):.2f}x "
-              f"| {scaling} | {eigen_scaling} |")
+              f"| {mean(s['gflops_1'], 1, '')} "
+              f"| {mean(s['upstream_gflops_1'], 1, '')} "
+              f"| {mean(s['eigen_gflops_1'], 1, '')} "
+              + (f"| {mean(s['libxsmm_gflops_1'], 1, '')} " if libxsmm else "")
+              + f"| {mean(s['dense_gflops_1'], 1, '')} "
+              f"| {mean(s['vs_upstream_1'])} | {mean(s['vs_eigen_1'])} "
+              + (f"| {mean(s['vs_libxsmm_1'])} " if libxsmm else "")
+              + f"| {mean(s['vs_dense_1'])} "
+              f"| {mean(s['vs_upstream_2'])} | {mean(s['vs_eigen_2'])} "
+              + (f"| {mean(s['vs_libxsmm_2'])} " if libxsmm else "")
+              + f"| {mean(s['vs_dense_2'])} "
+              f"| {mean(s['scaling'])} | {mean(s['eigen_scaling'])} |")
 
 
 def plot(levels, path):
@@ -346,6 +390,14 @@ def plot(levels, path):
             for (n, level), s in levels.items() if n == widest)
         axis.plot([p[0] for p in eigen], [p[1] for p in eigen], marker="+",
                   linestyle=":", label=f"Eigen, N = {widest}")
+        libxsmm = sorted((float(level), geomean([d / x for d, x in zip(
+            s["vs_dense_1"], s["vs_libxsmm_1"])]))
+            for (n, level), s in levels.items()
+            if n == widest and s["vs_libxsmm_1"])
+        if libxsmm:
+            axis.plot([p[0] for p in libxsmm], [p[1] for p in libxsmm],
+                      marker="s", linestyle="-.",
+                      label=f"LIBXSMM spmdm, N = {widest}")
 
     speedup_plot(path, draw, title="SpMM on DLMC, geomean per sparsity level",
                  xlabel="sparsity",
@@ -368,6 +420,16 @@ def main():
     parser.add_argument("--formats", default="",
                         help="comma-separated bsr:RxC / nm:N:M: benchmark "
                              "structured weights in these formats instead")
+    parser.add_argument("--libxsmm", choices=("auto", "on", "off"),
+                        default="auto",
+                        help="LIBXSMM's spmdm as a second library baseline: "
+                             "auto (the default) when sparse-run was built "
+                             "with libxsmm-dev, on (an error without it), "
+                             "off")
+    parser.add_argument("--ours-options", default="",
+                        help="--pipeline-options for sparse-opt's variant "
+                             "(default: none), e.g. min-parallel-work=0 to "
+                             "time it without the kernels' serial twin")
     parser.add_argument("--limit", type=int, default=0,
                         help="with --formats: at most this many weights per "
                              "format and sparsity level (0: all), for a quick "
@@ -381,6 +443,7 @@ def main():
                                 else "spmm.csv")
 
     tools = find_tools(args.build)
+    args.libxsmm = libxsmm_baseline(args.libxsmm, tools[1])
     if not os.path.isdir(args.dlmc):
         sys.exit(f"error: DLMC matrices not found at {args.dlmc}")
 

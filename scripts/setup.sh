@@ -7,7 +7,7 @@ PACKAGES=(
   cmake ninja-build python3 python3-pip
   clang-22 lld-22 liblld-22-dev llvm-22-dev llvm-22-tools
   libmlir-22-dev mlir-22-tools libomp-22-dev
-  libopenblas-dev libeigen3-dev libgtest-dev
+  libopenblas-dev libeigen3-dev libxsmm-dev libgtest-dev
   libonnx-dev libprotobuf-dev libonnx-testdata
 )
 

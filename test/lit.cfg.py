@@ -50,6 +50,20 @@ if subprocess.call([config.python_executable, "-c", "import onnxruntime"],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0:
     config.available_features.add("onnxruntime")
 
+# The sparse-library baselines this sparse-run was built with: LIBXSMM's
+# only where libxsmm-dev was installed at configure time.
+sparse_run = os.path.join(config.sparse_opt_tools_dir, "sparse-run")
+try:
+    baselines = subprocess.run([sparse_run, "--list-baselines"],
+                               capture_output=True, text=True).stdout.split()
+except OSError:
+    baselines = []
+if "libxsmm" in baselines:
+    config.available_features.add("libxsmm")
+else:
+    lit_config.note("sparse-run was built without LIBXSMM (Debian: "
+                    "libxsmm-dev): its baseline tests are skipped")
+
 if os.cpu_count() and os.cpu_count() >= 2:
     config.available_features.add("multicore")
 

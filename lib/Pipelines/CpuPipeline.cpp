@@ -47,6 +47,7 @@ static void setSpmmOptions(KernelOptions &kernel, const CpuPipelineOptions &opti
   kernel.kBlock = options.spmmKBlock;
   kernel.rowBlock = options.spmmRowBlock;
   kernel.kBlockMinNonZeros = options.spmmKBlockMinNonZeros;
+  kernel.minParallelWork = options.minParallelWork;
 }
 
 llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
@@ -145,12 +146,17 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   }
   pm.addNestedPass<func::FuncOp>(createSCFToControlFlowPass());
-  if (options.useOpenMP)
-    pm.addPass(createConvertOpenMPToLLVMPass());
-
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.reassociateFPReductions = options.reassociateFPReductions;
   vectorToLLVM.force32BitVectorIndices = options.enableSIMDIndex32;
+  if (options.useOpenMP) {
+    // Vector ops first: convert-openmp-to-llvm converts the whole function
+    // around a parallel region, and a branch outside it that carries an
+    // index next to a vector (the loops of a kernel's serial twin) would
+    // be left half converted (an llvm.cond_br with an index operand).
+    pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+    pm.addPass(createConvertOpenMPToLLVMPass());
+  }
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addNestedPass<func::FuncOp>(createConvertComplexToStandardPass());
   pm.addNestedPass<func::FuncOp>(arith::createArithExpandOpsPass());

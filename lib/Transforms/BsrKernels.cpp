@@ -42,6 +42,7 @@ struct BsrOptions {
   unsigned kBlock;
   unsigned rowBlock;
   unsigned kBlockMinNonZeros;
+  unsigned minParallelWork;
 };
 
 /// A BSR x dense -> dense product of floats and the buffers its kernel
@@ -117,6 +118,8 @@ public:
   }
 
   Value units() const { return p.rowBlocks; }
+  Value values() const { return p.values; }
+  unsigned lanes() const { return p.lanes; }
   Value denseBuffer() const { return p.denseBuffer; }
   const ProductResult &result() const { return p.result; }
 
@@ -302,7 +305,8 @@ public:
     Value colBlocks = indexConstant(b, loc, p.staticCols / p.blockCols);
     Value kStep = indexConstant(b, loc, kBlockCols());
     forEachParallel(
-        b, loc, groups, [&](OpBuilder &pb, Location pl, Value group) {
+        b, loc, groups,
+        [&](OpBuilder &pb, Location pl, Value group) {
           Value first = arith::MulIOp::create(pb, pl, group, groupSize);
           Value last = arith::MinUIOp::create(
               pb, pl, arith::AddIOp::create(pb, pl, first, groupSize),
@@ -354,7 +358,8 @@ public:
                                     range.second, vectors, mask);
                          });
                    });
-        });
+        },
+        productWork(b, loc, p.values, cols, p.lanes, options.minParallelWork));
   }
 
 private:
@@ -576,9 +581,9 @@ struct BsrKernelsPass
     }
     if (vectorLength == 0)
       return;
-    BsrOptions options{vectorLength,     nTile,  accumulatorRegisters,
-                       prefetchDistance, kBlock, rowBlock,
-                       kBlockMinNonZeros};
+    BsrOptions options{vectorLength,      nTile,          accumulatorRegisters,
+                       prefetchDistance,  kBlock,         rowBlock,
+                       kBlockMinNonZeros, minParallelWork};
     RewritePatternSet patterns(&getContext());
     patterns.add<SpmmPattern<BlockRowEmitter>, SpmvPattern<BlockRowEmitter>>(
         &getContext(), options);

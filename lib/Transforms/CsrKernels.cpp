@@ -93,6 +93,40 @@ FailureOr<CsrProduct> prepareCsrProduct(linalg::LinalgOp op,
   return product;
 }
 
+/// The lane sums of each of `parts` (G vectors of W lanes, G <= W, both
+/// powers of two) as one vector of G: pairs are folded with even/odd lane
+/// shuffles until one vector holds G groups of W/G partial sums, which are
+/// then folded within the vector. G - 1 + log2(W/G) shuffle pairs and adds
+/// for G sums instead of log2(W) each.
+Value sumLanesOfEach(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
+  // Lanes 2i + 2i+1 of x ++ y for the first `width` lanes of it, summed.
+  auto addAdjacentLanes = [&](Value x, Value y, int64_t width) -> Value {
+    SmallVector<int64_t> evens, odds;
+    for (int64_t lane = 0; lane < width; lane += 2) {
+      evens.push_back(lane);
+      odds.push_back(lane + 1);
+    }
+    return arith::AddFOp::create(b, loc,
+                                 vector::ShuffleOp::create(b, loc, x, y, evens),
+                                 vector::ShuffleOp::create(b, loc, x, y, odds));
+  };
+  auto widthOf = [](Value v) {
+    return cast<VectorType>(v.getType()).getNumElements();
+  };
+  SmallVector<Value> level(parts);
+  while (level.size() > 1) {
+    SmallVector<Value> next;
+    for (size_t index = 0; index < level.size(); index += 2)
+      next.push_back(addAdjacentLanes(level[index], level[index + 1],
+                                      2 * widthOf(level[index])));
+    level = std::move(next);
+  }
+  Value sums = level.front();
+  while (widthOf(sums) > int64_t(parts.size()))
+    sums = addAdjacentLanes(sums, sums, widthOf(sums));
+  return sums;
+}
+
 /// Emits the loops of one row of A.
 class RowEmitter {
 public:
@@ -110,14 +144,76 @@ public:
     return {begin, end};
   }
 
-  /// sum_k values[k] * x[coordinates[k]] over [begin, end): full vectors,
-  /// then one masked vector, then one horizontal reduction.
-  Value emitRowDot(OpBuilder &b, Location loc, Value x, Value begin,
-                   Value end) const {
+  /// Rows per group of row dot products (see emitRowDots): one reduction
+  /// tree yields a vector of their sums.
+  unsigned dotGroup() const {
+    constexpr unsigned kMaxGroup = 8;
+    return llvm::isPowerOf2_32(p.dotLanes) ? std::min(p.dotLanes, kMaxGroup)
+                                           : 1;
+  }
+
+  /// The row dot products (SpMV, SpMM with N = 1) of rows [G x group,
+  /// G x group + G) below `rows`, G = dotGroup(), against the vector `x`,
+  /// stored as one vector into the 1-D `out` (y, or C's only column): each
+  /// row's products add up in a vector of its own, and the G vectors' lane
+  /// sums are reduced together (sumLanesOfEach) instead of one reduction
+  /// tree per row. With short rows (ResNet-50 layers at 0.98 sparsity
+  /// average 5-20 non-zeros) the per-row reduction and scalar store were
+  /// most of the time (perf annotate, 64 x 576 at 0.98: ~45% of the
+  /// samples).
+  void emitRowDots(OpBuilder &b, Location loc, Value x, Value out, Value group,
+                   Value rows) const {
+    unsigned width = dotGroup();
+    Value first =
+        arith::MulIOp::create(b, loc, group, indexConstant(b, loc, width));
+    SmallVector<Value> products;
+    for (unsigned lane = 0; lane < width; ++lane) {
+      // Rows past the end (the last group) sum over an empty range of the
+      // group's first row.
+      Value row =
+          arith::AddIOp::create(b, loc, first, indexConstant(b, loc, lane));
+      Value inside =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, rows);
+      auto [begin, end] =
+          rowRange(b, loc, arith::SelectOp::create(b, loc, inside, row, first));
+      end = arith::SelectOp::create(b, loc, inside, end, begin);
+      products.push_back(emitRowProducts(b, loc, x, begin, end));
+    }
+    Value sums = sumLanesOfEach(b, loc, products);
+    Value count = arith::MinUIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, rows, first),
+        indexConstant(b, loc, width));
+    Value mask = vector::CreateMaskOp::create(
+        b, loc, VectorType::get({int64_t(width)}, b.getI1Type()),
+        ValueRange{count});
+    if (!p.result.zeroInit)
+      sums = arith::AddFOp::create(
+          b, loc, loadVector(b, loc, out, first, mask, width), sums);
+    vector::MaskedStoreOp::create(b, loc, out, ValueRange{first}, mask, sums);
+  }
+
+  /// The row dot products of all rows (groups of dotGroup()) into `out`,
+  /// in parallel when the call is worth threads.
+  void emitAllRowDots(OpBuilder &b, Location loc, Value x, Value out,
+                      Value rows) const {
+    Value groups = arith::CeilDivUIOp::create(
+        b, loc, rows, indexConstant(b, loc, dotGroup()));
+    forEachParallel(
+        b, loc, groups,
+        [&](OpBuilder &gb, Location gl, Value group) {
+          emitRowDots(gb, gl, x, out, group, rows);
+        },
+        spmmWork(b, loc, /*cols=*/Value()));
+  }
+
+  /// values[k] * x[coordinates[k]] over [begin, end) summed lane-wise:
+  /// full vectors, then one masked vector.
+  Value emitRowProducts(OpBuilder &b, Location loc, Value x, Value begin,
+                        Value end) const {
     unsigned width = p.dotLanes;
     auto vectorType = VectorType::get({width}, p.elementType);
     Value zero = zeroVector(b, loc, width);
-    return emitVectorSum(
+    return emitLaneSums(
         b, loc, begin, end, width, p.elementType,
         [&](OpBuilder &lb, Location ll, Value k, Value mask,
             Value accumulator) -> Value {
@@ -223,10 +319,10 @@ public:
                            scf::YieldOp::create(nb, nl);
                          });
     };
-    scf::ParallelOp::create(
-        b, loc, ValueRange{c0}, ValueRange{blocks}, ValueRange{c1},
-        [&](OpBuilder &pb, Location pl, ValueRange ivs) {
-          Value first = arith::MulIOp::create(pb, pl, ivs[0], rowBlock);
+    forEachParallel(
+        b, loc, blocks,
+        [&](OpBuilder &pb, Location pl, Value block) {
+          Value first = arith::MulIOp::create(pb, pl, block, rowBlock);
           Value last = arith::MinUIOp::create(
               pb, pl, arith::AddIOp::create(pb, pl, first, rowBlock), rows);
           auto cursorType =
@@ -275,8 +371,15 @@ public:
                                    bFlat);
                    });
           memref::DeallocOp::create(pb, pl, cursors);
-          scf::ReduceOp::create(pb, pl);
-        });
+        },
+        spmmWork(b, loc, cols));
+  }
+
+  /// The work of an SpMM over `cols` columns, or of the row dot products
+  /// without `cols` (see forEachParallel).
+  ParallelWork spmmWork(OpBuilder &b, Location loc, Value cols) const {
+    return productWork(b, loc, p.values, cols, p.lanes,
+                       options.minParallelWork);
   }
 
   /// The columns of a row from `fullEnd` (where full tiles end) to `cols`:
@@ -305,14 +408,8 @@ private:
   Value loadVector(OpBuilder &b, Location loc, Value buffer, Value k,
                    Value mask, unsigned width) const {
     auto element = cast<MemRefType>(buffer.getType()).getElementType();
-    auto vectorType = VectorType::get({width}, element);
-    if (matchPattern(mask, m_One()))
-      return vector::LoadOp::create(b, loc, vectorType, buffer, ValueRange{k});
-    Value passThrough = arith::ConstantOp::create(
-        b, loc, vectorType,
-        DenseElementsAttr::get(vectorType, b.getZeroAttr(element)));
-    return vector::MaskedLoadOp::create(b, loc, vectorType, buffer,
-                                        ValueRange{k}, mask, passThrough);
+    return sparse_opt::kernels::loadVector(
+        b, loc, VectorType::get({width}, element), buffer, ValueRange{k}, mask);
   }
 
   /// Prefetches the cache lines of the tile's columns in the B row of
@@ -537,53 +634,44 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
         ArrayRef<ReassociationIndices>{{0, 1}});
 
     RowEmitter emitter(*product, options);
-    auto emitRows = [&](OpBuilder &rb, Location rl) {
-      forEachParallel(rb, rl, rows, [&](OpBuilder &nb, Location nl, Value row) {
-        auto [rowBegin, rowEnd] = emitter.rowRange(nb, nl, row);
-        Value begin = rowBegin, end = rowEnd; // Lambdas below capture them.
-        auto emitDot = [&](OpBuilder &db, Location dl) {
-          Value dot = emitter.emitRowDot(db, dl, bFlat, begin, end);
-          storeSum(db, dl, product->result, ValueRange{row, indexConstant(db, dl, 0)},
-                   dot);
-        };
-        if (staticCols == 1) {
-          emitDot(nb, nl);
-          return;
-        }
-        if (!ShapedType::isDynamic(staticCols)) {
-          emitter.emitTiledRow(nb, nl, row, begin, end, cols, bFlat);
-          return;
-        }
-        Value single = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq,
-                                             cols, indexConstant(nb, nl, 1));
-        scf::IfOp::create(
-            nb, nl, single,
-            [&](OpBuilder &tb, Location tl) {
-              emitDot(tb, tl);
-              scf::YieldOp::create(tb, tl);
-            },
-            [&](OpBuilder &eb, Location el) {
-              emitter.emitTiledRow(eb, el, row, begin, end, cols, bFlat);
-              scf::YieldOp::create(eb, el);
-            });
-      });
+    // N = 1: the row dot products, from B's only column into C's.
+    auto emitDots = [&](OpBuilder &db, Location dl) {
+      Value cFlat = memref::CollapseShapeOp::create(
+          db, dl, product->result.buffer,
+          ArrayRef<ReassociationIndices>{{0, 1}});
+      emitter.emitAllRowDots(db, dl, bFlat, cFlat, rows);
     };
-    if (options.kBlock == 0 || staticCols == 1) {
-      emitRows(rewriter, loc);
-    } else {
-      Value depth = rewriter.createOrFold<tensor::DimOp>(
-          loc, a, indexConstant(rewriter, loc, 1));
+    auto emitRows = [&](OpBuilder &rb, Location rl) {
+      forEachParallel(
+          rb, rl, rows,
+          [&](OpBuilder &nb, Location nl, Value row) {
+            auto [begin, end] = emitter.rowRange(nb, nl, row);
+            emitter.emitTiledRow(nb, nl, row, begin, end, cols, bFlat);
+          },
+          emitter.spmmWork(rb, rl, cols));
+    };
+    auto emitTiled = [&](OpBuilder &tb, Location tl) {
+      if (options.kBlock == 0) {
+        emitRows(tb, tl);
+        return;
+      }
+      Value depth =
+          tb.createOrFold<tensor::DimOp>(tl, a, indexConstant(tb, tl, 1));
       scf::IfOp::create(
-          rewriter, loc, emitter.useKBlocking(rewriter, loc, rows, depth, cols),
-          [&](OpBuilder &tb, Location tl) {
-            emitter.emitKBlocked(tb, tl, rows, depth, cols, bFlat);
-            scf::YieldOp::create(tb, tl);
+          tb, tl, emitter.useKBlocking(tb, tl, rows, depth, cols),
+          [&](OpBuilder &kb, Location kl) {
+            emitter.emitKBlocked(kb, kl, rows, depth, cols, bFlat);
+            scf::YieldOp::create(kb, kl);
           },
           [&](OpBuilder &eb, Location el) {
             emitRows(eb, el);
             scf::YieldOp::create(eb, el);
           });
-    }
+    };
+    SpmmColumns columns{
+        cols, staticCols,
+        staticCols == 1 || ShapedType::isDynamic(staticCols) ? bFlat : Value()};
+    emitForColumnCount(rewriter, loc, columns, emitDots, emitTiled);
     replaceWithResult(op, product->result, rewriter);
     return success();
   }
@@ -605,13 +693,8 @@ struct CsrSpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
     Value rows = rewriter.createOrFold<tensor::DimOp>(
         loc, op.getDpsInputs()[0], indexConstant(rewriter, loc, 0));
     RowEmitter emitter(*product, options);
-    forEachParallel(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
-                                        Value row) {
-      auto [begin, end] = emitter.rowRange(nb, nl, row);
-      Value dot =
-          emitter.emitRowDot(nb, nl, product->denseBuffer, begin, end);
-      storeSum(nb, nl, product->result, ValueRange{row}, dot);
-    });
+    emitter.emitAllRowDots(rewriter, loc, product->denseBuffer,
+                           product->result.buffer, rows);
     replaceWithResult(op, product->result, rewriter);
     return success();
   }
@@ -682,40 +765,6 @@ Value emitDenseRowDot(OpBuilder &b, Location loc, Value x, Value xRow,
 /// stored (i, j) becomes a vector dot product of two contiguous rows,
 /// written over S's values like the sparsifier's loops do (S is the
 /// operation's destination): no allocation per call.
-/// The lane sums of each of `parts` (G vectors of W lanes, G <= W, both
-/// powers of two) as one vector of G: pairs are folded with even/odd lane
-/// shuffles until one vector holds G groups of W/G partial sums, which are
-/// then folded within the vector. G - 1 + log2(W/G) shuffle pairs and adds
-/// for G sums instead of log2(W) each.
-Value sumLanesOfEach(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
-  // Lanes 2i + 2i+1 of x ++ y for the first `width` lanes of it, summed.
-  auto addAdjacentLanes = [&](Value x, Value y, int64_t width) -> Value {
-    SmallVector<int64_t> evens, odds;
-    for (int64_t lane = 0; lane < width; lane += 2) {
-      evens.push_back(lane);
-      odds.push_back(lane + 1);
-    }
-    return arith::AddFOp::create(
-        b, loc, vector::ShuffleOp::create(b, loc, x, y, evens),
-        vector::ShuffleOp::create(b, loc, x, y, odds));
-  };
-  auto widthOf = [](Value v) {
-    return cast<VectorType>(v.getType()).getNumElements();
-  };
-  SmallVector<Value> level(parts);
-  while (level.size() > 1) {
-    SmallVector<Value> next;
-    for (size_t index = 0; index < level.size(); index += 2)
-      next.push_back(addAdjacentLanes(level[index], level[index + 1],
-                                      2 * widthOf(level[index])));
-    level = std::move(next);
-  }
-  Value sums = level.front();
-  while (widthOf(sums) > int64_t(parts.size()))
-    sums = addAdjacentLanes(sums, sums, widthOf(sums));
-  return sums;
-}
-
 struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
   CsrSddmmPattern(MLIRContext *context, const KernelOptions &options)
       : OpRewritePattern(context), options(options) {}
@@ -798,106 +847,111 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
     unsigned group =
         llvm::isPowerOf2_32(lanes) ? std::min(lanes, kMaxGroup) : 1;
 
-    forEachParallel(rewriter, loc, rows, [&](OpBuilder &nb, Location nl,
-                                        Value row) {
-      Value begin = toIndex(
-          nb, nl, memref::LoadOp::create(nb, nl, positions, row));
-      Value next = arith::AddIOp::create(nb, nl, row, indexConstant(nb, nl, 1));
-      Value end = toIndex(
-          nb, nl, memref::LoadOp::create(nb, nl, positions, next));
+    forEachParallel(
+        rewriter, loc, rows,
+        [&](OpBuilder &nb, Location nl, Value row) {
+          Value begin =
+              toIndex(nb, nl, memref::LoadOp::create(nb, nl, positions, row));
+          Value next =
+              arith::AddIOp::create(nb, nl, row, indexConstant(nb, nl, 1));
+          Value end =
+              toIndex(nb, nl, memref::LoadOp::create(nb, nl, positions, next));
 
-      // Row i of Q, vector by vector; the last one masked if partial.
-      SmallVector<std::pair<Value, Value>> qRow; // (column, vector)
-      Value tailMask;
-      if (qInRegisters) {
-        for (int64_t column = 0; column < staticDepth; column += lanes) {
-          Value at = indexConstant(nb, nl, column);
-          if (column + int64_t(lanes) <= staticDepth) {
-            qRow.push_back({at, vector::LoadOp::create(nb, nl, vectorType,
-                                                       qBuffer,
-                                                       ValueRange{row, at})});
-            continue;
-          }
-          tailMask = vector::ConstantMaskOp::create(
-              nb, nl, VectorType::get({lanes}, nb.getI1Type()),
-              ArrayRef<int64_t>{staticDepth - column});
-          qRow.push_back({at, vector::MaskedLoadOp::create(
-                                  nb, nl, vectorType, qBuffer,
-                                  ValueRange{row, at}, tailMask, zero)});
-        }
-      }
-
-      // Q row i times K row `column`, lane by lane (sum the lanes for the
-      // dot product).
-      auto rowProducts = [&](OpBuilder &eb, Location el, Value column) {
-        Value accumulator = zero;
-        for (auto [index, qPart] : llvm::enumerate(qRow)) {
-          auto [at, qVector] = qPart;
-          bool last = index + 1 == qRow.size();
-          Value kVector =
-              last && tailMask
-                  ? vector::MaskedLoadOp::create(eb, el, vectorType, kBuffer,
-                                                 ValueRange{column, at},
-                                                 tailMask, zero)
-                        .getResult()
-                  : vector::LoadOp::create(eb, el, vectorType, kBuffer,
-                                           ValueRange{column, at})
-                        .getResult();
-          accumulator =
-              vector::FMAOp::create(eb, el, qVector, kVector, accumulator);
-        }
-        return accumulator;
-      };
-
-      // Entries in groups of `group`: their lane sums are reduced together
-      // (sumLanesOfEach) and stored as one vector. One horizontal reduction
-      // per entry was most of the time (perf annotate: its shuffle/add
-      // chain, serial per entry, took ~80% of the samples).
-      Value groupEnd = begin;
-      if (qInRegisters && group > 1) {
-        Value width = indexConstant(nb, nl, group);
-        Value count = arith::SubIOp::create(nb, nl, end, begin);
-        groupEnd = arith::AddIOp::create(
-            nb, nl, begin,
-            arith::MulIOp::create(
-                nb, nl, arith::DivUIOp::create(nb, nl, count, width), width));
-        scf::ForOp::create(
-            nb, nl, begin, groupEnd, width, ValueRange{},
-            [&](OpBuilder &gb, Location gl, Value first, ValueRange) {
-              SmallVector<Value> products;
-              for (unsigned g = 0; g < group; ++g) {
-                Value entry = arith::AddIOp::create(
-                    gb, gl, first, indexConstant(gb, gl, g));
-                Value column = toIndex(
-                    gb, gl,
-                    memref::LoadOp::create(gb, gl, coordinates, entry));
-                products.push_back(rowProducts(gb, gl, column));
+          // Row i of Q, vector by vector; the last one masked if partial.
+          SmallVector<std::pair<Value, Value>> qRow; // (column, vector)
+          Value tailMask;
+          if (qInRegisters) {
+            for (int64_t column = 0; column < staticDepth; column += lanes) {
+              Value at = indexConstant(nb, nl, column);
+              if (column + int64_t(lanes) <= staticDepth) {
+                qRow.push_back(
+                    {at, vector::LoadOp::create(nb, nl, vectorType, qBuffer,
+                                                ValueRange{row, at})});
+                continue;
               }
-              vector::StoreOp::create(gb, gl,
-                                      sumLanesOfEach(gb, gl, products),
-                                      values, ValueRange{first});
-              scf::YieldOp::create(gb, gl);
-            });
-      }
-
-      scf::ForOp::create(
-          nb, nl, groupEnd, end, indexConstant(nb, nl, 1), ValueRange{},
-          [&](OpBuilder &eb, Location el, Value entry, ValueRange) {
-            Value column = toIndex(
-                eb, el, memref::LoadOp::create(eb, el, coordinates, entry));
-            Value dot;
-            if (qInRegisters) {
-              dot = vector::ReductionOp::create(
-                  eb, el, vector::CombiningKind::ADD,
-                  rowProducts(eb, el, column));
-            } else {
-              dot = emitDenseRowDot(eb, el, qBuffer, row, kBuffer, column,
-                                    depth, lanes, elementType);
+              tailMask = vector::ConstantMaskOp::create(
+                  nb, nl, VectorType::get({lanes}, nb.getI1Type()),
+                  ArrayRef<int64_t>{staticDepth - column});
+              qRow.push_back({at, vector::MaskedLoadOp::create(
+                                      nb, nl, vectorType, qBuffer,
+                                      ValueRange{row, at}, tailMask, zero)});
             }
-            memref::StoreOp::create(eb, el, dot, values, ValueRange{entry});
-            scf::YieldOp::create(eb, el);
-          });
-    });
+          }
+
+          // Q row i times K row `column`, lane by lane (sum the lanes for the
+          // dot product).
+          auto rowProducts = [&](OpBuilder &eb, Location el, Value column) {
+            Value accumulator = zero;
+            for (auto [index, qPart] : llvm::enumerate(qRow)) {
+              auto [at, qVector] = qPart;
+              bool last = index + 1 == qRow.size();
+              Value kVector =
+                  last && tailMask
+                      ? vector::MaskedLoadOp::create(
+                            eb, el, vectorType, kBuffer, ValueRange{column, at},
+                            tailMask, zero)
+                            .getResult()
+                      : vector::LoadOp::create(eb, el, vectorType, kBuffer,
+                                               ValueRange{column, at})
+                            .getResult();
+              accumulator =
+                  vector::FMAOp::create(eb, el, qVector, kVector, accumulator);
+            }
+            return accumulator;
+          };
+
+          // Entries in groups of `group`: their lane sums are reduced together
+          // (sumLanesOfEach) and stored as one vector. One horizontal reduction
+          // per entry was most of the time (perf annotate: its shuffle/add
+          // chain, serial per entry, took ~80% of the samples).
+          Value groupEnd = begin;
+          if (qInRegisters && group > 1) {
+            Value width = indexConstant(nb, nl, group);
+            Value count = arith::SubIOp::create(nb, nl, end, begin);
+            groupEnd = arith::AddIOp::create(
+                nb, nl, begin,
+                arith::MulIOp::create(
+                    nb, nl, arith::DivUIOp::create(nb, nl, count, width),
+                    width));
+            scf::ForOp::create(
+                nb, nl, begin, groupEnd, width, ValueRange{},
+                [&](OpBuilder &gb, Location gl, Value first, ValueRange) {
+                  SmallVector<Value> products;
+                  for (unsigned g = 0; g < group; ++g) {
+                    Value entry = arith::AddIOp::create(
+                        gb, gl, first, indexConstant(gb, gl, g));
+                    Value column = toIndex(
+                        gb, gl,
+                        memref::LoadOp::create(gb, gl, coordinates, entry));
+                    products.push_back(rowProducts(gb, gl, column));
+                  }
+                  vector::StoreOp::create(gb, gl,
+                                          sumLanesOfEach(gb, gl, products),
+                                          values, ValueRange{first});
+                  scf::YieldOp::create(gb, gl);
+                });
+          }
+
+          scf::ForOp::create(
+              nb, nl, groupEnd, end, indexConstant(nb, nl, 1), ValueRange{},
+              [&](OpBuilder &eb, Location el, Value entry, ValueRange) {
+                Value column = toIndex(
+                    eb, el, memref::LoadOp::create(eb, el, coordinates, entry));
+                Value dot;
+                if (qInRegisters) {
+                  dot = vector::ReductionOp::create(
+                      eb, el, vector::CombiningKind::ADD,
+                      rowProducts(eb, el, column));
+                } else {
+                  dot = emitDenseRowDot(eb, el, qBuffer, row, kBuffer, column,
+                                        depth, lanes, elementType);
+                }
+                memref::StoreOp::create(eb, el, dot, values, ValueRange{entry});
+                scf::YieldOp::create(eb, el);
+              });
+        },
+        productWork(rewriter, loc, values, depth, lanes,
+                    options.minParallelWork));
 
     auto asTensor = [&](Value memref) -> Value {
       auto type = cast<MemRefType>(memref.getType());
@@ -936,9 +990,9 @@ struct CsrKernelsPass
              "k-block is";
       return signalPassFailure();
     }
-    KernelOptions options{vectorLength,  dotVectorLength, nTile,
-                          prefetchDistance, kBlock,       rowBlock,
-                          kBlockMinNonZeros};
+    KernelOptions options{vectorLength,      dotVectorLength, nTile,
+                          prefetchDistance,  kBlock,          rowBlock,
+                          kBlockMinNonZeros, minParallelWork};
     RewritePatternSet patterns(&getContext());
     patterns.add<CsrSpmmPattern, CsrSpmvPattern, CsrSddmmPattern>(
         &getContext(), options);

@@ -283,14 +283,48 @@ void emitLoop(OpBuilder &b, Location loc, Value lower, Value upper, Value step,
                      });
 }
 
+ParallelWork productWork(OpBuilder &b, Location loc, Value values, Value cols,
+                         unsigned lanes, unsigned minSteps) {
+  if (minSteps == 0)
+    return {};
+  Value steps =
+      b.createOrFold<memref::DimOp>(loc, values, indexConstant(b, loc, 0));
+  if (cols)
+    steps = arith::MulIOp::create(
+        b, loc, steps,
+        arith::CeilDivUIOp::create(b, loc, cols, indexConstant(b, loc, lanes)));
+  return {steps, minSteps};
+}
+
 void forEachParallel(OpBuilder &b, Location loc, Value count,
-                     function_ref<void(OpBuilder &, Location, Value)> body) {
-  scf::ParallelOp::create(b, loc, ValueRange{indexConstant(b, loc, 0)},
-                          ValueRange{count},
-                          ValueRange{indexConstant(b, loc, 1)},
-                          [&](OpBuilder &nb, Location nl, ValueRange ivs) {
-                            body(nb, nl, ivs[0]);
-                          });
+                     function_ref<void(OpBuilder &, Location, Value)> body,
+                     const ParallelWork &work) {
+  Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
+  auto emitParallel = [&](OpBuilder &pb, Location pl) {
+    scf::ParallelOp::create(pb, pl, ValueRange{c0}, ValueRange{count},
+                            ValueRange{c1},
+                            [&](OpBuilder &nb, Location nl, ValueRange ivs) {
+                              body(nb, nl, ivs[0]);
+                            });
+  };
+  if (!work.steps || work.minSteps == 0) {
+    emitParallel(b, loc);
+    return;
+  }
+  Value worth =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, work.steps,
+                            indexConstant(b, loc, work.minSteps));
+  auto branch = scf::IfOp::create(
+      b, loc, worth,
+      [&](OpBuilder &tb, Location tl) {
+        emitParallel(tb, tl);
+        scf::YieldOp::create(tb, tl);
+      },
+      [&](OpBuilder &eb, Location el) {
+        emitLoop(eb, el, c0, count, c1, body);
+        scf::YieldOp::create(eb, el);
+      });
+  branch->setAttr(kSerialFallbackAttrName, b.getUnitAttr());
 }
 
 void emitColumnTiles(
@@ -348,6 +382,16 @@ Value emitVectorSum(
     FloatType elementType,
     function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
         accumulate) {
+  return vector::ReductionOp::create(
+      b, loc, vector::CombiningKind::ADD,
+      emitLaneSums(b, loc, begin, end, lanes, elementType, accumulate));
+}
+
+Value emitLaneSums(
+    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
+    FloatType elementType,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
+        accumulate) {
   auto vectorType = VectorType::get({lanes}, elementType);
   auto maskType = VectorType::get({lanes}, b.getI1Type());
   Value zero = zeroVector(b, loc, vectorType);
@@ -378,8 +422,7 @@ Value emitVectorSum(
       [&](OpBuilder &eb, Location el) {
         scf::YieldOp::create(eb, el, loop.getResult(0));
       });
-  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                     tail.getResult(0));
+  return tail.getResult(0);
 }
 
 SpmmColumns getSpmmColumns(linalg::LinalgOp op, Value bBuffer,

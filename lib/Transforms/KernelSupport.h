@@ -20,7 +20,8 @@ namespace mlir::sparse_opt::kernels {
 
 /// The options of the row-wise SpMM / SpMV kernels (CSR, N:M); see the
 /// passes' `vector-length`, `dot-vector-length`, `n-tile`,
-/// `prefetch-distance`, `k-block`, `row-block`, `k-block-min-nonzeros`.
+/// `prefetch-distance`, `k-block`, `row-block`, `k-block-min-nonzeros`,
+/// `min-parallel-work`.
 struct RowKernelOptions {
   unsigned lanesFor32Bit;
   unsigned dotLanesFor32Bit;
@@ -29,7 +30,31 @@ struct RowKernelOptions {
   unsigned kBlock;
   unsigned rowBlock;
   unsigned kBlockMinNonZeros;
+  unsigned minParallelWork;
 };
+
+/// Marks an `scf.if` whose then-branch is a kernel's parallel loop and whose
+/// else-branch the same loop run serially (see forEachParallel);
+/// sparse-opt-thread-control also takes the else-branch when the thread
+/// count is 1, so that a one-thread call never enters the OpenMP runtime.
+constexpr llvm::StringLiteral kSerialFallbackAttrName =
+    "sparse_opt.serial_fallback";
+
+/// How much work one call of a kernel's parallel loop does, to decide
+/// whether it is worth OpenMP threads: `steps` vector steps (one vector
+/// multiply-add, or one gathered lane, each) against `minSteps`. A null
+/// `steps` or a zero `minSteps` always runs parallel.
+struct ParallelWork {
+  Value steps;
+  unsigned minSteps = 0;
+};
+
+/// The work of a product over the stored values of a sparse operand (the
+/// 1-D `values` buffer) against `minSteps`: ceil(`cols` / `lanes`) vector
+/// steps per value over `cols` dense columns (SpMM's N, SDDMM's depth),
+/// one per value (a gathered lane of a row dot product) without `cols`.
+ParallelWork productWork(OpBuilder &b, Location loc, Value values, Value cols,
+                         unsigned lanes, unsigned minSteps);
 
 /// A dense tensor of `rank` and `elementType`.
 bool isDenseTensor(Type type, int64_t rank, Type elementType);
@@ -155,9 +180,15 @@ void storeSum(OpBuilder &b, Location loc, const ProductResult &result,
 void emitLoop(OpBuilder &b, Location loc, Value lower, Value upper, Value step,
               function_ref<void(OpBuilder &, Location, Value)> body);
 
-/// Emits `scf.parallel` over [0, count) (OpenMP threads later).
+/// Emits `scf.parallel` over [0, count) (OpenMP threads later). With
+/// `work`, behind a run-time test: calls of fewer than `work.minSteps`
+/// steps run the same body in a serial `scf.for` instead (an
+/// `scf.if` marked with kSerialFallbackAttrName), since entering and
+/// leaving an OpenMP region costs microseconds that a short call does not
+/// win back. `body` is emitted twice then.
 void forEachParallel(OpBuilder &b, Location loc, Value count,
-                     function_ref<void(OpBuilder &, Location, Value)> body);
+                     function_ref<void(OpBuilder &, Location, Value)> body,
+                     const ParallelWork &work = {});
 
 /// Covers columns [0, cols) with register tiles: full tiles of `nTile`
 /// vectors of `lanes`, then one tile each of nTile/2, ..., 1 vectors where
@@ -176,11 +207,17 @@ void emitTailTiles(
     unsigned nTile,
     function_ref<void(OpBuilder &, Location, Value, unsigned, Value)> emitTile);
 
-/// The sum over positions [begin, end) of what `accumulate` adds for each
-/// vector of `lanes` positions: full vectors (all-true mask), then one
-/// masked vector for the rest, then one horizontal reduction.
+/// The lane-wise sum over positions [begin, end) of what `accumulate` adds
+/// for each vector of `lanes` positions: full vectors (all-true mask), then
+/// one masked vector for the rest; a vector of `lanes` partial sums.
 /// `accumulate(builder, loc, position, mask, accumulator)` returns the new
 /// accumulator; masked-off lanes must add zero.
+Value emitLaneSums(
+    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
+    FloatType elementType,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> accumulate);
+
+/// emitLaneSums, then one horizontal reduction: the sum itself.
 Value emitVectorSum(
     OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
     FloatType elementType,
@@ -212,6 +249,8 @@ void emitForColumnCount(OpBuilder &b, Location loc, const SpmmColumns &columns,
 ///   static FailureOr<Emitter> create(linalg::LinalgOp op, int64_t denseRank,
 ///                                    const Options &, PatternRewriter &);
 ///   Value units() const;          // parallel iterations: rows, block rows
+///   Value values() const;         // A's stored values (1-D buffer)
+///   unsigned lanes() const;       // of the SpMM tiles' vectors
 ///   Value denseBuffer() const;    // B or x
 ///   const ProductResult &result() const;
 ///   void emitTiled(OpBuilder &, Location, Value unit, Value cols) const;
@@ -238,17 +277,20 @@ struct SpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
       return failure();
     SpmmColumns columns = getSpmmColumns(op, emitter->denseBuffer(), rewriter);
     auto emitUnits = [&](OpBuilder &ub, Location ul) {
-      forEachParallel(ub, ul, emitter->units(),
-                      [&](OpBuilder &nb, Location nl, Value unit) {
-                        emitForColumnCount(
-                            nb, nl, columns,
-                            [&](OpBuilder &db, Location dl) {
-                              emitter->emitDots(db, dl, columns.bColumn, unit);
-                            },
-                            [&](OpBuilder &tb, Location tl) {
-                              emitter->emitTiled(tb, tl, unit, columns.cols);
-                            });
-                      });
+      forEachParallel(
+          ub, ul, emitter->units(),
+          [&](OpBuilder &nb, Location nl, Value unit) {
+            emitForColumnCount(
+                nb, nl, columns,
+                [&](OpBuilder &db, Location dl) {
+                  emitter->emitDots(db, dl, columns.bColumn, unit);
+                },
+                [&](OpBuilder &tb, Location tl) {
+                  emitter->emitTiled(tb, tl, unit, columns.cols);
+                });
+          },
+          productWork(ub, ul, emitter->values(), columns.cols, emitter->lanes(),
+                      options.minParallelWork));
     };
     Location loc = op.getLoc();
     bool blockedK = false;
@@ -288,10 +330,14 @@ struct SpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
         Emitter::create(op, /*denseRank=*/1, options, rewriter);
     if (failed(emitter))
       return failure();
-    forEachParallel(rewriter, op.getLoc(), emitter->units(),
-                    [&](OpBuilder &nb, Location nl, Value unit) {
-                      emitter->emitDots(nb, nl, emitter->denseBuffer(), unit);
-                    });
+    Location loc = op.getLoc();
+    forEachParallel(
+        rewriter, loc, emitter->units(),
+        [&](OpBuilder &nb, Location nl, Value unit) {
+          emitter->emitDots(nb, nl, emitter->denseBuffer(), unit);
+        },
+        productWork(rewriter, loc, emitter->values(), /*cols=*/Value(),
+                    emitter->lanes(), options.minParallelWork));
     replaceWithResult(op, emitter->result(), rewriter);
     return success();
   }

@@ -109,6 +109,8 @@ public:
   }
 
   Value units() const { return p.rows; }
+  Value values() const { return p.values; }
+  unsigned lanes() const { return p.lanes; }
   Value denseBuffer() const { return p.denseBuffer; }
   const ProductResult &result() const { return p.result; }
 
@@ -180,7 +182,8 @@ public:
         b, loc, arith::DivUIOp::create(b, loc, cols, tileWidth), tileWidth);
     Value groupStep = indexConstant(b, loc, kBlockGroups());
     forEachParallel(
-        b, loc, blocks, [&](OpBuilder &pb, Location pl, Value block) {
+        b, loc, blocks,
+        [&](OpBuilder &pb, Location pl, Value block) {
           Value first = arith::MulIOp::create(pb, pl, block, rowBlock);
           Value last = arith::MinUIOp::create(
               pb, pl, arith::AddIOp::create(pb, pl, first, rowBlock), p.rows);
@@ -217,7 +220,8 @@ public:
                                               p.groups, Value());
                                    });
                    });
-        });
+        },
+        productWork(b, loc, p.values, cols, p.lanes, options.minParallelWork));
   }
 
 private:
@@ -391,9 +395,9 @@ struct NmKernelsPass
     }
     if (vectorLength == 0 || dotVectorLength == 0)
       return;
-    NmOptions options{vectorLength,     dotVectorLength, nTile,
-                      prefetchDistance, kBlock,          rowBlock,
-                      kBlockMinNonZeros};
+    NmOptions options{vectorLength,      dotVectorLength, nTile,
+                      prefetchDistance,  kBlock,          rowBlock,
+                      kBlockMinNonZeros, minParallelWork};
     RewritePatternSet patterns(&getContext());
     patterns.add<SpmmPattern<NmRowEmitter>, SpmvPattern<NmRowEmitter>>(
         &getContext(), options);

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "KernelSupport.h"
 #include "sparse-opt/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -89,11 +90,28 @@ struct ThreadControlPass
       if (parallel.getNumThreads() ||
           parallel->getParentOfType<omp::ParallelOp>())
         return;
-      OpBuilder callBuilder(parallel);
-      Value count = func::CallOp::create(callBuilder, parallel.getLoc(),
-                                         getter, ValueRange{})
+      // A kernel's parallel loop with a serial twin: one thread runs the
+      // twin (see kernels::forEachParallel).
+      auto fallback = dyn_cast<scf::IfOp>(parallel->getParentOp());
+      if (fallback &&
+          (!fallback->hasAttr(sparse_opt::kernels::kSerialFallbackAttrName) ||
+           parallel->getParentRegion() != &fallback.getThenRegion() ||
+           fallback.getElseRegion().empty()))
+        fallback = nullptr;
+      OpBuilder callBuilder(fallback ? fallback.getOperation()
+                                     : parallel.getOperation());
+      Location loc = parallel.getLoc();
+      Value count = func::CallOp::create(callBuilder, loc, getter, ValueRange{})
                         .getResult(0);
       parallel.getNumThreadsMutable().assign(count);
+      if (!fallback)
+        return;
+      Value many = arith::CmpIOp::create(
+          callBuilder, loc, arith::CmpIPredicate::sgt, count,
+          arith::ConstantIntOp::create(callBuilder, loc, 1, 32));
+      Value both = arith::AndIOp::create(callBuilder, loc,
+                                         fallback.getCondition(), many);
+      fallback.getConditionMutable().assign(both);
     });
   }
 

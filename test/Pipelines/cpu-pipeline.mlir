@@ -12,12 +12,21 @@
 // CHECK-LABEL: llvm.func @_mlir_ciface_spmv(
 // CHECK-SAME:      %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
 // CHECK-LABEL: llvm.func @_internal_spmv(
+// The kernel's serial twin: OpenMP only for calls of at least
+// min-parallel-work steps on more than one thread.
+// CHECK:         %[[MIN:.*]] = llvm.mlir.constant(16384 : index) : i64
+// CHECK:         %[[WORTH:.*]] = llvm.icmp "uge" %{{.*}}, %[[MIN]] : i64
 // CHECK:         %[[N:.*]] = llvm.call @sparse_opt_get_num_threads() : () -> i32
+// CHECK:         %[[MANY:.*]] = llvm.icmp "sgt" %[[N]], %{{.*}} : i32
+// CHECK:         %[[BOTH:.*]] = llvm.and %[[WORTH]], %[[MANY]] : i1
+// CHECK:         llvm.cond_br %[[BOTH]], ^{{.*}}, ^{{.*}}
 // CHECK:         omp.parallel num_threads(%[[N]] : i32)
 // CHECK:           omp.wsloop
 // Dot products (SpMV) gather 8 lanes even with AVX-512 (dot-vector-length).
 // CHECK:             llvm.intr.masked.gather {{.*}} -> vector<8xf32>
-// CHECK:             "llvm.intr.vector.reduce.fadd"{{.*}}fastmathFlags = #llvm.fastmath<reassoc>
+// Rows in groups of 8: their lane sums reduced together, one store.
+// CHECK:             llvm.shufflevector {{.*}} [0, 2, 4, 6, 8, 10, 12, 14] : vector<8xf32>
+// CHECK:             llvm.intr.masked.store {{.*}} : vector<8xf32>, vector<8xi1> into !llvm.ptr
 // CHECK-DAG:   llvm.mlir.global internal @sparse_opt_num_threads(2 : i32)
 // CHECK-DAG:   llvm.mlir.global external constant @sparse_opt_signature_spmv(
 // CHECK:       llvm.func @sparse_opt_set_num_threads(

@@ -3,6 +3,7 @@
 // RUN: sparse-opt --sparse-opt-bsr-kernels="vector-length=0" %s | FileCheck %s --check-prefix=OFF
 // RUN: not sparse-opt --sparse-opt-bsr-kernels="n-tile=3" %s 2>&1 | FileCheck %s --check-prefix=BADTILE
 // RUN: sparse-opt --sparse-opt-bsr-kernels="vector-length=16 n-tile=8 accumulator-registers=8 prefetch-distance=0 k-block=64 row-block=16" --canonicalize --cse %s | FileCheck %s --check-prefix=KBLOCK
+// RUN: sparse-opt --sparse-opt-bsr-kernels="vector-length=16 n-tile=8 accumulator-registers=8 k-block=64 row-block=16 min-parallel-work=100" %s | FileCheck %s --check-prefix=SERIAL
 
 #BSR24 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 floordiv 2 : dense, d1 floordiv 4 : compressed, d0 mod 2 : dense, d1 mod 4 : dense), posWidth = 32, crdWidth = 32 }>
 #BSR41 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 floordiv 4 : dense, d1 : compressed, d0 mod 4 : dense) }>
@@ -66,6 +67,12 @@
 
 // OFF-LABEL: func.func @spmm(
 // OFF:         linalg.matmul
+// SERIAL-LABEL: func.func @spmm(
+// SERIAL:         %[[NNZ:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?x{{.*}}>
+// SERIAL:         arith.cmpi uge, %{{.*}}, %{{.*}} : index
+// SERIAL:         scf.parallel
+// SERIAL:         } else {
+// SERIAL:         } {sparse_opt.serial_fallback}
 func.func @spmm(%a: tensor<8x16xf32, #BSR24>, %b: tensor<16x?xf32>) -> tensor<8x?xf32> {
   %c1 = arith.constant 1 : index
   %n = tensor.dim %b, %c1 : tensor<16x?xf32>
@@ -101,6 +108,12 @@ func.func @spmm_accumulate(%a: tensor<16x8xf32, #BSR41>, %b: tensor<8x32xf32>, %
 // CHECK:             vector.broadcast %{{.*}} : f32 to vector<4xf32>
 // CHECK:             vector.fma
 // CHECK:           vector.store %[[SUM]], %[[Y]][%{{.*}}] : memref<16xf32>, vector<4xf32>
+// SERIAL-LABEL: func.func @spmv_rows(
+// SERIAL:         %[[NNZ:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?x{{.*}}>
+// SERIAL:         arith.cmpi uge, %{{.*}}, %{{.*}} : index
+// SERIAL:         scf.parallel
+// SERIAL:         } else {
+// SERIAL:         } {sparse_opt.serial_fallback}
 func.func @spmv_rows(%a: tensor<16x8xf32, #BSR41>, %x: tensor<8xf32>) -> tensor<16xf32> {
   %e = tensor.empty() : tensor<16xf32>
   %z = arith.constant 0.0 : f32
@@ -188,6 +201,12 @@ func.func @integer_untouched(%a: tensor<8x16xi32, #BSR24>, %b: tensor<16x4xi32>,
 // KBLOCK:                   memref.store %[[END]]#0, %[[CURSORS]]
 // KBLOCK:         } else {
 // KBLOCK:           scf.parallel (%{{.*}}) = (%c0) to (%c32) step (%c1) {
+// SERIAL-LABEL: func.func @spmm_k_blocked(
+// SERIAL:         %[[NNZ:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?x{{.*}}>
+// SERIAL:         arith.cmpi uge, %{{.*}}, %{{.*}} : index
+// SERIAL:         scf.parallel
+// SERIAL:         } else {
+// SERIAL:         } {sparse_opt.serial_fallback}
 func.func @spmm_k_blocked(%a: tensor<64x256xf32, #BSR24>, %b: tensor<256x?xf32>) -> tensor<64x?xf32> {
   %c1 = arith.constant 1 : index
   %n = tensor.dim %b, %c1 : tensor<256x?xf32>

@@ -4,6 +4,9 @@
 // RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 n-tile=4 prefetch-distance=3 k-block=0" %s | FileCheck %s --check-prefix=PREFETCH
 // RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=4 n-tile=4 prefetch-distance=3 k-block=0" %s | FileCheck %s --check-prefix=NARROW
 // RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=0" %s | FileCheck %s --check-prefix=OFF
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 k-block=0 min-parallel-work=100" %s | FileCheck %s --check-prefix=SERIAL
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 k-block=4 row-block=3 k-block-min-nonzeros=2 min-parallel-work=0" %s | FileCheck %s --check-prefix=ALWAYS
+// RUN: sparse-opt --sparse-opt-csr-kernels="vector-length=16 n-tile=4 k-block=4 row-block=3 k-block-min-nonzeros=2 min-parallel-work=100" %s | FileCheck %s --check-prefix=KSERIAL
 
 #CSR = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 32, crdWidth = 32 }>
 #CSR64 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed) }>
@@ -63,6 +66,14 @@
 // of row-block, a cursor per row; per full tile and K block, each row adds
 // its non-zeros with columns below the block's end, starting from zero in
 // the first block and from C after it.
+// The K-blocked loop over row blocks and the row loop both have serial
+// twins.
+// KSERIAL-LABEL: func.func @zero_init(
+// KSERIAL:         scf.parallel
+// KSERIAL:         } {sparse_opt.serial_fallback}
+// KSERIAL:         scf.parallel
+// KSERIAL:         } {sparse_opt.serial_fallback}
+// KSERIAL-LABEL: func.func @accumulate(
 // KBLOCK-LABEL: func.func @zero_init(
 // KBLOCK-DAG:     %[[POS:.*]] = sparse_tensor.positions
 // KBLOCK-DAG:     %[[CRD:.*]] = sparse_tensor.coordinates
@@ -143,7 +154,8 @@
 // Dot products have their own width; SpMM tiles keep theirs.
 // DOT8-LABEL: func.func @zero_init(
 // DOT8:         vector.gather {{.*}} : memref<?xf32>, vector<8xi32>, vector<8xi1>, vector<8xf32> into vector<8xf32>
-// DOT8:         vector.reduction <add>, %{{.*}} : vector<8xf32> into f32
+// DOT8:         vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14] : vector<8xf32>, vector<8xf32>
+// DOT8:         vector.maskedstore {{.*}} : memref<?xf32>, vector<8xi1>, vector<8xf32>
 // DOT8:       } else {
 // DOT8:         vector.fma {{.*}} : vector<16xf32>
 
@@ -173,6 +185,19 @@ func.func @zero_init(%a: tensor<8x8xf32, #CSR>, %b: tensor<8x?xf32>) -> tensor<8
 // CHECK:             %[[C0:.*]] = vector.load %[[C]][%[[I]], %[[J]]] : memref<8x32xf64>, vector<8xf64>
 // CHECK:             scf.for {{.*}} iter_args(%{{.*}} = %[[C0]],
 // CHECK:               vector.fma {{.*}} : vector<8xf64>
+// SpMM: stored values x ceil(N / lanes) steps (f64: 8 lanes, N = 32).
+// SERIAL-LABEL: func.func @accumulate(
+// SERIAL:         %[[NNZ:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?xf64>
+// SERIAL:         %[[VECTORS:.*]] = arith.ceildivui %{{.*}}, %{{.*}} : index
+// SERIAL:         %[[STEPS:.*]] = arith.muli %[[NNZ]], %[[VECTORS]] : index
+// SERIAL:         %[[WORTH:.*]] = arith.cmpi uge, %[[STEPS]], %{{.*}} : index
+// SERIAL:         scf.if %[[WORTH]] {
+// SERIAL-NEXT:      scf.parallel
+// SERIAL:             vector.fma {{.*}} : vector<8xf64>
+// SERIAL:         } else {
+// SERIAL-NEXT:      scf.for
+// SERIAL:             vector.fma {{.*}} : vector<8xf64>
+// SERIAL:         } {sparse_opt.serial_fallback}
 func.func @accumulate(%a: tensor<8x8xf64, #CSR64>, %b: tensor<8x32xf64>,
                       %init: tensor<8x32xf64>) -> tensor<8x32xf64> {
   %c = linalg.matmul ins(%a, %b : tensor<8x8xf64, #CSR64>, tensor<8x32xf64>)
@@ -180,17 +205,49 @@ func.func @accumulate(%a: tensor<8x8xf64, #CSR64>, %b: tensor<8x32xf64>,
   return %c : tensor<8x32xf64>
 }
 
-// SpMV: a dot product per row; a non-zero init is added to it.
+// SpMV: a dot product per row, rows in groups of 8: each row's products
+// add up in a vector of its own, the group's 8 lane sums are reduced
+// together with even/odd lane shuffles (7 pairs for 8 rows of 16 lanes,
+// then one to fold 16 lanes to 8) and stored as one vector, here added to
+// the non-zero init; the mask covers the rows of a last partial group.
 // CHECK-LABEL: func.func @spmv(
 // CHECK-SAME:      %{{.*}}: tensor<8x300xf32, #{{.*}}>, %[[X:.*]]: tensor<300xf32>, %[[INIT:.*]]: tensor<8xf32>
 // CHECK-DAG:     %[[XBUF:.*]] = bufferization.to_buffer %[[X]] read_only : tensor<300xf32> to memref<300xf32>
 // CHECK-DAG:     %[[Y:.*]] = bufferization.to_buffer %[[INIT]] : tensor<8xf32> to memref<8xf32>
-// CHECK:         scf.parallel (%[[I:.*]]) =
-// CHECK:           vector.gather %[[XBUF]]
-// CHECK:           %[[DOT:.*]] = vector.reduction <add>
-// CHECK:           %[[OLD:.*]] = memref.load %[[Y]][%[[I]]]
-// CHECK:           %[[SUM:.*]] = arith.addf %[[OLD]], %[[DOT]] : f32
-// CHECK:           memref.store %[[SUM]], %[[Y]][%[[I]]]
+// CHECK:         %[[GROUPS:.*]] = arith.ceildivui %c8, %c8{{.*}} : index
+// CHECK:         scf.parallel (%[[G:.*]]) = (%{{.*}}) to (%[[GROUPS]])
+// CHECK:           %[[FIRST:.*]] = arith.muli %[[G]], %c8{{.*}} : index
+// CHECK-COUNT-8:   vector.gather %[[XBUF]]
+// CHECK-COUNT-7:   vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30] : vector<16xf32>, vector<16xf32>
+// CHECK:           vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xf32>, vector<16xf32>
+// CHECK:           %[[SUMS:.*]] = arith.addf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK:           %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<8xi1>
+// CHECK:           %[[OLD:.*]] = vector.maskedload %[[Y]][%[[FIRST]]], %[[MASK]]
+// CHECK:           %[[SUM:.*]] = arith.addf %[[OLD]], %[[SUMS]] : vector<8xf32>
+// CHECK:           vector.maskedstore %[[Y]][%[[FIRST]]], %[[MASK]], %[[SUM]]
+// The serial twin (min-parallel-work): the row loop runs in parallel only
+// when the call has at least that many vector steps (stored values, one
+// gathered lane each, for SpMV), else the same body in an scf.for.
+// SERIAL-LABEL: func.func @spmv(
+// SERIAL:         %[[VAL:.*]] = sparse_tensor.values
+// SERIAL:         %[[NNZ:.*]] = memref.dim %[[VAL]], %{{.*}} : memref<?xf32>
+// SERIAL:         %[[MIN:.*]] = arith.constant 100 : index
+// SERIAL:         %[[WORTH:.*]] = arith.cmpi uge, %[[NNZ]], %[[MIN]] : index
+// SERIAL:         scf.if %[[WORTH]] {
+// SERIAL-NEXT:      scf.parallel (%{{.*}}) =
+// SERIAL:             vector.gather
+// SERIAL:             vector.maskedstore
+// SERIAL:             scf.reduce
+// SERIAL:         } else {
+// SERIAL-NEXT:      scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// SERIAL:             vector.gather
+// SERIAL:             vector.maskedstore
+// SERIAL:         } {sparse_opt.serial_fallback}
+// ALWAYS-LABEL: func.func @spmv(
+// ALWAYS-NOT:     sparse_opt.serial_fallback
+// ALWAYS:         scf.parallel
+// ALWAYS-NOT:     sparse_opt.serial_fallback
+// ALWAYS-LABEL: func.func @single_column(
 func.func @spmv(%a: tensor<8x300xf32, #CSR>, %x: tensor<300xf32>,
                 %init: tensor<8xf32>) -> tensor<8xf32> {
   %y = linalg.matvec ins(%a, %x : tensor<8x300xf32, #CSR>, tensor<300xf32>)
@@ -212,12 +269,13 @@ func.func @spmv_narrow_coordinates(%a: tensor<8x300xf32, #CSR8>, %x: tensor<300x
   return %y : tensor<8xf32>
 }
 
-// A static N = 1 only has the dot-product path.
+// A static N = 1 only has the dot-product path, into C's only column.
 // CHECK-LABEL: func.func @single_column(
+// CHECK:         %[[CFLAT:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0, 1]] : memref<8x1xf32> into memref<8xf32>
 // CHECK:         scf.parallel
 // CHECK-NOT:       scf.if %{{.*}} {
 // CHECK:           vector.gather
-// CHECK:           vector.reduction <add>
+// CHECK:           vector.maskedstore %[[CFLAT]]
 // CHECK-NOT:       vector.broadcast
 // CHECK:         bufferization.to_tensor
 func.func @single_column(%a: tensor<8x8xf32, #CSR>, %b: tensor<8x1xf32>)
@@ -309,6 +367,16 @@ func.func @integer(%a: tensor<8x8xi32, #CSR>, %b: tensor<8x4xi32>,
 // CHECK-DAG:     %[[VALT:.*]] = bufferization.to_tensor %[[VALS]] restrict
 // CHECK:         %[[R:.*]] = sparse_tensor.assemble (%[[POST]], %[[CRDT]]), %[[VALT]]
 // CHECK:         return %[[R]]
+// SDDMM: stored entries x ceil(D / lanes) steps (D = 40: 3 vectors).
+// SERIAL-LABEL: func.func @sddmm(
+// SERIAL:         %[[NNZ:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?xf32>
+// SERIAL:         %[[STEPS:.*]] = arith.muli %[[NNZ]], %{{.*}} : index
+// SERIAL:         %[[WORTH:.*]] = arith.cmpi uge, %[[STEPS]], %{{.*}} : index
+// SERIAL:         scf.if %[[WORTH]] {
+// SERIAL-NEXT:      scf.parallel
+// SERIAL:         } else {
+// SERIAL-NEXT:      scf.for
+// SERIAL:         } {sparse_opt.serial_fallback}
 func.func @sddmm(%q: tensor<8x40xf32>, %k: tensor<6x40xf32>,
                  %s: tensor<8x6xf32, #CSR>) -> tensor<8x6xf32, #CSR> {
   %r = linalg.generic #SDDMM ins(%q, %k : tensor<8x40xf32>, tensor<6x40xf32>)

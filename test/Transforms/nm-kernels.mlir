@@ -3,6 +3,7 @@
 // RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=0" %s | FileCheck %s --check-prefix=OFF
 // RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=16 n-tile=4 prefetch-distance=0 k-block=64 row-block=16" --canonicalize --cse %s | FileCheck %s --check-prefix=KBLOCK
 // RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=16 n-tile=4 prefetch-distance=0 k-block=0" --canonicalize --cse %s | FileCheck %s --check-prefix=NOKBLOCK
+// RUN: sparse-opt --sparse-opt-nm-kernels="vector-length=16 n-tile=4 k-block=64 row-block=16 min-parallel-work=100" %s | FileCheck %s --check-prefix=SERIAL
 
 #NV24 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 floordiv 4 : dense, d1 mod 4 : structured[2, 4]), posWidth = 32, crdWidth = 32 }>
 #NV38 = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 floordiv 8 : dense, d1 mod 8 : structured[3, 8]) }>
@@ -59,6 +60,12 @@
 
 // OFF-LABEL: func.func @spmm(
 // OFF:         linalg.matmul
+// SERIAL-LABEL: func.func @spmm(
+// SERIAL:         %[[NNZ:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?x{{.*}}>
+// SERIAL:         arith.cmpi uge, %{{.*}}, %{{.*}} : index
+// SERIAL:         scf.parallel
+// SERIAL:         } else {
+// SERIAL:         } {sparse_opt.serial_fallback}
 func.func @spmm(%a: tensor<8x16xf32, #NV24>, %b: tensor<16x?xf32>) -> tensor<8x?xf32> {
   %c1 = arith.constant 1 : index
   %n = tensor.dim %b, %c1 : tensor<16x?xf32>
@@ -81,6 +88,12 @@ func.func @spmm(%a: tensor<8x16xf32, #NV24>, %b: tensor<16x?xf32>) -> tensor<8x?
 // CHECK:           vector.reduction <add>
 // CHECK:           arith.addf
 // CHECK:           memref.store
+// SERIAL-LABEL: func.func @spmv(
+// SERIAL:         %[[NNZ:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?x{{.*}}>
+// SERIAL:         arith.cmpi uge, %{{.*}}, %{{.*}} : index
+// SERIAL:         scf.parallel
+// SERIAL:         } else {
+// SERIAL:         } {sparse_opt.serial_fallback}
 func.func @spmv(%a: tensor<8x16xf32, #NV38>, %x: tensor<16xf32>, %y: tensor<8xf32>) -> tensor<8xf32> {
   %r = linalg.matvec ins(%a, %x : tensor<8x16xf32, #NV38>, tensor<16xf32>) outs(%y : tensor<8xf32>) -> tensor<8xf32>
   return %r : tensor<8xf32>
@@ -132,6 +145,12 @@ func.func @transposed_untouched(%a: tensor<16x8xf32, #NV24>, %b: tensor<16x4xf32
 // NOKBLOCK-LABEL: func.func @spmm_k_blocked(
 // NOKBLOCK-NOT:     step %c16
 // NOKBLOCK:         scf.parallel (%{{.*}}) = (%c0) to (%c64) step (%c1) {
+// SERIAL-LABEL: func.func @spmm_k_blocked(
+// SERIAL:         %[[NNZ:.*]] = memref.dim %{{.*}}, %{{.*}} : memref<?x{{.*}}>
+// SERIAL:         arith.cmpi uge, %{{.*}}, %{{.*}} : index
+// SERIAL:         scf.parallel
+// SERIAL:         } else {
+// SERIAL:         } {sparse_opt.serial_fallback}
 func.func @spmm_k_blocked(%a: tensor<64x256xf32, #NV24>, %b: tensor<256x?xf32>) -> tensor<64x?xf32> {
   %c1 = arith.constant 1 : index
   %n = tensor.dim %b, %c1 : tensor<256x?xf32>

@@ -28,6 +28,61 @@ func.func @explicit_count(%n: i32) {
   return
 }
 
+// A kernel's parallel loop with a serial twin (an scf.if marked
+// sparse_opt.serial_fallback, see sparse-opt-csr-kernels): the count is read
+// before the branch, and one thread takes the serial else-branch.
+// CHECK-LABEL: func.func @serial_fallback(
+// CHECK-SAME:      %[[WORTH:.*]]: i1
+// CHECK:         %[[N:.*]] = call @sparse_opt_get_num_threads() : () -> i32
+// CHECK:         %[[ONE:.*]] = arith.constant 1 : i32
+// CHECK:         %[[MANY:.*]] = arith.cmpi sgt, %[[N]], %[[ONE]] : i32
+// CHECK:         %[[BOTH:.*]] = arith.andi %[[WORTH]], %[[MANY]] : i1
+// CHECK:         scf.if %[[BOTH]] {
+// CHECK-NEXT:      omp.parallel num_threads(%[[N]] : i32) {
+// CHECK:         } else {
+// CHECK-NEXT:      func.call @serial_loop()
+// CHECK:         } {sparse_opt.serial_fallback}
+func.func private @serial_loop()
+func.func @serial_fallback(%worth: i1) {
+  scf.if %worth {
+    omp.parallel {
+      omp.terminator
+    }
+  } else {
+    func.call @serial_loop() : () -> ()
+  } {sparse_opt.serial_fallback}
+  return
+}
+
+// Without the mark, or with the region in the else-branch, an scf.if is
+// left alone: only the region gets its count.
+// CHECK-LABEL: func.func @plain_branch(
+// CHECK-SAME:      %[[C:.*]]: i1
+// CHECK-NOT:     arith.andi
+// CHECK:         scf.if %[[C]] {
+// CHECK-NEXT:      %[[N1:.*]] = func.call @sparse_opt_get_num_threads()
+// CHECK-NEXT:      omp.parallel num_threads(%[[N1]] : i32) {
+// CHECK:         scf.if %[[C]] {
+// CHECK-NEXT:      func.call @serial_loop()
+// CHECK-NEXT:    } else {
+// CHECK-NEXT:      %[[N2:.*]] = func.call @sparse_opt_get_num_threads()
+// CHECK-NEXT:      omp.parallel num_threads(%[[N2]] : i32) {
+func.func @plain_branch(%c: i1) {
+  scf.if %c {
+    omp.parallel {
+      omp.terminator
+    }
+  }
+  scf.if %c {
+    func.call @serial_loop() : () -> ()
+  } else {
+    omp.parallel {
+      omp.terminator
+    }
+  } {sparse_opt.serial_fallback}
+  return
+}
+
 // CHECK:       llvm.mlir.global internal @sparse_opt_num_threads(0 : i32)
 // CHECK:       llvm.func @omp_get_max_threads() -> i32
 // CHECK-LABEL: func.func @sparse_opt_get_num_threads() -> i32

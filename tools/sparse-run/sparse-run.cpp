@@ -3,8 +3,8 @@
 // Loads a library built by sparse-compile, calls one SpMM or SpMV entry point
 // on a matrix file or a random matrix, checks the result against a reference
 // computed in double precision and times it per thread count, optionally
-// next to OpenBLAS on the densified matrix and to Eigen's sparse x dense
-// product on the same CSR matrix. An entry whose signature has a
+// next to OpenBLAS on the densified matrix and to Eigen's and LIBXSMM's
+// sparse x dense products on the same matrix. An entry whose signature has a
 // single dense operand has its weight compiled in: it is called with B (or
 // x) only, and the matrix given is what the reference is computed with.
 //
@@ -15,6 +15,9 @@
 
 #include "DenseGather.h"
 #include "EigenBaseline.h"
+#ifdef SPARSE_RUN_HAVE_LIBXSMM
+#include "LibxsmmBaseline.h"
+#endif
 #include "sparse-opt-c/Runtime.h"
 
 #include <cblas.h>
@@ -120,6 +123,12 @@ An entry whose signature takes only B (or x) has A embedded (make-kernel.py
   --eigen-baseline      also time Eigen's sparse x dense product on the same
                         CSR A (SpMV for N = 1), checked like the kernel; not
                         for sddmm
+  --libxsmm-baseline    also time LIBXSMM's spmdm (sparse A x dense B, its
+                        slices of A built once, untimed) on the same A,
+                        checked like the kernel; not for sddmm; only in
+                        builds with libxsmm-dev (see --list-baselines)
+  --list-baselines      print the baselines this build can time, one per
+                        line (dense, eigen, libxsmm), and exit
   --csv FILE|-          append CSV rows to FILE ('-': stdout; the table then
                         goes to stderr)
   --help                show this text
@@ -166,6 +175,7 @@ struct Options {
   double rtol = 1e-5;
   bool denseBaseline = false;
   bool eigenBaseline = false;
+  bool libxsmmBaseline = false;
   bool fileValues = false;
   WeightFormat format, structure;
   bool formatGiven = false, structureGiven = false;
@@ -256,7 +266,7 @@ bool parseWeightFormat(const std::string &text, WeightFormat &format) {
   return format.kind == WeightFormat::Kind::Bsr || format.a <= format.b;
 }
 
-enum class ParseResult { Run, Help, Error };
+enum class ParseResult { Run, Help, ListBaselines, Error };
 
 /// Parses the command line into `options`; on errors prints the message.
 ParseResult parseCommandLine(int argc, char **argv, Options &options) {
@@ -269,6 +279,8 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h")
       return ParseResult::Help;
+    if (arg == "--list-baselines")
+      return ParseResult::ListBaselines;
     if (arg.rfind("--", 0) != 0) {
       if (!options.library.empty())
         return error("unexpected argument '" + arg + "'");
@@ -284,13 +296,15 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
       hasValue = true;
     }
     if (name == "--dense-baseline" || name == "--eigen-baseline" ||
-        name == "--file-values") {
+        name == "--libxsmm-baseline" || name == "--file-values") {
       if (hasValue)
         return error(name + " takes no value");
       if (name == "--dense-baseline")
         options.denseBaseline = true;
       else if (name == "--eigen-baseline")
         options.eigenBaseline = true;
+      else if (name == "--libxsmm-baseline")
+        options.libxsmmBaseline = true;
       else
         options.fileValues = true;
       continue;
@@ -398,8 +412,10 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
     if (options.mask.empty() && options.nGiven)
       return error("--n with --kind sddmm is the size of a --mask; the "
                    "pattern gives M and N");
-    if (options.eigenBaseline)
-      return error("--eigen-baseline does not apply to --kind sddmm");
+    if (options.eigenBaseline || options.libxsmmBaseline)
+      return error(std::string(options.eigenBaseline ? "--eigen-baseline"
+                                                     : "--libxsmm-baseline") +
+                   " does not apply to --kind sddmm");
     if (options.fileValues)
       return error("--file-values does not apply to --kind sddmm (S's values "
                    "do not enter the result)");
@@ -417,6 +433,11 @@ ParseResult parseCommandLine(int argc, char **argv, Options &options) {
     return error("--n applies to --kind spmm only");
   if (options.fileValues && options.matrix.empty())
     return error("--file-values needs --matrix");
+#ifndef SPARSE_RUN_HAVE_LIBXSMM
+  if (options.libxsmmBaseline)
+    return error("--libxsmm-baseline: this sparse-run was built without "
+                 "LIBXSMM (install libxsmm-dev and reconfigure)");
+#endif
   return ParseResult::Run;
 }
 
@@ -886,6 +907,10 @@ struct Result {
   Timing eigen;
   double eigenMaxError;
   bool eigenPassed;
+  bool haveLibxsmm;
+  Timing libxsmm;
+  double libxsmmMaxError;
+  bool libxsmmPassed;
   double maxError;
   bool passed;
   bool denseChecked; // the dense baseline's result was checked (SDDMM)
@@ -939,6 +964,7 @@ int writeReport(const Options &options, const Report &report,
   const std::string &matrixName = report.matrixName;
   bool haveDense = !results.empty() && results.front().haveDense;
   bool haveEigen = !results.empty() && results.front().haveEigen;
+  bool haveLibxsmm = !results.empty() && results.front().haveLibxsmm;
   double sparsity =
       m * k > 0 ? 1.0 - double(report.nnz) / (double(m) * double(k)) : 0.0;
   std::fprintf(table, "library %s, entry %s (%s, %s)\n",
@@ -956,6 +982,8 @@ int writeReport(const Options &options, const Report &report,
     std::fprintf(table, " %14s %8s", "dense best ms", "speedup");
   if (haveEigen)
     std::fprintf(table, " %14s %16s", "eigen best ms", "speedup vs eigen");
+  if (haveLibxsmm)
+    std::fprintf(table, " %16s %18s", "libxsmm best ms", "speedup vs libxsmm");
   std::fprintf(table, " %11s  %s\n", "max err", "check");
   for (const Result &r : results) {
     std::string threads = r.threads ? std::to_string(r.threads) : "default";
@@ -967,9 +995,13 @@ int writeReport(const Options &options, const Report &report,
     if (r.haveEigen)
       std::fprintf(table, " %14.4f %15.2fx", r.eigen.best * 1e3,
                    r.eigen.best / r.sparse.best);
-    std::fprintf(table, " %11.3e  %s%s%s\n", r.maxError,
+    if (r.haveLibxsmm)
+      std::fprintf(table, " %16.4f %17.2fx", r.libxsmm.best * 1e3,
+                   r.libxsmm.best / r.sparse.best);
+    std::fprintf(table, " %11.3e  %s%s%s%s\n", r.maxError,
                  r.passed ? "pass" : "fail",
                  r.haveEigen && !r.eigenPassed ? " (eigen: fail)" : "",
+                 r.haveLibxsmm && !r.libxsmmPassed ? " (libxsmm: fail)" : "",
                  r.denseChecked && !r.densePassed ? " (dense: fail)" : "");
   }
 
@@ -984,7 +1016,8 @@ int writeReport(const Options &options, const Report &report,
     if (csvToStdout || std::ftell(csv) <= 0)
       std::fputs("matrix,M,K,N,nnz,sparsity,kind,threads,best_s,median_s,"
                  "gflops,dense_best_s,speedup_vs_dense,max_err,check,"
-                 "eigen_best_s,speedup_vs_eigen\n",
+                 "eigen_best_s,speedup_vs_eigen,libxsmm_best_s,"
+                 "speedup_vs_libxsmm\n",
                  csv);
     for (const Result &r : results) {
       std::fprintf(csv,
@@ -1000,8 +1033,13 @@ int writeReport(const Options &options, const Report &report,
         std::fputs(",,", csv);
       std::fprintf(csv, "%.6g,%s,", r.maxError, r.passed ? "pass" : "fail");
       if (r.haveEigen)
-        std::fprintf(csv, "%.9g,%.6g\n", r.eigen.best,
+        std::fprintf(csv, "%.9g,%.6g,", r.eigen.best,
                      r.eigen.best / r.sparse.best);
+      else
+        std::fputs(",,", csv);
+      if (r.haveLibxsmm)
+        std::fprintf(csv, "%.9g,%.6g\n", r.libxsmm.best,
+                     r.libxsmm.best / r.sparse.best);
       else
         std::fputs(",\n", csv);
     }
@@ -1011,6 +1049,7 @@ int writeReport(const Options &options, const Report &report,
   bool allPassed =
       std::all_of(results.begin(), results.end(), [](const Result &r) {
         return r.passed && (!r.haveEigen || r.eigenPassed) &&
+               (!r.haveLibxsmm || r.libxsmmPassed) &&
                (!r.denseChecked || r.densePassed);
       });
   return allPassed ? 0 : kExitCheckFailed;
@@ -1154,6 +1193,18 @@ int run(Options options) {
   if (options.eigenBaseline)
     eigen.reset(sparse_run::EigenProduct::create(
         m, k, a.nnz, a.row_ptr, a.col_idx, a.values, b.data(), n, c.data()));
+#ifdef SPARSE_RUN_HAVE_LIBXSMM
+  // LIBXSMM's product of the same A and B into the same C; its slices of A
+  // are built per thread count, outside the timed calls.
+  std::unique_ptr<sparse_run::LibxsmmProduct> libxsmm;
+  if (options.libxsmmBaseline) {
+    libxsmm.reset(sparse_run::LibxsmmProduct::create(
+        m, k, a.nnz, a.row_ptr, a.col_idx, a.values, b.data(), n, c.data()));
+    if (!libxsmm)
+      return usageError("the matrix is too large for --libxsmm-baseline "
+                        "(LIBXSMM's int dimensions, M x K < 2^31)");
+  }
+#endif
   auto callKernel = [&](float *destination) {
     if (embedded && isSpmm)
       return so_call_dense_spmm(entry, b.data(), k, n, m, destination) == 0;
@@ -1200,29 +1251,47 @@ int run(Options options) {
       result.haveDense = true;
     }
 
-    if (eigen) {
-      // At most as many threads as the kernel (0: OpenMP's default). C is
-      // poisoned first so that the check sees what Eigen wrote.
-      sparse_run::EigenProduct::setThreads(result.threads);
+    // A sparse library's product into C: poisoned first so that the check
+    // sees what the library wrote, checked, then timed.
+    auto runLibrary = [&](const char *name, const std::function<void()> &call,
+                          Timing &timing, double &maxError, bool &passed) {
       std::fill(c.begin(), c.end(), std::numeric_limits<float>::quiet_NaN());
-      eigen->run();
-      result.eigenMaxError = maxScaledError(c, reference);
-      result.eigenPassed = result.eigenMaxError <= options.rtol;
-      if (!result.eigenPassed)
+      call();
+      maxError = maxScaledError(c, reference);
+      passed = maxError <= options.rtol;
+      if (!passed)
         std::fprintf(stderr,
-                     "sparse-run: error: Eigen's result on %s thread(s) fails "
+                     "sparse-run: error: %s's result on %s thread(s) fails "
                      "the check: max err %.3e > %g\n",
-                     threadsText(result.threads).c_str(),
-                     result.eigenMaxError, options.rtol);
+                     name, threadsText(result.threads).c_str(), maxError,
+                     options.rtol);
       measure(
           options.warmup, options.repeat,
           [&] {
-            eigen->run();
+            call();
             return true;
           },
-          result.eigen);
+          timing);
+    };
+    if (eigen) {
+      // At most as many threads as the kernel (0: OpenMP's default).
+      sparse_run::EigenProduct::setThreads(result.threads);
+      runLibrary(
+          "Eigen", [&] { eigen->run(); }, result.eigen, result.eigenMaxError,
+          result.eigenPassed);
       result.haveEigen = true;
     }
+#ifdef SPARSE_RUN_HAVE_LIBXSMM
+    if (libxsmm) {
+      // As many OpenMP threads as the kernel (0: OpenMP's default).
+      if (!libxsmm->setThreads(result.threads))
+        return usageError("LIBXSMM could not allocate its slices of A");
+      runLibrary(
+          "LIBXSMM", [&] { libxsmm->run(); }, result.libxsmm,
+          result.libxsmmMaxError, result.libxsmmPassed);
+      result.haveLibxsmm = true;
+    }
+#endif
     results.push_back(result);
   }
 
@@ -1241,6 +1310,13 @@ int run(Options options) {
              : "one thread whatever --threads (Eigen goes parallel above "
                "nnz x N = 20000 only)") +
         "\n";
+#ifdef SPARSE_RUN_HAVE_LIBXSMM
+  if (libxsmm)
+    baselines += std::string("libxsmm baseline: LIBXSMM ") +
+                 sparse_run::LibxsmmProduct::version() + " spmdm (" +
+                 libxsmm->codePath() + ", blocks " + libxsmm->blocks() +
+                 "), OpenMP, uses the threads given\n";
+#endif
   Report report;
   report.kindName = isSpmm ? "spmm" : "spmv";
   report.abi = embedded ? std::string("weights embedded")
@@ -1478,6 +1554,12 @@ int main(int argc, char **argv) {
   switch (parseCommandLine(argc, argv, options)) {
   case ParseResult::Help:
     std::fputs(kUsage, stdout);
+    return 0;
+  case ParseResult::ListBaselines:
+    std::fputs("dense\neigen\n", stdout);
+#ifdef SPARSE_RUN_HAVE_LIBXSMM
+    std::fputs("libxsmm\n", stdout);
+#endif
     return 0;
   case ParseResult::Error:
     return kExitUsage;

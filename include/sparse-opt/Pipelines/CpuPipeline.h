@@ -149,6 +149,14 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "dense-k-block",
       llvm::cl::desc("Depth per K block of dense products"),
       llvm::cl::init(128)};
+  PassOptions::Option<unsigned> minParallelWork{
+      *this, "min-parallel-work",
+      llvm::cl::desc("Vector steps per call (stored values x ceil(N / "
+                     "vector-length); one per stored value for SpMV) from "
+                     "which our kernels run on OpenMP threads; smaller calls, "
+                     "and every call on one thread, run serially (0: always "
+                     "enter the OpenMP runtime)"),
+      llvm::cl::init(16384)};
   PassOptions::Option<double> weightMinSparsity{
       *this, "weight-min-sparsity",
       llvm::cl::desc("Store constant matmul weights at least this sparse as "

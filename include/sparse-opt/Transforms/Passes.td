@@ -26,7 +26,14 @@ def SparseOptThreadControl : Pass<"sparse-opt-thread-control", "ModuleOp"> {
       when the global is 0 or negative;
     * two exported functions, `<symbol-prefix>_set_num_threads(i32)` and
       `<symbol-prefix>_get_num_threads() -> i32` (the latter returns the
-      count a parallel region entered now would use).
+      count a parallel region entered now would use);
+    * where such an `omp.parallel` is the then-branch of an `scf.if` marked
+      `sparse_opt.serial_fallback` (a kernel's parallel loop whose
+      else-branch runs the same loop serially, see
+      `sparse-opt-csr-kernels`), the count is read before the `scf.if` and
+      a count of 1 takes the else-branch too: a one-thread call then never
+      enters the OpenMP runtime, whose serialized path (a region of one
+      thread) costs about a microsecond per call in libomp 22.
 
     Run it after `convert-scf-to-openmp` and before the conversion to the
     LLVM dialect.
@@ -44,6 +51,11 @@ def SparseOptThreadControl : Pass<"sparse-opt-thread-control", "ModuleOp"> {
     %n = call @sparse_opt_get_num_threads() : () -> i32
     omp.parallel num_threads(%n : i32) { ... }
     ```
+
+    and a kernel's `scf.if %worth { omp.parallel { ... } } else { ... }`
+    marked `sparse_opt.serial_fallback` becomes `%n = call ...;
+    %many = arith.cmpi sgt, %n, 1; %both = arith.andi %worth, %many;
+    scf.if %both { omp.parallel num_threads(%n : i32) { ... } } else { ... }`.
   }];
   let options = [
     Option<"defaultNumThreads", "default-num-threads", "int32_t",
@@ -140,7 +152,15 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
     `dense, compressed`, identity map, any position / coordinate width) and
     whose other operand and result are dense floats into explicit loops,
     instead of leaving them to the sparsifier. Rows of A run as an
-    `scf.parallel` loop (OpenMP threads later).
+    `scf.parallel` loop (OpenMP threads later);
+    calls with less work than `min-parallel-work` vector steps (stored
+    values x ceil(N / vector-length); for SDDMM x ceil(D / vector-length);
+    one per stored value for a row dot product) run the same loop serially instead, behind a run-time test (an
+    `scf.if` marked `sparse_opt.serial_fallback`, which
+    `sparse-opt-thread-control` also sends to the serial loop when the
+    thread count is 1): entering an OpenMP region costs microseconds, and
+    libomp's serialized path for one thread about as much, more than a
+    short call computes.
 
     `linalg.matmul`, `C[M,N] = init + A[M,K] * B[K,N]` (SpMM): for each row,
     N is covered by register tiles of `n-tile` vectors of `vector-length`
@@ -170,7 +190,10 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
     inference), and SpMM with N = 1: each row is a dot product vectorized
     over its non-zeros with `dot-vector-length` lanes: vectors of
     coordinates and values are loaded, x is gathered, products accumulate in
-    one vector register, and one horizontal reduction per row ends it.
+    one vector register per row. Rows go in groups of min(dot-vector-length,
+    8): the group's lane sums are reduced together (even/odd lane shuffles,
+    one tree for the group) and stored as one (masked) vector, instead of a
+    horizontal reduction and a scalar store per row.
     Gathers have their own width because wide ones are slow on current x86
     cores (on the AVX-512 development machine 8-lane dot products beat
     16-lane ones by 10-15%).
@@ -214,6 +237,10 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
            /*default=*/"10",
            "Average non-zeros per row and K block from which SpMM runs "
            "K-blocked">,
+    Option<"minParallelWork", "min-parallel-work", "unsigned",
+           /*default=*/"16384",
+           "Vector steps per call from which the parallel loop runs on "
+           "OpenMP threads; smaller calls run serially (0: always parallel)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
@@ -239,7 +266,15 @@ def SparseOptBsrKernels : Pass<"sparse-opt-bsr-kernels", "func::FuncOp"> {
     (any static R, C; any position / coordinate width; each block's R x C
     values stored row-major), and whose other operand and result are dense
     floats, into explicit loops. Block rows run as an `scf.parallel` loop
-    (OpenMP threads later).
+    (OpenMP threads later); as in `sparse-opt-csr-kernels`,
+    calls with less work than `min-parallel-work` vector steps (stored
+    values, block zeros included, x ceil(N / vector-length); one per stored value for a row dot
+    product) run the same loop serially instead, behind a run-time test (an
+    `scf.if` marked `sparse_opt.serial_fallback`, which
+    `sparse-opt-thread-control` also sends to the serial loop when the
+    thread count is 1): entering an OpenMP region costs microseconds, and
+    libomp's serialized path for one thread about as much, more than a
+    short call computes.
 
     SpMM, `C[M,N] = init + A[M,K] * B[K,N]`: for each block row, N is
     covered by register tiles of V vectors of `vector-length` lanes (full
@@ -295,6 +330,10 @@ def SparseOptBsrKernels : Pass<"sparse-opt-bsr-kernels", "func::FuncOp"> {
            /*default=*/"10",
            "Average B rows used per block row and K block (blocks x C) from "
            "which SpMM blocks over K">,
+    Option<"minParallelWork", "min-parallel-work", "unsigned",
+           /*default=*/"16384",
+           "Vector steps per call from which the parallel loop runs on "
+           "OpenMP threads; smaller calls run serially (0: always parallel)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
@@ -321,8 +360,17 @@ def SparseOptNmKernels : Pass<"sparse-opt-nm-kernels", "func::FuncOp"> {
     (storage: exactly N values per group and, as coordinates, their
     positions 0 .. M-1 within the group; no positions buffer), and whose
     other operand and result are dense floats, into explicit loops. Rows
-    run as an `scf.parallel` loop (OpenMP threads later). K must be a
-    multiple of M.
+    run as an `scf.parallel` loop (OpenMP threads later); as in
+    `sparse-opt-csr-kernels`,
+    calls with less work than `min-parallel-work` vector steps (stored
+    values x ceil(N / vector-length); one per stored value for a row dot
+    product) run the same loop serially instead, behind a run-time test (an
+    `scf.if` marked `sparse_opt.serial_fallback`, which
+    `sparse-opt-thread-control` also sends to the serial loop when the
+    thread count is 1): entering an OpenMP region costs microseconds, and
+    libomp's serialized path for one thread about as much, more than a
+    short call computes.
+    K must be a multiple of M.
 
     SpMM, `C[M,N] = init + A[M,K] * B[K,N]`: like the CSR kernel (register
     tiles of `n-tile` vectors along N, then halves, then a masked vector;
@@ -374,6 +422,10 @@ def SparseOptNmKernels : Pass<"sparse-opt-nm-kernels", "func::FuncOp"> {
     Option<"kBlockMinNonZeros", "k-block-min-nonzeros", "unsigned",
            /*default=*/"10",
            "Kept values per row and K block from which SpMM blocks over K">,
+    Option<"minParallelWork", "min-parallel-work", "unsigned",
+           /*default=*/"16384",
+           "Vector steps per call from which the parallel loop runs on "
+           "OpenMP threads; smaller calls run serially (0: always parallel)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
