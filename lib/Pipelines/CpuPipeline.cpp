@@ -50,6 +50,18 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   if (!vectorLength)
     return vectorLength.takeError();
 
+  // Convolutions become matrix products before the weights' storage is
+  // chosen; with `sparse`, only those whose filter will be stored sparse.
+  if (options.convToMatmul == ConvToMatmul::All ||
+      (options.convToMatmul == ConvToMatmul::Sparse &&
+       options.weightMinSparsity >= 0)) {
+    SparseOptConvolutionToMatmulOptions conv;
+    bool all = options.convToMatmul == ConvToMatmul::All;
+    conv.convert = all ? "all" : "sparse";
+    if (!all)
+      conv.minSparsity = options.weightMinSparsity;
+    pm.addNestedPass<func::FuncOp>(createSparseOptConvolutionToMatmul(conv));
+  }
   if (options.weightMinSparsity >= 0) {
     SparseOptSparsifyWeightsOptions sparsify;
     sparsify.minSparsity = options.weightMinSparsity;
