@@ -72,10 +72,22 @@ struct ConversionRule {
 /// batch, one float element type throughout.
 struct Convolution {
   Value input, init;
+  /// The filter's elements in row-major order; `filterType` is the
+  /// convolution's filter operand type (a reshape of the constant's).
   ElementsAttr filter;
-  RankedTensorType inputType, outputType;
+  RankedTensorType filterType, inputType, outputType;
   SmallVector<int64_t, 2> kernel, strides, dilations;
 };
+
+/// The constant behind `filter`, looking through reshapes, which keep the
+/// row-major element order (the ONNX importer reshapes the filters of
+/// grouped and 1-D convolutions).
+bool matchConstantFilter(Value filter, ElementsAttr &values) {
+  while (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+                         tensor::ReshapeOp>(filter.getDefiningOp()))
+    filter = filter.getDefiningOp()->getOperand(0);
+  return matchPattern(filter, m_Constant(&values));
+}
 
 template <typename ConvOp>
 FailureOr<Convolution> matchConvolution(ConvOp op, ArrayRef<int64_t> kernelDims,
@@ -85,12 +97,15 @@ FailureOr<Convolution> matchConvolution(ConvOp op, ArrayRef<int64_t> kernelDims,
   Convolution conv;
   conv.input = op.getDpsInputs()[0];
   conv.init = op.getDpsInits()[0];
-  if (!matchPattern(op.getDpsInputs()[1], m_Constant(&conv.filter)))
+  if (!matchConstantFilter(op.getDpsInputs()[1], conv.filter))
     return rewriter.notifyMatchFailure(op, "the filter is no constant");
-  auto filterType = dyn_cast<RankedTensorType>(conv.filter.getType());
+  auto constantType = dyn_cast<RankedTensorType>(conv.filter.getType());
+  conv.filterType = cast<RankedTensorType>(op.getDpsInputs()[1].getType());
   conv.inputType = cast<RankedTensorType>(conv.input.getType());
   conv.outputType = cast<RankedTensorType>(conv.init.getType());
-  if (!filterType || filterType.getEncoding() || !filterType.hasStaticShape())
+  if (!constantType || constantType.getEncoding() ||
+      !constantType.hasStaticShape() || conv.filterType.getEncoding() ||
+      !conv.filterType.hasStaticShape())
     return rewriter.notifyMatchFailure(op, "the filter is not a dense "
                                            "constant of static shape");
   if (conv.inputType.getEncoding() || conv.outputType.getEncoding())
@@ -99,7 +114,7 @@ FailureOr<Convolution> matchConvolution(ConvOp op, ArrayRef<int64_t> kernelDims,
     if (llvm::any_of(type.getShape().drop_front(), ShapedType::isDynamic))
       return rewriter.notifyMatchFailure(op, "a dynamic size other than the "
                                              "batch");
-  Type elementType = filterType.getElementType();
+  Type elementType = conv.filterType.getElementType();
   if (!isa<FloatType>(elementType) ||
       conv.inputType.getElementType() != elementType ||
       conv.outputType.getElementType() != elementType)
@@ -107,7 +122,7 @@ FailureOr<Convolution> matchConvolution(ConvOp op, ArrayRef<int64_t> kernelDims,
   if (!sparse_opt::withFloatElements(conv.filter, [](auto) {}))
     return rewriter.notifyMatchFailure(op, "the filter's data cannot be read");
   for (int64_t d : kernelDims)
-    conv.kernel.push_back(filterType.getDimSize(d));
+    conv.kernel.push_back(conv.filterType.getDimSize(d));
   conv.strides = llvm::to_vector_of<int64_t>(op.getStrides().template getValues<int64_t>());
   conv.dilations = llvm::to_vector_of<int64_t>(op.getDilations().template getValues<int64_t>());
   return conv;
@@ -342,8 +357,7 @@ Value matmul(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init) {
 Value rewriteChannelsFirst(OpBuilder &b, Location loc, const Convolution &conv,
                            bool grouped) {
   ChannelsFirst layout{grouped};
-  ArrayRef<int64_t> filterShape =
-      cast<ShapedType>(conv.filter.getType()).getShape();
+  ArrayRef<int64_t> filterShape = conv.filterType.getShape();
   int64_t groups = grouped ? filterShape[0] : 1;
   ArrayRef<int64_t> perGroup = filterShape.drop_front(grouped ? 1 : 0);
   int64_t features = perGroup[0],

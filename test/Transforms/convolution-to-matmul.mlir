@@ -167,7 +167,8 @@ func.func @nhwc_fhwc(%x: tensor<1x2x2x3xf32>) -> tensor<1x2x2x2xf32> {
   return %y : tensor<1x2x2x2xf32>
 }
 
-// Grouped (G = 2, 2 channels and 1 feature per group): patches
+// Grouped (G = 2, 2 channels and 1 feature per group), the filter a
+// reshaped constant as the ONNX importer writes it: patches
 // G x C KH KW x N Ho Wo, one product per group with its own filter
 // constant, inserted into G x F x N Ho Wo.
 // CHECK-LABEL: func.func @grouped(
@@ -189,8 +190,9 @@ func.func @nhwc_fhwc(%x: tensor<1x2x2x3xf32>) -> tensor<1x2x2x2xf32> {
 // CSR-LABEL:    func.func @grouped(
 // CSR-COUNT-2:    sparse_tensor.convert
 func.func @grouped(%x: tensor<1x2x2x3x3xf32>) -> tensor<1x2x1x2x2xf32> {
-  %w = arith.constant dense<[[[[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 2.0]]]],
-                             [[[[0.0, 3.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]]]]> : tensor<2x1x2x2x2xf32>
+  %w4 = arith.constant dense<[[[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 2.0]]],
+                              [[[0.0, 3.0], [0.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]]]> : tensor<2x2x2x2xf32>
+  %w = tensor.expand_shape %w4 [[0, 1], [2], [3], [4]] output_shape [2, 1, 2, 2, 2] : tensor<2x2x2x2xf32> into tensor<2x1x2x2x2xf32>
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<1x2x1x2x2xf32>
   %i = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x1x2x2xf32>) -> tensor<1x2x1x2x2xf32>
