@@ -7,6 +7,7 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -107,6 +108,13 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
       options.enableSIMDIndex32, /*enableGPULibgen=*/false,
       SparseEmitStrategy::kFunctional, options.parallelization));
   pm.addPass(createStorageSpecifierToLLVMPass());
+  // Free the temporaries bufferization allocates (im2col patches,
+  // transposed activations, ...): without it every call leaks them, and
+  // fresh pages from the OS cost more than the work on them.
+  bufferization::buildBufferDeallocationPipeline(pm);
+  // The clones it makes of results the caller must own (e.g. a returned
+  // constant) as allocations and copies.
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   return llvm::Error::success();
 }
