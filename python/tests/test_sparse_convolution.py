@@ -40,6 +40,16 @@ def rewritten(mlir, min_sparsity=0.7):
         check=True, capture_output=True, text=True).stdout
 
 
+def check_with_csr_weights(tmp_path, model, require_ops, min_sparsity=0.7):
+    """Compiles the pruned `model` with weight-min-sparsity `min_sparsity`,
+    checks it against onnxruntime and returns the rewritten IR of its
+    import."""
+    check_model(tmp_path, model, require_ops, tolerances="model",
+                pipeline_options=f"weight-min-sparsity={min_sparsity}")
+    return rewritten(import_onnx(tmp_path / "model.onnx",
+                                 tmp_path / "model.mlir"), min_sparsity)
+
+
 def conv_node(rng, initializers, name, x, in_channels, out_channels,
               kernel, strides=(1, 1), dilations=(1, 1), pads=(0, 0, 0, 0),
               group=1, bias=False):
@@ -100,10 +110,7 @@ def small_cnn(batch):
 def test_pruned_small_cnn(tmp_path, require_ops, batch):
     model = small_cnn(batch)
     prune.prune_model(model, method="magnitude", sparsity=0.9)
-    check_model(tmp_path, model, require_ops, tolerances="model",
-                pipeline_options=CSR_WEIGHTS)
-    ir = rewritten(import_onnx(tmp_path / "model.onnx",
-                               tmp_path / "model.mlir"))
+    ir = check_with_csr_weights(tmp_path, model, require_ops)
     assert "linalg.conv_2d" not in ir
     # One CSR weight per convolution, two for the grouped one.
     assert ir.count("sparse_tensor.convert") == 7
@@ -128,10 +135,7 @@ def test_pruned_small_resnet_with_sparse_convolutions(
         tmp_path, require_ops, batch, method, min_sparsity):
     model = models.build_resnet50(batch=batch, **SMALL_RESNET)
     pruned = prune.prune_model(model, **method)
-    check_model(tmp_path, model, require_ops, tolerances="model",
-                pipeline_options=f"weight-min-sparsity={min_sparsity}")
-    ir = rewritten(import_onnx(tmp_path / "model.onnx",
-                               tmp_path / "model.mlir"), min_sparsity)
+    ir = check_with_csr_weights(tmp_path, model, require_ops, min_sparsity)
     # Every pruned convolution (17 with batch-norm folded in, but for 2:4
     # the stem's 3 x 7 x 7 = 147 columns, which 2:4 skips) and the
     # classifier.
@@ -148,10 +152,7 @@ def test_pruned_small_mobilenet_v2(tmp_path, require_ops):
     model = models.build_mobilenet_v2(image_size=32, width_mult=0.35,
                                       num_classes=10)
     prune.prune_model(model, method="magnitude", sparsity=0.9)
-    check_model(tmp_path, model, require_ops, tolerances="model",
-                pipeline_options=CSR_WEIGHTS)
-    ir = rewritten(import_onnx(tmp_path / "model.onnx",
-                               tmp_path / "model.mlir"))
+    ir = check_with_csr_weights(tmp_path, model, require_ops)
     assert "linalg.conv_2d_nchw_fchw" not in ir
     assert "linalg.depthwise_conv_2d_nchw_chw" in ir
     assert ir.count("sparse_tensor.convert") > 30
