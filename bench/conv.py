@@ -5,21 +5,26 @@ the dense convolution as sparse-opt compiles it today and against
 onnxruntime, in one run.
 
     bench/conv.py [--layers stem,layer1.conv2,...] [--sparsity 0.7,0.9]
-                  [--threads 1,2] [--repeat 5] [--batch 1] [--csv PATH]
+                  [--threads 1,2] [--repeat 5] [--rounds 5] [--batch 1]
+                  [--csv PATH] [--csr-options "spmm-k-block=0"]
 
 Each layer is one ONNX Conv with a bias (a ResNet-50 convolution with its
 batch-norm folded in), at 224 x 224 input resolution and batch 1 by default,
 its weight magnitude-pruned per layer by sparse_opt.prune to each sparsity.
-For each layer it times, on each thread count (best of --repeat, after one
-warm-up call; a call includes copying the input and the result in and out):
+For each layer it times, on each thread count, these variants in turn,
+--rounds times, each time the best of --repeat calls after one warm-up call,
+keeping each variant's best (a call includes copying the input and the
+result in and out; no thread pool spins between calls, so the variants
+share the cores fairly):
 
 - onnxruntime's CPU provider on the pruned model (dense kernels: its time
-  does not depend on the zeros, so it is timed once per layer);
+  does not depend on the zeros, so it is timed on one pruned model);
 - sparse-opt, dense: sparse-compile without weight-min-sparsity (the
-  convolution lowered as it is, a generic op with 7 loops; fewer repeats:
-  it is slow);
+  convolution lowered as it is, a generic op with 7 loops; one call per
+  round: it is slow);
 - sparse-opt, CSR: sparse-compile with weight-min-sparsity=0 (every
-  filter converted, whatever its sparsity) at each sparsity;
+  filter converted, whatever its sparsity) and --csr-options at each
+  sparsity;
 - im2col only: the same CSR build of a filter with one non-zero, whose
   product costs nothing: the patches copy, the bias and the call, i.e. what
   a direct sparse convolution could save at most.
@@ -60,7 +65,7 @@ LAYERS = {
     "layer3.conv2": (256, 256, 3, 1, 14),
     "layer4.conv2": (512, 512, 3, 1, 7),
 }
-DENSE_REPEAT = 2
+DENSE_REPEAT = 1
 
 
 def conv_model(layer, batch, seed):
@@ -126,19 +131,6 @@ def bench_layer(layer, args, work, thread_counts):
     expected = {key: run_onnxruntime(path, inputs)
                 for key, path in paths.items()}
 
-    # onnxruntime first: once a compiled library has run, libomp's workers
-    # spin for a while after each call and would take the second core from
-    # onnxruntime's thread pool.
-    reference = {}
-    for threads in thread_counts:
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        session = onnxruntime.InferenceSession(
-            paths[args.sparsity[0]], options,
-            providers=["CPUExecutionProvider"])
-        reference[threads] = best_of(args.repeat,
-                                     lambda: session.run(None, inputs))
-
     def build(key, pipeline):
         start = time.perf_counter()
         compiled = compile_onnx(paths[key], os.path.join(
@@ -151,27 +143,45 @@ def bench_layer(layer, args, work, thread_counts):
         return compiled
 
     dense = build(args.sparsity[0], None)
-    csr = {key: build(key, "weight-min-sparsity=0")
+    csr = {key: build(key, f"weight-min-sparsity=0 {args.csr_options}".strip())
            for key in [*args.sparsity, "im2col"]}
     rows = []
     for threads in thread_counts:
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        # No spinning between calls, neither here nor in libomp
+        # (KMP_BLOCKTIME=0): the variants take turns on the same cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning",
+                                         "0")
+        session = onnxruntime.InferenceSession(
+            paths[args.sparsity[0]], options,
+            providers=["CPUExecutionProvider"])
+        variants = {"onnxruntime": (lambda: session.run(None, inputs),
+                                    args.repeat)}
         dense.library.num_threads = threads
-        dense_time = best_of(min(args.repeat, DENSE_REPEAT),
-                             lambda: dense.run(inputs))
-        timed = {}
+        variants["dense"] = (lambda: dense.run(inputs),
+                             min(args.repeat, DENSE_REPEAT))
         for key, compiled in csr.items():
             compiled.library.num_threads = threads
-            timed[key] = best_of(args.repeat, lambda: compiled.run(inputs))
+            variants[key] = (lambda compiled=compiled: compiled.run(inputs),
+                             args.repeat)
+        # Rounds over all variants, the best of each kept: a burst of load
+        # from other processes then hits every variant alike.
+        timed = {key: float("inf") for key in variants}
+        for _ in range(args.rounds):
+            for key, (call, repeat) in variants.items():
+                timed[key] = min(timed[key], best_of(repeat, call))
+        reference, dense_time = timed["onnxruntime"], timed["dense"]
         for sparsity in args.sparsity:
             rows.append(dict(
                 layer=layer, shape=f"{in_channels}->{out_channels} "
                 f"{kernel}x{kernel}/{stride} {size}x{size}",
                 gflop=flops / 1e9, sparsity=sparsity, threads=threads,
-                onnxruntime_ms=reference[threads] * 1e3,
+                onnxruntime_ms=reference * 1e3,
                 dense_ms=dense_time * 1e3, csr_ms=timed[sparsity] * 1e3,
                 im2col_ms=timed["im2col"] * 1e3,
                 csr_vs_dense=dense_time / timed[sparsity],
-                csr_vs_onnxruntime=reference[threads] / timed[sparsity],
+                csr_vs_onnxruntime=reference / timed[sparsity],
                 im2col_share=timed["im2col"] / timed[sparsity]))
     for compiled in [dense, *csr.values()]:
         compiled.close()
@@ -184,8 +194,11 @@ def main():
     parser.add_argument("--sparsity", default="0.7,0.8,0.9,0.95")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--csr-options", default="",
+                        help="more pipeline options of the CSR builds")
     parser.add_argument("--csv", default=os.path.join(ROOT, "bench", "results",
                                                       "conv.csv"))
     args = parser.parse_args()
@@ -195,6 +208,7 @@ def main():
     if unknown:
         sys.exit(f"error: unknown layers {unknown}; known: {list(LAYERS)}")
     os.environ.update(benchmark_environment())
+    os.environ.setdefault("KMP_BLOCKTIME", "0")
     thread_counts = [int(t) for t in args.threads.split(",")]
 
     rows = []
@@ -204,8 +218,10 @@ def main():
     write_csv(args.csv, rows)
 
     print(f"\nResNet-50 convolutions, batch {args.batch}, bias (folded "
-          f"batch-norm), magnitude-pruned per layer, best of {args.repeat} "
-          f"(dense sparse-opt: of {min(args.repeat, DENSE_REPEAT)})\n")
+          f"batch-norm), magnitude-pruned per layer, best of {args.rounds} "
+          f"rounds of {args.repeat} calls (dense sparse-opt: of "
+          f"{min(args.repeat, DENSE_REPEAT)}); CSR options: "
+          f"'{args.csr_options}'\n")
     print("| layer | shape | GFLOP | sparsity | threads | onnxruntime ms "
           "| sparse-opt dense ms | im2col + CSR ms | im2col only ms "
           "| CSR vs dense | CSR vs onnxruntime | im2col share |")
