@@ -1,10 +1,12 @@
 """What the benchmark scripts share: the compared pipeline variants, the
-benchmark environment, the tools, geomeans and the CSV output."""
+benchmark environment, the tools, best-of timing, geomeans and the CSV
+output."""
 
 import csv
 import math
 import os
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,6 +33,18 @@ def benchmark_environment():
         elif "avx2" in flags:
             env["OPENBLAS_CORETYPE"] = "Haswell"
     return env
+
+
+def best_of(repeat, call):
+    """The shortest of `repeat` timed calls of `call`, after one warm-up
+    call (seconds)."""
+    call()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def geomean(values):

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from common import ROOT, benchmark_environment
+from common import ROOT, benchmark_environment, best_of
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -38,16 +38,6 @@ DEFAULT_OPTIONS = {
     "mlp": dict(in_features=1024, hidden=(4096, 4096), out_features=1000,
                 batch=64),
 }
-
-
-def best_of(repeat, call):
-    call()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def parse_model_options(pairs):

@@ -7,6 +7,7 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -56,6 +57,18 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   if (!vectorLength)
     return vectorLength.takeError();
 
+  // Convolutions become matrix products before the weights' storage is
+  // chosen; with `sparse`, only those whose filter will be stored sparse.
+  if (options.convToMatmul == ConvToMatmul::All ||
+      (options.convToMatmul == ConvToMatmul::Sparse &&
+       options.weightMinSparsity >= 0)) {
+    SparseOptConvolutionToMatmulOptions conv;
+    bool all = options.convToMatmul == ConvToMatmul::All;
+    conv.convert = all ? "all" : "sparse";
+    if (!all)
+      conv.minSparsity = options.weightMinSparsity;
+    pm.addNestedPass<func::FuncOp>(createSparseOptConvolutionToMatmul(conv));
+  }
   if (options.weightMinSparsity >= 0) {
     SparseOptSparsifyWeightsOptions sparsify;
     sparsify.minSparsity = options.weightMinSparsity;
@@ -115,6 +128,13 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
       options.enableSIMDIndex32, /*enableGPULibgen=*/false,
       SparseEmitStrategy::kFunctional, options.parallelization));
   pm.addPass(createStorageSpecifierToLLVMPass());
+  // Free the temporaries bufferization allocates (im2col patches,
+  // transposed activations, ...): without it every call leaks them, and
+  // fresh pages from the OS cost more than the work on them.
+  bufferization::buildBufferDeallocationPipeline(pm);
+  // The clones it makes of results the caller must own (e.g. a returned
+  // constant) as allocations and copies.
+  pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   if (options.denseLoops) {
     SparseOptDenseLoopsOptions loops;

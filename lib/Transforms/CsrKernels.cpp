@@ -327,7 +327,7 @@ public:
               pb, pl, arith::AddIOp::create(pb, pl, first, rowBlock), rows);
           auto cursorType =
               MemRefType::get({int64_t(options.rowBlock)}, pb.getIndexType());
-          Value cursors = memref::AllocOp::create(pb, pl, cursorType);
+          Value cursors = memref::AllocaOp::create(pb, pl, cursorType);
           auto slot = [&](OpBuilder &sb, Location sl, Value row) {
             return arith::SubIOp::create(sb, sl, row, first).getResult();
           };
@@ -370,7 +370,6 @@ public:
                      emitTailTiles(rb, rl, row, begin, end, fullEnd, cols,
                                    bFlat);
                    });
-          memref::DeallocOp::create(pb, pl, cursors);
         },
         spmmWork(b, loc, cols));
   }

@@ -5,7 +5,9 @@
 // left, while a linear layer computes X W with the weight on the right, so
 // the product is computed transposed: (X W)^T = W^T X^T, with W^T stored as
 // CSR at compile time. Only the activations and the result are transposed
-// at run time (M x K and M x N values, against nnz x M multiply-adds).
+// at run time (M x K and M x N values, against nnz x M multiply-adds). A
+// constant weight on the left (W X: convolutions of
+// sparse-opt-convolution-to-matmul) is stored as CSR as it is.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,11 +53,14 @@ struct SparsifyMatmulWeight : public OpRewritePattern<linalg::MatmulOp> {
                                 PatternRewriter &rewriter) const override {
     if (op.hasUserDefinedMaps() || !op.hasPureTensorSemantics())
       return rewriter.notifyMatchFailure(op, "not a plain matmul on tensors");
-    Value x = op.getDpsInputs()[0], init = op.getDpsInits()[0];
+    Value init = op.getDpsInits()[0];
     ElementsAttr weight;
-    if (!matchPattern(op.getDpsInputs()[1], m_Constant(&weight)))
-      return rewriter.notifyMatchFailure(op,
-                                         "the right operand is no constant");
+    // A constant on the left (W X) is stored as it is; one on the right
+    // (X W, preferred when both are) transposed.
+    bool left = !matchPattern(op.getDpsInputs()[1], m_Constant(&weight));
+    if (left && !matchPattern(op.getDpsInputs()[0], m_Constant(&weight)))
+      return rewriter.notifyMatchFailure(op, "no constant operand");
+    Value x = op.getDpsInputs()[left ? 1 : 0];
     auto weightType = dyn_cast<RankedTensorType>(weight.getType());
     auto xType = cast<RankedTensorType>(x.getType());
     auto initType = cast<RankedTensorType>(init.getType());
@@ -65,15 +70,17 @@ struct SparsifyMatmulWeight : public OpRewritePattern<linalg::MatmulOp> {
         !xType.getElementType().isF32() || !initType.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "not dense f32 x constant f32");
 
-    // W^T (N x K), row by row: the CSR order.
-    int64_t depth = weightType.getDimSize(0),
-            features = weightType.getDimSize(1);
+    // The CSR matrix (features x depth: W^T, N x K, or the left W, M x K),
+    // row by row: the CSR order.
+    int64_t depth = weightType.getDimSize(left ? 1 : 0),
+            features = weightType.getDimSize(left ? 0 : 1);
+    int64_t rowStride = left ? depth : 1, colStride = left ? 1 : features;
     SmallVector<int64_t> coordinates;
     SmallVector<float> nonZeros;
     bool read = sparse_opt::withFloatElements(weight, [&](auto at) {
       for (int64_t n = 0; n < features; ++n)
         for (int64_t k = 0; k < depth; ++k)
-          if (float v = at(k * features + n); v != 0.0f) {
+          if (float v = at(n * rowStride + k * colStride); v != 0.0f) {
             coordinates.append({n, k});
             nonZeros.push_back(v);
           }
@@ -117,6 +124,11 @@ struct SparsifyMatmulWeight : public OpRewritePattern<linalg::MatmulOp> {
                                                sparseConstant);
     Value sparseWeight =
         sparse_tensor::ConvertOp::create(rewriter, loc, csrType, constant);
+    if (left) {
+      rewriter.replaceOpWithNewOp<linalg::MatmulOp>(
+          op, init.getType(), ValueRange{sparseWeight, x}, init);
+      return success();
+    }
 
     Value xT = transposed(rewriter, loc, x);
     Value resultT;

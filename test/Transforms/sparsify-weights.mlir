@@ -55,6 +55,26 @@ func.func @accumulate(%x: tensor<2x4xf32>, %b: tensor<2x2xf32>) -> tensor<2x2xf3
   return %y : tensor<2x2xf32>
 }
 
+// A constant on the left (W X, as sparse-opt-convolution-to-matmul makes
+// of NCHW convolutions) is stored as CSR as it is: rows are W's rows, no
+// transposes, the init accumulated into.
+// CHECK-LABEL: func.func @left_weight(
+// CHECK-SAME:      %[[X:.*]]: tensor<4x?xf32>, %[[B:.*]]: tensor<3x?xf32>
+// CHECK:         %[[W:.*]] = arith.constant sparse<{{\[}}[0, 1], [2, 3]], [1.000000e+00, 2.000000e+00]> : tensor<3x4xf32>
+// CHECK:         %[[CSR:.*]] = sparse_tensor.convert %[[W]] : tensor<3x4xf32> to tensor<3x4xf32, #[[$CSR32]]>
+// CHECK-NEXT:    %[[P:.*]] = linalg.matmul ins(%[[CSR]], %[[X]] : tensor<3x4xf32, #[[$CSR32]]>, tensor<4x?xf32>) outs(%[[B]] : tensor<3x?xf32>)
+// CHECK-NEXT:    return %[[P]]
+// HIGH-LABEL: func.func @left_weight(
+// HIGH:          sparse_tensor.convert {{.*}} to tensor<3x4xf32, #[[$CSR64]]>
+func.func @left_weight(%x: tensor<4x?xf32>, %b: tensor<3x?xf32>) -> tensor<3x?xf32> {
+  %w = arith.constant dense<[[0.0, 1.0, 0.0, 0.0],
+                             [0.0, 0.0, 0.0, 0.0],
+                             [0.0, 0.0, 0.0, 2.0]]> : tensor<3x4xf32>
+  %y = linalg.matmul ins(%w, %x : tensor<3x4xf32>, tensor<4x?xf32>)
+      outs(%b : tensor<3x?xf32>) -> tensor<3x?xf32>
+  return %y : tensor<3x?xf32>
+}
+
 // Too dense (sparsity 0.5), not constant, or not f32: unchanged.
 // CHECK-LABEL: func.func @unchanged(
 // CHECK-NOT:     sparse_tensor.convert

@@ -24,6 +24,10 @@
 
 namespace mlir::sparse_opt {
 
+/// Which convolutions the pipeline rewrites into matrix products
+/// (`conv-to-matmul`, sparse-opt-convolution-to-matmul).
+enum class ConvToMatmul { None, Sparse, All };
+
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<SparseParallelizationStrategy> parallelization{
       *this, "parallelization-strategy",
@@ -162,6 +166,18 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Store constant matmul weights at least this sparse as "
                      "CSR (sparse-opt-sparsify-weights; negative: never)"),
       llvm::cl::init(-1.0)};
+  PassOptions::Option<ConvToMatmul> convToMatmul{
+      *this, "conv-to-matmul",
+      llvm::cl::desc("Which 2-D convolutions with a constant filter become "
+                     "matrix products (im2col) for the sparse kernels "
+                     "(sparse-opt-convolution-to-matmul)"),
+      llvm::cl::init(ConvToMatmul::Sparse),
+      llvm::cl::values(
+          clEnumValN(ConvToMatmul::None, "none", "None"),
+          clEnumValN(ConvToMatmul::Sparse, "sparse",
+                     "Those whose filter is stored sparse "
+                     "(weight-min-sparsity)"),
+          clEnumValN(ConvToMatmul::All, "all", "Every one"))};
   PassOptions::Option<bool> enableSIMDIndex32{
       *this, "enable-simd-index32",
       llvm::cl::desc("Use 32-bit indices in vector gathers/scatters (only "

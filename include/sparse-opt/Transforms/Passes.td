@@ -498,6 +498,11 @@ def SparseOptSparsifyWeights
     weight; the kernels widen them as they load them), else `index-bits`. M may be dynamic; M = 1 (batch-1 inference) runs as
     row dot products.
 
+    A constant weight on the left, W (M x K) times X (K x N), as
+    `sparse-opt-convolution-to-matmul` makes of NCHW convolutions, is
+    stored as CSR as it is, without transposes (a constant on each side:
+    the right one is taken).
+
     This is the threshold rule; the cost-model format choice replaces it.
     Weights below the threshold, other element types and other ops are left
     alone.
@@ -626,6 +631,64 @@ def SparseOptDenseLoops : Pass<"sparse-opt-dense-loops", "func::FuncOp"> {
     "mlir::memref::MemRefDialect",
     "mlir::scf::SCFDialect",
     "mlir::vector::VectorDialect",
+  ];
+}
+
+def SparseOptConvolutionToMatmul
+    : Pass<"sparse-opt-convolution-to-matmul", "func::FuncOp"> {
+  let summary = "Rewrite 2-D convolutions with a constant filter into "
+                "linalg.matmul on the filter as a matrix (im2col)";
+  let description = [{
+    Convolutions with sparse weights run as sparse matrix products: the
+    filter, seen as a matrix of output features x reduction, times the
+    patches of the input (im2col), so that `sparse-opt-sparsify-weights`
+    stores the filter sparse and the SpMM kernels run it. On tensors, before
+    the format choice. Rewritten, with a constant filter of static shape
+    (dense elements or a resource blob), one float element type, and static
+    sizes except the batch N:
+
+    - `linalg.conv_2d_nchw_fchw`: W (F x C KH KW, the filter reshaped) times
+      patches (C KH KW x N Ho Wo) into F x N Ho Wo: the weight on the left,
+      as the CSR / BSR / N:M kernels take it.
+    - `linalg.conv_2d_ngchw_gfchw` (grouped; what the ONNX importer emits
+      for 1 < group < channels): one such product per group, each group's
+      filter its own constant, the results inserted into G x F/G x N Ho Wo.
+    - `linalg.conv_2d_nhwc_hwcf` and `linalg.conv_2d_nhwc_fhwc`: patches
+      (N Ho Wo x KH KW C) times W^T (KH KW C x F: the HWCF filter reshaped,
+      the FHWC one transposed at compile time) into N Ho Wo x F: the weight
+      on the right, as in a linear layer (sparsify-weights then computes
+      the product transposed).
+
+    The patches are one `linalg.generic` copy whose input map is affine
+    (`h = oh * stride + kh * dilation`), so strides and dilations cost no
+    index arithmetic; padding is whatever produced the input (the ONNX
+    importer pads with `tensor.pad`). A 1x1 convolution with stride 1 needs
+    no patches: the input reshaped (NHWC, or NCHW with N = 1), or for NCHW
+    with N > 1 transposed to C x N H W. NCHW results with N > 1, and a
+    non-zero-fill init (the bias), are transposed between N x F x Ho Wo and
+    F x N Ho Wo; a zero-fill init stays a fill, which the kernels never
+    read.
+
+    `convert=sparse` (the default) rewrites only convolutions whose filter
+    sparsify-weights will store sparse: f32 with at least `min-sparsity` of
+    its elements zero (the pipeline passes its `weight-min-sparsity`);
+    `convert=all` rewrites every one it can (e.g. to compare dense im2col).
+    Depthwise, 1-D (imported as 2-D over a unit height, so rewritten too),
+    3-D convolutions, non-constant filters and dynamic spatial sizes are
+    left alone.
+  }];
+  let options = [
+    Option<"convert", "convert", "std::string", /*default=*/"\"sparse\"",
+           "Which convolutions to rewrite: 'sparse' (filters that will be "
+           "stored sparse) or 'all'">,
+    Option<"minSparsity", "min-sparsity", "double", /*default=*/"0.7",
+           "With convert=sparse: the sparsity (zeros / elements, 0..1) from "
+           "which a filter is stored sparse">,
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::linalg::LinalgDialect",
+    "mlir::tensor::TensorDialect",
   ];
 }
 

@@ -1,0 +1,43 @@
+// Convolutions in the first stage: with weight-min-sparsity, those with a
+// filter that sparse (conv-to-matmul=sparse, the default) become CSR
+// products run by the CSR kernels; conv-to-matmul=none keeps them
+// convolutions, conv-to-matmul=all rewrites dense ones too (dense products).
+// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 weight-min-sparsity=0.7" %s | FileCheck %s --check-prefix=SPARSE
+// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512" %s | FileCheck %s --check-prefix=DENSE
+// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 weight-min-sparsity=0.7 conv-to-matmul=none" %s | FileCheck %s --check-prefix=DENSE
+// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 conv-to-matmul=all" %s | FileCheck %s --check-prefix=ALL
+// RUN: not sparse-opt --sparse-opt-cpu-bufferize="conv-to-matmul=some" %s 2>&1 | FileCheck %s --check-prefix=BAD
+
+// The 0.875-sparse filter (7 of 8 zero) as CSR storage in read-only
+// globals, the product in the CSR kernel's parallel rows and FMAs, no
+// convolution loops left.
+// SPARSE:        memref.global "private" constant @{{.*}} : memref<3xi32>
+// SPARSE-LABEL:  func.func @conv(
+// SPARSE-NOT:      "reduction", "reduction", "reduction"
+// SPARSE:          scf.parallel
+// SPARSE:          vector.fma
+// SPARSE-NOT:      "reduction", "reduction", "reduction"
+// SPARSE:          return
+// The convolution as a generic op (7 loops, 3 reductions).
+// DENSE-LABEL:   func.func @conv(
+// DENSE-NOT:       sparse_tensor
+// DENSE:           linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
+// With conv-to-matmul=all but no sparse weights, the dense product
+// does not stay one: elementwise fusion folds the reshapes and the
+// patches copy back into it, one loop nest over the product's F x N x Ho x
+// Wo (the filter constant reshaped) instead of the convolution's output.
+// ALL-LABEL:     func.func @conv(
+// ALL-NOT:         linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]
+// ALL:             linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
+// ALL-SAME:          outs(%{{.*}} : memref<2x1x4x4xf32>)
+// BAD: for the --conv-to-matmul option: Cannot find option named 'some'
+func.func @conv(%x: tensor<1x1x5x5xf32>) -> tensor<1x2x4x4xf32>
+    attributes {llvm.emit_c_interface} {
+  %w = arith.constant dense<[[[[1.0, 0.0], [0.0, 0.0]]], [[[0.0, 0.0], [0.0, 0.0]]]]> : tensor<2x1x2x2xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2x4x4xf32>
+  %i = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x1x5x5xf32>, tensor<2x1x2x2xf32>) outs(%i : tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  return %y : tensor<1x2x4x4xf32>
+}
