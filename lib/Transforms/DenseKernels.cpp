@@ -157,6 +157,17 @@ FailureOr<DenseProduct> prepareDenseProduct(linalg::LinalgOp op,
   return product;
 }
 
+/// Where whole steps of `step` from `start` end before `end`: start +
+/// floor((end - start) / step) x step.
+Value wholeStepsEnd(OpBuilder &b, Location loc, Value start, Value end,
+                    Value step) {
+  Value span = arith::SubIOp::create(b, loc, end, start);
+  return arith::AddIOp::create(
+      b, loc, start,
+      arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, span, step),
+                            step));
+}
+
 /// Emits the loops of a DenseProduct.
 class DenseProductEmitter {
 public:
@@ -257,12 +268,7 @@ private:
                        Value rowStart, Value rowEnd, Value colStart,
                        Value colEnd) const {
     Value width = indexConstant(b, loc, options.tileVectors * p.lanes);
-    Value span = arith::SubIOp::create(b, loc, colEnd, colStart);
-    Value fullEnd = arith::AddIOp::create(
-        b, loc, colStart,
-        arith::MulIOp::create(b, loc,
-                              arith::DivUIOp::create(b, loc, span, width),
-                              width));
+    Value fullEnd = wholeStepsEnd(b, loc, colStart, colEnd, width);
     auto emitTile = [&](OpBuilder &tb, Location tl, Value column,
                         unsigned vectors, Value mask) {
       if (origin.panel)
@@ -317,12 +323,7 @@ private:
     Value row = rowStart;
     for (unsigned group = options.tileRows; group >= 1; group /= 2) {
       Value step = indexConstant(b, loc, group);
-      Value span = arith::SubIOp::create(b, loc, rowEnd, row);
-      Value end = arith::AddIOp::create(
-          b, loc, row,
-          arith::MulIOp::create(b, loc,
-                                arith::DivUIOp::create(b, loc, span, step),
-                                step));
+      Value end = wholeStepsEnd(b, loc, row, rowEnd, step);
       emitLoop(b, loc, row, end, step,
                [&](OpBuilder &nb, Location nl, Value first) {
                  emitRegisterTile(nb, nl, origin, first, group, column,
@@ -440,10 +441,7 @@ struct DenseKernelsPass
   void runOnOperation() override {
     if (vectorLength == 0)
       return;
-    auto isPowerOfTwo = [](unsigned value) {
-      return value > 0 && (value & (value - 1)) == 0;
-    };
-    if (!isPowerOfTwo(tileVectors) || tileRows == 0 || rowBlock == 0 ||
+    if (!llvm::isPowerOf2_32(tileVectors) || tileRows == 0 || rowBlock == 0 ||
         columnBlock == 0 || kBlock == 0) {
       getOperation().emitError()
           << "sparse-opt-dense-kernels: tile-vectors must be a power of two "

@@ -93,6 +93,21 @@ int64_t iterationCount(linalg::LinalgOp op) {
   return count;
 }
 
+/// Replaces `op` by its tiles of `sizes` (0: untiled) in loops of
+/// `loopType`; returns the tile's op.
+FailureOr<linalg::LinalgOp> tileInPlace(IRRewriter &rewriter,
+                                        linalg::LinalgOp op,
+                                        ArrayRef<int64_t> sizes,
+                                        linalg::LinalgTilingLoopType loopType) {
+  FailureOr<linalg::TiledLinalgOp> tiled = linalg::tileLinalgOp(
+      rewriter, op,
+      linalg::LinalgTilingOptions().setTileSizes(sizes).setLoopType(loopType));
+  if (failed(tiled))
+    return failure();
+  rewriter.eraseOp(op);
+  return tiled->op;
+}
+
 class DenseLoopsPass
     : public sparse_opt::impl::SparseOptDenseLoopsBase<DenseLoopsPass> {
 public:
@@ -135,14 +150,11 @@ private:
         sizes[0] = parallelChunk;
       for (unsigned d = 0; d < std::min(leadingParallel, loops - 1); ++d)
         sizes[d] = 1;
-      FailureOr<linalg::TiledLinalgOp> tiled = linalg::tileLinalgOp(
-          rewriter, op,
-          linalg::LinalgTilingOptions().setTileSizes(sizes).setLoopType(
-              linalg::LinalgTilingLoopType::ParallelLoops));
+      FailureOr<linalg::LinalgOp> tiled = tileInPlace(
+          rewriter, op, sizes, linalg::LinalgTilingLoopType::ParallelLoops);
       if (failed(tiled))
         return false;
-      rewriter.eraseOp(op);
-      op = tiled->op;
+      op = *tiled;
       rewriter.setInsertionPoint(op);
     }
 
@@ -166,14 +178,11 @@ private:
     // One vector of the innermost dimension per iteration of the outer ones.
     SmallVector<int64_t> vectorSizes(loops, 1);
     vectorSizes.back() = lanes;
-    FailureOr<linalg::TiledLinalgOp> tiled = linalg::tileLinalgOp(
-        rewriter, op,
-        linalg::LinalgTilingOptions().setTileSizes(vectorSizes).setLoopType(
-            linalg::LinalgTilingLoopType::Loops));
+    FailureOr<linalg::LinalgOp> tiled = tileInPlace(
+        rewriter, op, vectorSizes, linalg::LinalgTilingLoopType::Loops);
     if (failed(tiled))
       return false;
-    rewriter.eraseOp(op);
-    linalg::LinalgOp tile = tiled->op;
+    linalg::LinalgOp tile = *tiled;
     // Explicitly not scalable: MLIR 22 reads one flag per vector size.
     SmallVector<bool> scalable(loops, false);
     if (failed(linalg::vectorizeOpPrecondition(tile, vectorSizes, scalable)))
