@@ -22,14 +22,16 @@
 // DENSE-LABEL:   func.func @conv(
 // DENSE-NOT:       sparse_tensor
 // DENSE:           linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
-// With conv-to-matmul=all but no sparse weights, the dense product
-// does not stay one: elementwise fusion folds the reshapes and the
-// patches copy back into it, one loop nest over the product's F x N x Ho x
-// Wo (the filter constant reshaped) instead of the convolution's output.
+// With conv-to-matmul=all but no sparse weights, the dense product runs in
+// sparse-opt-dense-kernels' register tiles (FMAs), after the patches copy;
+// no convolution loops left.
 // ALL-LABEL:     func.func @conv(
-// ALL-NOT:         linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]
-// ALL:             linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
-// ALL-SAME:          outs(%{{.*}} : memref<2x1x4x4xf32>)
+// ALL-NOT:         "reduction", "reduction", "reduction"
+// ALL:             linalg.generic
+// ALL-NOT:         "reduction", "reduction", "reduction"
+// ALL:             vector.fma
+// ALL-NOT:         "reduction", "reduction", "reduction"
+// ALL:             return
 // BAD: for the --conv-to-matmul option: Cannot find option named 'some'
 func.func @conv(%x: tensor<1x1x5x5xf32>) -> tensor<1x2x4x4xf32>
     attributes {llvm.emit_c_interface} {
