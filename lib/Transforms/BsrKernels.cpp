@@ -148,7 +148,8 @@ public:
   void emitTiled(OpBuilder &b, Location loc, Value blockRow, Value cols) const {
     Value begin, end;
     std::tie(begin, end) = blockRange(b, loc, blockRow);
-    emitColumnTiles(b, loc, cols, p.lanes, tileVectors(),
+    emitColumnTiles(b, loc, indexConstant(b, loc, 0), cols, p.lanes,
+                    tileVectors(),
                     [&](OpBuilder &tb, Location tl, Value column,
                         unsigned vectors, Value mask) {
                       emitTile(tb, tl, blockRow, column, begin, end, vectors,

@@ -63,10 +63,6 @@ struct DenseProduct {
   bool packB = true;
 };
 
-bool isDenseFloatTensor(Value value, int64_t rank, Type elementType) {
-  return isDenseTensor(value.getType(), rank, elementType);
-}
-
 /// The maps of a plain matmul with A transposed: A (k, m), B (k, n),
 /// C (m, n).
 bool hasTransposedAMaps(linalg::MatmulOp op) {
@@ -102,9 +98,9 @@ FailureOr<DenseProduct> prepareDenseProduct(linalg::LinalgOp op,
   Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1],
         init = op.getDpsInits()[0];
   auto elementType = dyn_cast<FloatType>(getElementTypeOrSelf(init.getType()));
-  if (!elementType || !isDenseFloatTensor(a, rank, elementType) ||
-      !isDenseFloatTensor(b, rank, elementType) ||
-      !isDenseFloatTensor(init, rank, elementType))
+  if (!elementType || !isDenseTensor(a.getType(), rank, elementType) ||
+      !isDenseTensor(b.getType(), rank, elementType) ||
+      !isDenseTensor(init.getType(), rank, elementType))
     return rewriter.notifyMatchFailure(op, "not dense floats of one type");
   unsigned lanes = lanesFor(options.lanesFor32Bit, elementType);
   if (lanes == 0)
@@ -155,17 +151,6 @@ FailureOr<DenseProduct> prepareDenseProduct(linalg::LinalgOp op,
     product.parallel = flops >= double(options.parallelMinFlops);
   }
   return product;
-}
-
-/// Where whole steps of `step` from `start` end before `end`: start +
-/// floor((end - start) / step) x step.
-Value wholeStepsEnd(OpBuilder &b, Location loc, Value start, Value end,
-                    Value step) {
-  Value span = arith::SubIOp::create(b, loc, end, start);
-  return arith::AddIOp::create(
-      b, loc, start,
-      arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, span, step),
-                            step));
 }
 
 /// Emits the loops of a DenseProduct.
@@ -257,30 +242,25 @@ private:
                  k.zeroStart = arith::CmpIOp::create(
                      kb, kl, arith::CmpIPredicate::eq, kStart,
                      indexConstant(kb, kl, 0));
-               emitColumnTiles(kb, kl, k, rowRange.first, rowRange.second,
-                               colRange.first, colRange.second);
+               emitBlockColumns(kb, kl, k, rowRange.first, rowRange.second,
+                                colRange.first, colRange.second);
              });
   }
 
   /// Columns [colStart, colEnd) in full tiles of tileVectors vectors, then
   /// the narrower and masked tail tiles.
-  void emitColumnTiles(OpBuilder &b, Location loc, const TileOrigin &origin,
-                       Value rowStart, Value rowEnd, Value colStart,
-                       Value colEnd) const {
-    Value width = indexConstant(b, loc, options.tileVectors * p.lanes);
-    Value fullEnd = wholeStepsEnd(b, loc, colStart, colEnd, width);
-    auto emitTile = [&](OpBuilder &tb, Location tl, Value column,
-                        unsigned vectors, Value mask) {
-      if (origin.panel)
-        emitPack(tb, tl, origin, column, vectors, mask);
-      emitRowGroups(tb, tl, origin, rowStart, rowEnd, column, vectors, mask);
-    };
-    emitLoop(b, loc, colStart, fullEnd, width,
-             [&](OpBuilder &nb, Location nl, Value column) {
-               emitTile(nb, nl, column, options.tileVectors, Value());
-             });
-    emitTailTiles(b, loc, fullEnd, colEnd, p.lanes, options.tileVectors,
-                  emitTile);
+  void emitBlockColumns(OpBuilder &b, Location loc, const TileOrigin &origin,
+                        Value rowStart, Value rowEnd, Value colStart,
+                        Value colEnd) const {
+    emitColumnTiles(
+        b, loc, colStart, colEnd, p.lanes, options.tileVectors,
+        [&](OpBuilder &tb, Location tl, Value column, unsigned vectors,
+            Value mask) {
+          if (origin.panel)
+            emitPack(tb, tl, origin, column, vectors, mask);
+          emitRowGroups(tb, tl, origin, rowStart, rowEnd, column, vectors,
+                        mask);
+        });
   }
 
   /// Columns of C a full register tile covers.

@@ -327,18 +327,22 @@ void forEachParallel(OpBuilder &b, Location loc, Value count,
   branch->setAttr(kSerialFallbackAttrName, b.getUnitAttr());
 }
 
+Value wholeStepsEnd(OpBuilder &b, Location loc, Value start, Value end,
+                    Value step) {
+  Value span = b.createOrFold<arith::SubIOp>(loc, end, start);
+  Value whole = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, span, step), step);
+  return b.createOrFold<arith::AddIOp>(loc, start, whole);
+}
+
 void emitColumnTiles(
-    OpBuilder &b, Location loc, Value cols, unsigned lanes, unsigned nTile,
+    OpBuilder &b, Location loc, Value begin, Value cols, unsigned lanes,
+    unsigned nTile,
     function_ref<void(OpBuilder &, Location, Value, unsigned, Value)>
         emitTile) {
-  auto width = [&](unsigned vectors) {
-    return indexConstant(b, loc, vectors * lanes);
-  };
-  Value fullWidth = width(nTile);
-  Value fullTiles = arith::DivUIOp::create(b, loc, cols, fullWidth);
-  Value fullEnd = arith::MulIOp::create(b, loc, fullTiles, fullWidth);
-  scf::ForOp::create(b, loc, indexConstant(b, loc, 0), fullEnd, fullWidth,
-                     ValueRange{},
+  Value fullWidth = indexConstant(b, loc, nTile * lanes);
+  Value fullEnd = wholeStepsEnd(b, loc, begin, cols, fullWidth);
+  scf::ForOp::create(b, loc, begin, fullEnd, fullWidth, ValueRange{},
                      [&](OpBuilder &nb, Location nl, Value column, ValueRange) {
                        emitTile(nb, nl, column, nTile, Value());
                        scf::YieldOp::create(nb, nl);

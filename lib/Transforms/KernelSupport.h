@@ -190,13 +190,19 @@ void forEachParallel(OpBuilder &b, Location loc, Value count,
                      function_ref<void(OpBuilder &, Location, Value)> body,
                      const ParallelWork &work = {});
 
-/// Covers columns [0, cols) with register tiles: full tiles of `nTile`
+/// Where whole steps of `step` from `start` end before `end`: start +
+/// floor((end - start) / step) x step.
+Value wholeStepsEnd(OpBuilder &b, Location loc, Value start, Value end,
+                    Value step);
+
+/// Covers columns [begin, cols) with register tiles: full tiles of `nTile`
 /// vectors of `lanes`, then one tile each of nTile/2, ..., 1 vectors where
 /// the remaining columns allow, then one masked vector for the rest.
 /// `emitTile(builder, loc, column, vectors, mask)` emits one tile starting
 /// at `column`; `mask` is null for unmasked tiles.
 void emitColumnTiles(
-    OpBuilder &b, Location loc, Value cols, unsigned lanes, unsigned nTile,
+    OpBuilder &b, Location loc, Value begin, Value cols, unsigned lanes,
+    unsigned nTile,
     function_ref<void(OpBuilder &, Location, Value, unsigned, Value)> emitTile);
 
 /// The part of emitColumnTiles after the full tiles: columns [column, cols)

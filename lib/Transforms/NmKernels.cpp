@@ -125,7 +125,8 @@ public:
 
   /// SpMM: C[row, :] as register tiles along N.
   void emitTiled(OpBuilder &b, Location loc, Value row, Value cols) const {
-    emitColumnTiles(b, loc, cols, p.lanes, options.nTile,
+    emitColumnTiles(b, loc, indexConstant(b, loc, 0), cols, p.lanes,
+                    options.nTile,
                     [&](OpBuilder &tb, Location tl, Value column,
                         unsigned vectors, Value mask) {
                       emitTile(tb, tl, row, column, vectors, mask,
