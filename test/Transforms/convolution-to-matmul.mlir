@@ -51,7 +51,8 @@ func.func @nchw(%x: tensor<1x1x3x3xf32>) -> tensor<1x2x2x2xf32> {
   return %y : tensor<1x2x2x2xf32>
 }
 
-// Padded by tensor.pad (as the ONNX importer does), strides (2, 3) and
+// Padded by tensor.pad (the ONNX importer pads with a linalg.generic
+// instead; either is just the input here), strides (2, 3) and
 // dilations (2, 1), N = 2 and an init that is no fill (the bias): the
 // patches hold both images (C KH KW x N Ho Wo), the init and the result
 // are transposed between N x F x Ho x Wo and F x N x Ho x Wo.

@@ -500,7 +500,7 @@ def SparseOptConvolutionToMatmul
     The patches are one `linalg.generic` copy whose input map is affine
     (`h = oh * stride + kh * dilation`), so strides and dilations cost no
     index arithmetic; padding is whatever produced the input (the ONNX
-    importer pads with `tensor.pad`). A 1x1 convolution with stride 1 needs
+    importer pads with a `linalg.generic`). A 1x1 convolution with stride 1 needs
     no patches: the input reshaped (NHWC, or NCHW with N = 1), or for NCHW
     with N > 1 transposed to C x N H W. NCHW results with N > 1, and a
     non-zero-fill init (the bias), are transposed between N x F x Ho Wo and
