@@ -7,6 +7,7 @@ onnxruntime, in one run.
     bench/conv.py [--layers stem,layer1.conv2,...] [--sparsity 0.7,0.9]
                   [--threads 1,2] [--repeat 5] [--rounds 5] [--batch 1]
                   [--csv PATH] [--csr-options "spmm-k-block=0"]
+                  [--versus-options "conv-panel-bytes=0"]
 
 Each layer is one ONNX Conv with a bias (a ResNet-50 convolution with its
 batch-norm folded in), at 224 x 224 input resolution and batch 1 by default,
@@ -25,6 +26,9 @@ share the cores fairly):
 - sparse-opt, CSR: sparse-compile with weight-min-sparsity=0 (every
   filter converted, whatever its sparsity) and --csr-options at each
   sparsity;
+- with --versus-options: CSR builds with those options instead (e.g. the
+  patches built whole, conv-panel-bytes=0), and the gain of the default
+  ones over them;
 - im2col only: the same CSR build of a filter with one non-zero, whose
   product costs nothing: the patches copy, the bias and the call, i.e. what
   a direct sparse convolution could save at most.
@@ -131,10 +135,10 @@ def bench_layer(layer, args, work, thread_counts):
     expected = {key: run_onnxruntime(path, inputs)
                 for key, path in paths.items()}
 
-    def build(key, pipeline):
+    def build(key, pipeline, tag):
         start = time.perf_counter()
         compiled = compile_onnx(paths[key], os.path.join(
-            work, f"{layer}-{key}-{'csr' if pipeline else 'dense'}.so"),
+            work, f"{layer}-{key}-{tag}.so"),
             pipeline_options=pipeline, header=False)
         print(f"  compiled {layer} {key} {pipeline or 'dense'} in "
               f"{time.perf_counter() - start:.1f} s", file=sys.stderr)
@@ -142,9 +146,14 @@ def bench_layer(layer, args, work, thread_counts):
                 expected[key])
         return compiled
 
-    dense = build(args.sparsity[0], None)
-    csr = {key: build(key, f"weight-min-sparsity=0 {args.csr_options}".strip())
+    dense = build(args.sparsity[0], None, "dense")
+    csr = {key: build(key, f"weight-min-sparsity=0 {args.csr_options}".strip(),
+                      "csr")
            for key in [*args.sparsity, "im2col"]}
+    if args.versus_options is not None:
+        for sparsity in args.sparsity:
+            csr[("versus", sparsity)] = build(
+                sparsity, f"weight-min-sparsity=0 {args.versus_options}", "vs")
     rows = []
     for threads in thread_counts:
         options = onnxruntime.SessionOptions()
@@ -182,7 +191,10 @@ def bench_layer(layer, args, work, thread_counts):
                 im2col_ms=timed["im2col"] * 1e3,
                 csr_vs_dense=dense_time / timed[sparsity],
                 csr_vs_onnxruntime=reference / timed[sparsity],
-                im2col_share=timed["im2col"] / timed[sparsity]))
+                im2col_share=timed["im2col"] / timed[sparsity],
+                versus_ms=timed.get(("versus", sparsity), 0.0) * 1e3,
+                versus_gain=timed.get(("versus", sparsity), 0.0)
+                / timed[sparsity]))
     for compiled in [dense, *csr.values()]:
         compiled.close()
     return rows
@@ -199,6 +211,9 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--csr-options", default="",
                         help="more pipeline options of the CSR builds")
+    parser.add_argument("--versus-options", default=None,
+                        help="also time CSR builds with these options "
+                             "instead, e.g. conv-panel-bytes=0")
     parser.add_argument("--csv", default=os.path.join(ROOT, "bench", "results",
                                                       "conv.csv"))
     args = parser.parse_args()
@@ -222,20 +237,26 @@ def main():
           f"rounds of {args.repeat} calls (dense sparse-opt: of "
           f"{min(args.repeat, DENSE_REPEAT)}); CSR options: "
           f"'{args.csr_options}'\n")
+    versus = args.versus_options is not None
     print("| layer | shape | GFLOP | sparsity | threads | onnxruntime ms "
           "| sparse-opt dense ms | im2col + CSR ms | im2col only ms "
-          "| CSR vs dense | CSR vs onnxruntime | im2col share |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| CSR vs dense | CSR vs onnxruntime | im2col share |"
+          + (f" CSR with '{args.versus_options}' ms | CSR gain |"
+             if versus else ""))
+    print("|---" * (14 if versus else 12) + "|")
     for r in rows:
         print(f"| {r['layer']} | {r['shape']} | {r['gflop']:.3f} "
               f"| {r['sparsity']} | {r['threads']} "
               f"| {r['onnxruntime_ms']:.2f} | {r['dense_ms']:.1f} "
               f"| {r['csr_ms']:.2f} | {r['im2col_ms']:.2f} "
               f"| {r['csr_vs_dense']:.1f}x | {r['csr_vs_onnxruntime']:.2f}x "
-              f"| {r['im2col_share']:.0%} |")
+              f"| {r['im2col_share']:.0%} |"
+              + (f" {r['versus_ms']:.2f} | {r['versus_gain']:.2f}x |"
+                 if versus else ""))
     print("\n| sparsity | threads | geomean CSR vs onnxruntime "
-          "| geomean CSR vs dense | geomean im2col share |")
-    print("|---|---|---|---|---|")
+          "| geomean CSR vs dense | geomean im2col share |"
+          + (" geomean CSR gain |" if versus else ""))
+    print("|---" * (6 if versus else 5) + "|")
     for sparsity in args.sparsity:
         for threads in thread_counts:
             group = [r for r in rows if r["sparsity"] == sparsity
@@ -243,7 +264,9 @@ def main():
             print(f"| {sparsity} | {threads} "
                   f"| {geomean([r['csr_vs_onnxruntime'] for r in group]):.2f}x "
                   f"| {geomean([r['csr_vs_dense'] for r in group]):.1f}x "
-                  f"| {geomean([r['im2col_share'] for r in group]):.0%} |")
+                  f"| {geomean([r['im2col_share'] for r in group]):.0%} |"
+                  + (f" {geomean([r['versus_gain'] for r in group]):.2f}x |"
+                     if versus else ""))
     print(f"\nCSV: {args.csv}")
 
 

@@ -67,6 +67,7 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
     conv.convert = all ? "all" : "sparse";
     if (!all)
       conv.minSparsity = options.weightMinSparsity;
+    conv.panelBytes = options.convPanelBytes;
     pm.addNestedPass<func::FuncOp>(createSparseOptConvolutionToMatmul(conv));
   }
   if (options.weightMinSparsity >= 0) {

@@ -27,7 +27,9 @@
 
 #include "KernelSupport.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
@@ -65,6 +67,13 @@ struct ConversionRule {
     return read && elements > 0 &&
            double(zeros) / double(elements) >= minSparsity;
   }
+};
+
+/// How NCHW patches are built in panels of output rows (the `panel-bytes`
+/// and `panel-min-columns` options).
+struct Panels {
+  uint64_t bytes;
+  int64_t minColumns;
 };
 
 /// The operands and window of a 2-D convolution this pass rewrites: a
@@ -123,8 +132,10 @@ FailureOr<Convolution> matchConvolution(ConvOp op, ArrayRef<int64_t> kernelDims,
     return rewriter.notifyMatchFailure(op, "the filter's data cannot be read");
   for (int64_t d : kernelDims)
     conv.kernel.push_back(conv.filterType.getDimSize(d));
-  conv.strides = llvm::to_vector_of<int64_t>(op.getStrides().template getValues<int64_t>());
-  conv.dilations = llvm::to_vector_of<int64_t>(op.getDilations().template getValues<int64_t>());
+  conv.strides = llvm::to_vector_of<int64_t>(
+      op.getStrides().template getValues<int64_t>());
+  conv.dilations = llvm::to_vector_of<int64_t>(
+      op.getDilations().template getValues<int64_t>());
   return conv;
 }
 
@@ -184,19 +195,17 @@ Value filterMatrix(OpBuilder &b, Location loc, ElementsAttr filter,
   return arith::ConstantOp::create(b, loc, type, matrix).getResult();
 }
 
-SmallVector<OpFoldResult> mixedSizes(OpBuilder &b, Location loc, Value v) {
-  return tensor::getMixedSizes(b, loc, v);
-}
-
 /// `source` with its dimensions permuted (`permutation[i]` is the source
 /// dimension of result dimension i).
 Value permuted(OpBuilder &b, Location loc, Value source,
                ArrayRef<int64_t> permutation) {
-  SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, source), result;
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, source),
+                            result;
   for (int64_t d : permutation)
     result.push_back(sizes[d]);
   Value empty = tensor::EmptyOp::create(
-      b, loc, result, cast<RankedTensorType>(source.getType()).getElementType());
+      b, loc, result,
+      cast<RankedTensorType>(source.getType()).getElementType());
   return linalg::TransposeOp::create(b, loc, source, empty, permutation)
       .getResult()[0];
 }
@@ -206,8 +215,8 @@ Value collapsed(OpBuilder &b, Location loc, Value source,
   return tensor::CollapseShapeOp::create(b, loc, source, groups);
 }
 
-Value expanded(OpBuilder &b, Location loc, Value source, ArrayRef<int64_t> shape,
-               ArrayRef<ReassociationIndices> groups) {
+Value expanded(OpBuilder &b, Location loc, Value source,
+               ArrayRef<int64_t> shape, ArrayRef<ReassociationIndices> groups) {
   auto type = RankedTensorType::get(
       shape, cast<RankedTensorType>(source.getType()).getElementType());
   return tensor::ExpandShapeOp::create(b, loc, type, source, groups);
@@ -252,8 +261,9 @@ struct ChannelsFirst {
                              {{0}, {1}, {2, 3, 4}});
       return permuted(b, loc, moved, {2, 0, 1, 3, 4});
     }
-    Value moved = expanded(b, loc, matrix, {shape[1], shape[0], shape[2], shape[3]},
-                           {{0}, {1, 2, 3}});
+    Value moved =
+        expanded(b, loc, matrix, {shape[1], shape[0], shape[2], shape[3]},
+                 {{0}, {1, 2, 3}});
     return permuted(b, loc, moved, {1, 0, 2, 3});
   }
 };
@@ -261,7 +271,7 @@ struct ChannelsFirst {
 /// A linalg.generic copying `input` through the affine `inputMap` into a
 /// fresh tensor of `sizes`: the patches of a convolution.
 Value affineCopy(OpBuilder &b, Location loc, Value input, AffineMap inputMap,
-             ArrayRef<OpFoldResult> sizes) {
+                 ArrayRef<OpFoldResult> sizes) {
   Type elementType = cast<RankedTensorType>(input.getType()).getElementType();
   Value empty = tensor::EmptyOp::create(b, loc, sizes, elementType);
   unsigned loops = sizes.size();
@@ -306,7 +316,7 @@ Value channelsFirstPatches(OpBuilder &b, Location loc, const Convolution &conv,
     access.push_back(d[0]);
   access.append({c, window(oh, kh, conv.strides[0], conv.dilations[0]),
                  window(ow, kw, conv.strides[1], conv.dilations[1])});
-  SmallVector<OpFoldResult> input = mixedSizes(b, loc, conv.input);
+  SmallVector<OpFoldResult> input = tensor::getMixedSizes(b, loc, conv.input);
   ArrayRef<int64_t> out = conv.outputType.getShape();
   SmallVector<OpFoldResult> sizes;
   if (layout.grouped)
@@ -315,16 +325,15 @@ Value channelsFirstPatches(OpBuilder &b, Location loc, const Convolution &conv,
                 b.getIndexAttr(conv.kernel[1]), input[0],
                 b.getIndexAttr(out[g + 2]), b.getIndexAttr(out[g + 3])});
   Value patches = affineCopy(b, loc, conv.input,
-                         AffineMap::get(6 + g, 0, access, context), sizes);
+                             AffineMap::get(6 + g, 0, access, context), sizes);
   if (layout.grouped)
     return collapsed(b, loc, patches, {{0}, {1, 2, 3}, {4, 5, 6}});
   return collapsed(b, loc, patches, {{0, 1, 2}, {3, 4, 5}});
 }
 
-
 /// Group `group` of `value` ([G, R, C]) as an R x C matrix.
 Value sliceOfGroup(OpBuilder &b, Location loc, Value value, int64_t group) {
-  SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, value);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, value);
   auto type = cast<RankedTensorType>(value.getType());
   auto slice = RankedTensorType::get(type.getShape().drop_front(),
                                      type.getElementType());
@@ -338,7 +347,7 @@ Value sliceOfGroup(OpBuilder &b, Location loc, Value value, int64_t group) {
 /// `matrix` (R x C) inserted as group `group` of `into` ([G, R, C]).
 Value insertGroup(OpBuilder &b, Location loc, Value matrix, Value into,
                   int64_t group) {
-  SmallVector<OpFoldResult> sizes = mixedSizes(b, loc, into);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, into);
   sizes[0] = b.getIndexAttr(1);
   return tensor::InsertSliceOp::create(
       b, loc, matrix, into,
@@ -352,10 +361,142 @@ Value matmul(OpBuilder &b, Location loc, Value lhs, Value rhs, Value init) {
       .getResult(0);
 }
 
+/// Output rows per panel for the patches (depth x Ho Wo) of `conv`
+/// (NCHW, not grouped): the most rows that divide Ho, whose patches fit
+/// `panels.bytes` and give at least `panels.minColumns` columns; 0 (no
+/// panels) when the patches of the whole batch fit or no such count exists.
+int64_t panelRows(const Convolution &conv, int64_t depth,
+                  const Panels &panels) {
+  if (panels.bytes == 0 || isPointwise(conv))
+    return 0;
+  ArrayRef<int64_t> out = conv.outputType.getShape();
+  int64_t rows = out[2], width = out[3];
+  uint64_t rowBytes = uint64_t(depth) * uint64_t(width) *
+                      conv.outputType.getElementTypeBitWidth() / 8;
+  if (!ShapedType::isDynamic(out[0]) &&
+      uint64_t(out[0] * rows) * rowBytes <= panels.bytes)
+    return 0;
+  for (int64_t count = rows; count >= 1; --count)
+    if (rows % count == 0 && uint64_t(count) * rowBytes <= panels.bytes &&
+        count * width >= panels.minColumns)
+      return count;
+  return 0;
+}
+
+Value zeroFilled(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+                 Type elementType) {
+  Value zero = arith::ConstantOp::create(b, loc, elementType,
+                                         b.getZeroAttr(elementType));
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, elementType);
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// NCHW, not grouped, in panels of `rowsPerPanel` output rows of one image:
+/// each panel's patches (depth x rowsPerPanel Wo) are built just before
+/// its product, so they stay in cache for it, into an accumulator
+/// [N, panels, F, rowsPerPanel Wo] (each product a contiguous block of it);
+/// then one generic moves F before the panels and adds a non-zero init.
+Value rewriteChannelsFirstInPanels(OpBuilder &b, Location loc,
+                                   const Convolution &conv, Value weight,
+                                   int64_t features, int64_t rowsPerPanel) {
+  Type elementType = conv.outputType.getElementType();
+  ArrayRef<int64_t> out = conv.outputType.getShape();
+  ArrayRef<int64_t> in = conv.inputType.getShape();
+  int64_t width = out[3], panels = out[2] / rowsPerPanel,
+          columns = rowsPerPanel * width;
+  int64_t stripRows = (rowsPerPanel - 1) * conv.strides[0] +
+                      (conv.kernel[0] - 1) * conv.dilations[0] + 1;
+  auto index = [&](int64_t v) { return b.getIndexAttr(v); };
+  OpFoldResult batch = tensor::getMixedSizes(b, loc, conv.input)[0];
+  Value accumulator = tensor::EmptyOp::create(
+      b, loc, {batch, index(panels), index(features), index(columns)},
+      elementType);
+  Value c0 = sparse_opt::kernels::indexConstant(b, loc, 0);
+  Value c1 = sparse_opt::kernels::indexConstant(b, loc, 1);
+  Value batchSize = getValueOrCreateConstantIndexOp(b, loc, batch);
+  auto stripType =
+      RankedTensorType::get({1, in[1], stripRows, in[3]}, elementType);
+  auto images = scf::ForOp::create(
+      b, loc, c0, batchSize, c1, ValueRange{accumulator},
+      [&](OpBuilder &ib, Location il, Value image, ValueRange imageArgs) {
+        Value panelCount = sparse_opt::kernels::indexConstant(ib, il, panels);
+        auto strips = scf::ForOp::create(
+            ib, il, c0, panelCount, c1, imageArgs,
+            [&](OpBuilder &pb, Location pl, Value panel, ValueRange args) {
+              Value firstRow = arith::MulIOp::create(
+                  pb, pl, panel,
+                  sparse_opt::kernels::indexConstant(
+                      pb, pl, rowsPerPanel * conv.strides[0]));
+              Convolution strip = conv;
+              strip.input = tensor::ExtractSliceOp::create(
+                  pb, pl, stripType, conv.input,
+                  ArrayRef<OpFoldResult>{image, index(0), firstRow, index(0)},
+                  ArrayRef<OpFoldResult>{index(1), index(in[1]),
+                                         index(stripRows), index(in[3])},
+                  ArrayRef<OpFoldResult>{index(1), index(1), index(1),
+                                         index(1)});
+              strip.inputType = stripType;
+              strip.outputType = RankedTensorType::get(
+                  {1, features, rowsPerPanel, width}, elementType);
+              Value patches =
+                  channelsFirstPatches(pb, pl, strip, ChannelsFirst{false});
+              Value product =
+                  matmul(pb, pl, weight, patches,
+                         zeroFilled(pb, pl, {index(features), index(columns)},
+                                    elementType));
+              Value next = tensor::InsertSliceOp::create(
+                  pb, pl, product, args[0],
+                  ArrayRef<OpFoldResult>{image, panel, index(0), index(0)},
+                  ArrayRef<OpFoldResult>{index(1), index(1), index(features),
+                                         index(columns)},
+                  ArrayRef<OpFoldResult>{index(1), index(1), index(1),
+                                         index(1)});
+              scf::YieldOp::create(pb, pl, next);
+            });
+        scf::YieldOp::create(ib, il, strips.getResults());
+      });
+  // [N, panels, F, rows, Wo] read as [N, F, panels, rows, Wo].
+  int64_t n = out[0];
+  Value blocks = expanded(b, loc, images.getResult(0),
+                          {n, panels, features, rowsPerPanel, width},
+                          {{0}, {1}, {2}, {3, 4}});
+  bool zeroInit = sparse_opt::kernels::isZeroFilled(conv.init);
+  SmallVector<int64_t> split = {n, features, panels, rowsPerPanel, width};
+  Value into =
+      zeroInit
+          ? tensor::EmptyOp::create(
+                b, loc,
+                ArrayRef<OpFoldResult>{batch, index(features), index(panels),
+                                       index(rowsPerPanel), index(width)},
+                elementType)
+                .getResult()
+          : expanded(b, loc, conv.init, split, {{0}, {1}, {2, 3}, {4}});
+  MLIRContext *context = b.getContext();
+  SmallVector<AffineExpr> d;
+  for (unsigned i = 0; i < 5; ++i)
+    d.push_back(getAffineDimExpr(i, context));
+  Value result =
+      linalg::GenericOp::create(
+          b, loc, into.getType(), blocks, into,
+          ArrayRef<AffineMap>{
+              AffineMap::get(5, 0, {d[0], d[2], d[1], d[3], d[4]}, context),
+              b.getMultiDimIdentityMap(5)},
+          SmallVector<utils::IteratorType>(5, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location nl, ValueRange args) {
+            Value value = zeroInit
+                              ? args[0]
+                              : arith::AddFOp::create(nb, nl, args[0], args[1])
+                                    .getResult();
+            linalg::YieldOp::create(nb, nl, value);
+          })
+          .getResult(0);
+  return collapsed(b, loc, result, {{0}, {1}, {2, 3}, {4}});
+}
+
 /// NCHW, grouped or not: out = fromMatrix(W x patches), with one product
 /// per group, each with its own filter constant.
 Value rewriteChannelsFirst(OpBuilder &b, Location loc, const Convolution &conv,
-                           bool grouped) {
+                           bool grouped, const Panels &panels) {
   ChannelsFirst layout{grouped};
   ArrayRef<int64_t> filterShape = conv.filterType.getShape();
   int64_t groups = grouped ? filterShape[0] : 1;
@@ -366,8 +507,10 @@ Value rewriteChannelsFirst(OpBuilder &b, Location loc, const Convolution &conv,
   if (!grouped)
     weight = filterMatrix(b, loc, conv.filter, features, depth, /*offset=*/0,
                           depth, 1);
+  if (int64_t rows = grouped ? 0 : panelRows(conv, depth, panels))
+    return rewriteChannelsFirstInPanels(b, loc, conv, weight, features, rows);
   Value patches = channelsFirstPatches(b, loc, conv, layout);
-  OpFoldResult columns = mixedSizes(b, loc, patches).back();
+  OpFoldResult columns = tensor::getMixedSizes(b, loc, patches).back();
   bool zeroInit = sparse_opt::kernels::isZeroFilled(conv.init);
   auto groupInit = [&](Value result, int64_t group) -> Value {
     if (zeroInit)
@@ -377,8 +520,8 @@ Value rewriteChannelsFirst(OpBuilder &b, Location loc, const Convolution &conv,
     return sliceOfGroup(b, loc, result, group);
   };
   if (!grouped) {
-    Value init = zeroInit ? groupInit(Value(), 0)
-                          : layout.toMatrix(b, loc, conv.init);
+    Value init =
+        zeroInit ? groupInit(Value(), 0) : layout.toMatrix(b, loc, conv.init);
     return layout.fromMatrix(b, loc, matmul(b, loc, weight, patches, init),
                              conv.outputType);
   }
@@ -426,21 +569,20 @@ Value rewriteChannelsLast(OpBuilder &b, Location loc, const Convolution &conv,
         {d[0], window(d[1], d[3], conv.strides[0], conv.dilations[0]),
          window(d[2], d[4], conv.strides[1], conv.dilations[1]), d[5]},
         context);
-    SmallVector<OpFoldResult> input = mixedSizes(b, loc, conv.input);
+    SmallVector<OpFoldResult> input = tensor::getMixedSizes(b, loc, conv.input);
     ArrayRef<int64_t> out = conv.outputType.getShape();
-    Value gathered = affineCopy(
-        b, loc, conv.input, access,
-        {input[0], b.getIndexAttr(out[1]), b.getIndexAttr(out[2]),
-         b.getIndexAttr(conv.kernel[0]), b.getIndexAttr(conv.kernel[1]),
-         input[3]});
+    Value gathered =
+        affineCopy(b, loc, conv.input, access,
+                   {input[0], b.getIndexAttr(out[1]), b.getIndexAttr(out[2]),
+                    b.getIndexAttr(conv.kernel[0]),
+                    b.getIndexAttr(conv.kernel[1]), input[3]});
     patches = collapsed(b, loc, gathered, {{0, 1, 2}, {3, 4, 5}});
   }
-  Value init =
-      sparse_opt::kernels::isZeroFilled(conv.init)
-          ? filledLike(b, loc, conv.init,
-                       {mixedSizes(b, loc, patches)[0],
-                        b.getIndexAttr(features)})
-          : collapsed(b, loc, conv.init, {{0, 1, 2}, {3}});
+  Value init = sparse_opt::kernels::isZeroFilled(conv.init)
+                   ? filledLike(b, loc, conv.init,
+                                {tensor::getMixedSizes(b, loc, patches)[0],
+                                 b.getIndexAttr(features)})
+                   : collapsed(b, loc, conv.init, {{0, 1, 2}, {3}});
   return expanded(b, loc, matmul(b, loc, patches, weight, init),
                   conv.outputType.getShape(), {{0, 1, 2}, {3}});
 }
@@ -454,15 +596,15 @@ struct ConvolutionToMatmul : public OpRewritePattern<ConvOp> {
   static constexpr bool kFeaturesFirstNhwc =
       std::is_same_v<ConvOp, linalg::Conv2DNhwcFhwcOp>;
 
-  ConvolutionToMatmul(MLIRContext *context, ConversionRule rule)
-      : OpRewritePattern<ConvOp>(context), rule(rule) {}
+  ConvolutionToMatmul(MLIRContext *context, ConversionRule rule, Panels panels)
+      : OpRewritePattern<ConvOp>(context), rule(rule), panels(panels) {}
 
   LogicalResult matchAndRewrite(ConvOp op,
                                 PatternRewriter &rewriter) const override {
     // Filter dimensions of the kernel window.
     SmallVector<int64_t, 2> kernelDims =
-        kGrouped ? SmallVector<int64_t, 2>{3, 4}
-        : kChannelsFirst ? SmallVector<int64_t, 2>{2, 3}
+        kGrouped             ? SmallVector<int64_t, 2>{3, 4}
+        : kChannelsFirst     ? SmallVector<int64_t, 2>{2, 3}
         : kFeaturesFirstNhwc ? SmallVector<int64_t, 2>{1, 2}
                              : SmallVector<int64_t, 2>{0, 1};
     FailureOr<Convolution> conv = matchConvolution(op, kernelDims, rewriter);
@@ -471,16 +613,17 @@ struct ConvolutionToMatmul : public OpRewritePattern<ConvOp> {
     if (!rule.converts(conv->filter))
       return rewriter.notifyMatchFailure(op, "the filter will not be stored "
                                              "sparse");
-    Value result =
-        kChannelsFirst
-            ? rewriteChannelsFirst(rewriter, op.getLoc(), *conv, kGrouped)
-            : rewriteChannelsLast(rewriter, op.getLoc(), *conv,
-                                  kFeaturesFirstNhwc);
+    Value result = kChannelsFirst
+                       ? rewriteChannelsFirst(rewriter, op.getLoc(), *conv,
+                                              kGrouped, panels)
+                       : rewriteChannelsLast(rewriter, op.getLoc(), *conv,
+                                             kFeaturesFirstNhwc);
     rewriter.replaceOp(op, result);
     return success();
   }
 
   ConversionRule rule;
+  Panels panels;
 };
 
 struct ConvolutionToMatmulPass
@@ -508,8 +651,8 @@ struct ConvolutionToMatmulPass
     patterns.add<ConvolutionToMatmul<linalg::Conv2DNchwFchwOp>,
                  ConvolutionToMatmul<linalg::Conv2DNgchwGfchwOp>,
                  ConvolutionToMatmul<linalg::Conv2DNhwcHwcfOp>,
-                 ConvolutionToMatmul<linalg::Conv2DNhwcFhwcOp>>(&getContext(),
-                                                                rule);
+                 ConvolutionToMatmul<linalg::Conv2DNhwcFhwcOp>>(
+        &getContext(), rule, Panels{panelBytes, panelMinColumns});
     walkAndApplyPatterns(getOperation(), std::move(patterns));
   }
 };

@@ -116,6 +116,39 @@ def test_pruned_small_cnn(tmp_path, require_ops, batch):
     assert ir.count("sparse_tensor.convert") == 7
 
 
+@pytest.mark.parametrize("stride,dilation,with_bias,batch", [
+    (1, 1, True, 2), (2, 1, False, 1), (1, 2, True, 1)])
+def test_convolution_in_panels(tmp_path, require_ops, stride, dilation,
+                               with_bias, batch):
+    """Patches over conv-panel-bytes (here 32 KiB) are built in panels of
+    output rows: 72 x 32 floats per output row, so panels of 2 rows (64
+    columns), 16 per image."""
+    size = 31 * stride + 2 * dilation - 1  # 32 x 32 out with a pad of 1
+    initializers = []
+    node = conv_node(np.random.default_rng(stride + dilation), initializers,
+                     "conv", "input", 8, 16, (3, 3), (stride, stride),
+                     (dilation, dilation), (1, 1, 1, 1), bias=with_bias)
+    graph = helper.make_graph(
+        [node], "conv",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT,
+                                       [batch, 8, size, size])],
+        [helper.make_tensor_value_info("conv", TensorProto.FLOAT,
+                                       [batch, 16, 32, 32])],
+        initializers)
+    model = helper.make_model(graph, opset_imports=[
+        helper.make_opsetid("", models.OPSET)], ir_version=models.IR_VERSION)
+    prune.prune_model(model, method="magnitude", sparsity=0.8)
+    check_model(tmp_path, model, require_ops, tolerances="model",
+                pipeline_options=f"{CSR_WEIGHTS} conv-panel-bytes=32768")
+    ir = subprocess.run(
+        [find_executable("sparse-opt"),
+         str(import_onnx(tmp_path / "model.onnx", tmp_path / "model.mlir")),
+         "--sparse-opt-convolution-to-matmul=panel-bytes=32768"],
+        check=True, capture_output=True, text=True).stdout
+    assert ir.count("scf.for") == 2
+    assert "tensor.insert_slice" in ir and "linalg.conv_2d" not in ir
+
+
 def test_small_cnn_dense_im2col(tmp_path, require_ops):
     """conv-to-matmul=all: unpruned filters too, as dense products."""
     check_model(tmp_path, small_cnn(2), require_ops, tolerances="model",

@@ -2,6 +2,7 @@
 // RUN: sparse-opt --sparse-opt-convolution-to-matmul %s | FileCheck %s --check-prefix=SPARSE
 // RUN: sparse-opt --sparse-opt-convolution-to-matmul="min-sparsity=0.9" %s | FileCheck %s --check-prefix=HIGH
 // RUN: sparse-opt --sparse-opt-convolution-to-matmul="convert=all" --sparse-opt-sparsify-weights="min-sparsity=0.6" %s | FileCheck %s --check-prefix=CSR
+// RUN: sparse-opt --sparse-opt-convolution-to-matmul="convert=all panel-bytes=900 panel-min-columns=8" %s | FileCheck %s --check-prefix=PANEL
 // RUN: not sparse-opt --sparse-opt-convolution-to-matmul="convert=some" %s 2>&1 | FileCheck %s --check-prefix=BADCONVERT
 // RUN: not sparse-opt --sparse-opt-convolution-to-matmul="min-sparsity=-0.5" %s 2>&1 | FileCheck %s --check-prefix=BADSPARSITY
 
@@ -50,7 +51,8 @@ func.func @nchw(%x: tensor<1x1x3x3xf32>) -> tensor<1x2x2x2xf32> {
   return %y : tensor<1x2x2x2xf32>
 }
 
-// Padded by tensor.pad (as the ONNX importer does), strides (2, 3) and
+// Padded by tensor.pad (the ONNX importer pads with a linalg.generic
+// instead; either is just the input here), strides (2, 3) and
 // dilations (2, 1), N = 2 and an init that is no fill (the bias): the
 // patches hold both images (C KH KW x N Ho Wo), the init and the result
 // are transposed between N x F x Ho x Wo and F x N x Ho x Wo.
@@ -221,6 +223,43 @@ func.func @resource_filters(%x: tensor<1x1x3x3xf32>, %i: tensor<1x2x2x2xf32>,
   %yn = linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
       ins(%xn, %wn : tensor<1x2x2x4xf32>, tensor<2x1x1x4xf32>) outs(%in : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
   return %y, %yn : tensor<1x2x2x2xf32>, tensor<1x2x2x2xf32>
+}
+
+// Patches of 27 x 24 x 2 images (5 KiB) over panel-bytes=900: panels of
+// output rows. Each row of the patches is 27 x 4 floats = 432 bytes, so 2
+// rows (8 columns, panel-min-columns=8) per panel, 3 panels per image: the
+// loops slice the input rows a panel reads (2 + 3 - 1 = 4), build its
+// patches, multiply into a zero fill and insert the product as block
+// [image, panel] of [N, panels, F, 2 x Wo]; then one generic reads the
+// blocks as [N, F, panels, 2, Wo] and adds the init (the bias).
+// Smaller patches (the functions above) are built whole, as are NHWC ones.
+// PANEL-NOT:     scf.for
+// PANEL-LABEL: func.func @panels(
+// PANEL-SAME:      %[[X:.*]]: tensor<2x3x8x6xf32>, %[[B:.*]]: tensor<2x4x6x4xf32>
+// PANEL:         %[[W:.*]] = arith.constant dense<1.000000e+00> : tensor<4x27xf32>
+// PANEL:         %[[ACC:.*]] = tensor.empty() : tensor<2x3x4x8xf32>
+// PANEL:         %[[IMAGES:.*]] = scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A:.*]] = %[[ACC]])
+// PANEL:           scf.for %[[P:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A2:.*]] = %[[A]])
+// PANEL:             %[[ROW:.*]] = arith.muli %[[P]], %{{.*}} : index
+// PANEL:             %[[STRIP:.*]] = tensor.extract_slice %[[X]][%[[N]], 0, %[[ROW]], 0] [1, 3, 4, 6] [1, 1, 1, 1] : tensor<2x3x8x6xf32> to tensor<1x3x4x6xf32>
+// PANEL:             %[[G:.*]] = linalg.generic {{.*}} ins(%[[STRIP]] : tensor<1x3x4x6xf32>) outs(%{{.*}} : tensor<3x3x3x1x2x4xf32>)
+// PANEL:             %[[PATCHES:.*]] = tensor.collapse_shape %[[G]] {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<3x3x3x1x2x4xf32> into tensor<27x8xf32>
+// PANEL:             %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<4x8xf32>)
+// PANEL:             %[[M:.*]] = linalg.matmul ins(%[[W]], %[[PATCHES]] : tensor<4x27xf32>, tensor<27x8xf32>) outs(%[[Z]] : tensor<4x8xf32>)
+// PANEL:             %[[NEXT:.*]] = tensor.insert_slice %[[M]] into %[[A2]][%[[N]], %[[P]], 0, 0] [1, 1, 4, 8] [1, 1, 1, 1] : tensor<4x8xf32> into tensor<2x3x4x8xf32>
+// PANEL:             scf.yield %[[NEXT]]
+// PANEL:         %[[BLOCKS:.*]] = tensor.expand_shape %[[IMAGES]] {{\[}}[0], [1], [2], [3, 4]] output_shape [2, 3, 4, 2, 4]
+// PANEL:         %[[BIAS:.*]] = tensor.expand_shape %[[B]] {{\[}}[0], [1], [2, 3], [4]] output_shape [2, 4, 3, 2, 4]
+// PANEL:         %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[$PANELS:.*]], #{{.*}}], {{.*}}} ins(%[[BLOCKS]] : tensor<2x3x4x2x4xf32>) outs(%[[BIAS]] : tensor<2x4x3x2x4xf32>)
+// PANEL:           arith.addf
+// PANEL:         tensor.collapse_shape %[[SUM]] {{\[}}[0], [1], [2, 3], [4]] : tensor<2x4x3x2x4xf32> into tensor<2x4x6x4xf32>
+// PANEL-LABEL: func.func @unchanged(
+// PANEL-NOT:     scf.for
+func.func @panels(%x: tensor<2x3x8x6xf32>, %b: tensor<2x4x6x4xf32>) -> tensor<2x4x6x4xf32> {
+  %w = arith.constant dense<1.0> : tensor<4x3x3x3xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<2x3x8x6xf32>, tensor<4x3x3x3xf32>) outs(%b : tensor<2x4x6x4xf32>) -> tensor<2x4x6x4xf32>
+  return %y : tensor<2x4x6x4xf32>
 }
 
 // Left alone: a filter that is no constant; depthwise convolutions; in

@@ -172,12 +172,17 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "matrix products (im2col) for the sparse kernels "
                      "(sparse-opt-convolution-to-matmul)"),
       llvm::cl::init(ConvToMatmul::Sparse),
-      llvm::cl::values(
-          clEnumValN(ConvToMatmul::None, "none", "None"),
-          clEnumValN(ConvToMatmul::Sparse, "sparse",
-                     "Those whose filter is stored sparse "
-                     "(weight-min-sparsity)"),
-          clEnumValN(ConvToMatmul::All, "all", "Every one"))};
+      llvm::cl::values(clEnumValN(ConvToMatmul::None, "none", "None"),
+                       clEnumValN(ConvToMatmul::Sparse, "sparse",
+                                  "Those whose filter is stored sparse "
+                                  "(weight-min-sparsity)"),
+                       clEnumValN(ConvToMatmul::All, "all", "Every one"))};
+  PassOptions::Option<uint64_t> convPanelBytes{
+      *this, "conv-panel-bytes",
+      llvm::cl::desc("Build the im2col patches of NCHW convolutions in "
+                     "panels of output rows of at most this many bytes, "
+                     "each just before its product (0: whole)"),
+      llvm::cl::init(262144)};
   PassOptions::Option<bool> enableSIMDIndex32{
       *this, "enable-simd-index32",
       llvm::cl::desc("Use 32-bit indices in vector gathers/scatters (only "

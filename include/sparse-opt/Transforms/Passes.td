@@ -662,7 +662,7 @@ def SparseOptConvolutionToMatmul
     The patches are one `linalg.generic` copy whose input map is affine
     (`h = oh * stride + kh * dilation`), so strides and dilations cost no
     index arithmetic; padding is whatever produced the input (the ONNX
-    importer pads with `tensor.pad`). A 1x1 convolution with stride 1 needs
+    importer pads with a `linalg.generic`). A 1x1 convolution with stride 1 needs
     no patches: the input reshaped (NHWC, or NCHW with N = 1), or for NCHW
     with N > 1 transposed to C x N H W. NCHW results with N > 1, and a
     non-zero-fill init (the bias), are transposed between N x F x Ho Wo and
@@ -673,6 +673,18 @@ def SparseOptConvolutionToMatmul
     sparsify-weights will store sparse: f32 with at least `min-sparsity` of
     its elements zero (the pipeline passes its `weight-min-sparsity`);
     `convert=all` rewrites every one it can (e.g. to compare dense im2col).
+
+    NCHW patches larger than `panel-bytes` (default 256 KiB, half of a
+    512 KiB L2; 0: never) are built in panels of output rows of one image,
+    the most rows that divide Ho, fit `panel-bytes` and make at least
+    `panel-min-columns` (64) columns: an `scf.for` over images and panels
+    builds each panel's patches just before its product, so both stay in
+    cache (the SpMM kernels run rows outermost, and a row sweeping all of
+    a wide B streams it from L3 once per row), into an accumulator
+    [N, panels, F, rows Wo] whose blocks are contiguous; one generic then
+    puts F before the panels and adds a non-zero init. Without such a row
+    count (a panel of `panel-min-columns` over the budget, as at 14 x 14
+    with 256 channels) the patches are built whole.
     Depthwise, 1-D (imported as 2-D over a unit height, so rewritten too),
     3-D convolutions, non-constant filters and dynamic spatial sizes are
     left alone.
@@ -684,10 +696,17 @@ def SparseOptConvolutionToMatmul
     Option<"minSparsity", "min-sparsity", "double", /*default=*/"0.7",
            "With convert=sparse: the sparsity (zeros / elements, 0..1) from "
            "which a filter is stored sparse">,
+    Option<"panelBytes", "panel-bytes", "uint64_t", /*default=*/"262144",
+           "NCHW: build the patches in panels of output rows of at most "
+           "this many bytes, each just before its product (0: whole)">,
+    Option<"panelMinColumns", "panel-min-columns", "int64_t",
+           /*default=*/"64",
+           "The fewest columns (output pixels) of a panel">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
     "mlir::linalg::LinalgDialect",
+    "mlir::scf::SCFDialect",
     "mlir::tensor::TensorDialect",
   ];
 }
