@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Whole models: a model built by sparse_opt.models, pruned by
 sparse_opt.prune, compiled by sparse-compile with dense weights and with its
-pruned matmul weights stored as CSR (weight-min-sparsity), run next to
+pruned matmul weights stored as CSR (weight-formats=csr), run next to
 onnxruntime on the same inputs, every output checked against onnxruntime.
 
     bench/model.py [--model bert] [--sparsity 0.9] [--threads 1,2]
@@ -105,7 +105,7 @@ def main():
 
     compiled = {}
     for name, pipeline in (("dense", ""),
-                           ("CSR", "weight-min-sparsity=0.7")):
+                           ("CSR", "weight-formats=csr weight-min-sparsity=0.7")):
         start = time.perf_counter()
         compiled[name] = compile_onnx(path, os.path.join(work, f"{name}.so"),
                                       pipeline_options=pipeline or None)

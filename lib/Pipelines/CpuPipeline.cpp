@@ -50,11 +50,18 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   if (!vectorLength)
     return vectorLength.takeError();
 
-  if (options.weightMinSparsity >= 0) {
-    SparseOptSparsifyWeightsOptions sparsify;
-    sparsify.minSparsity = options.weightMinSparsity;
-    pm.addNestedPass<func::FuncOp>(createSparseOptSparsifyWeights(sparsify));
-  }
+  // Each constant weight's storage format, before the ABI and the kernels.
+  SparseOptSelectWeightFormatsOptions weights;
+  weights.formats = options.weightFormats;
+  weights.minSparsity = options.weightMinSparsity;
+  weights.overrides = options.weightOverrides;
+  weights.costModel = options.costModel;
+  weights.dynamicN = options.weightDynamicN;
+  weights.report = options.weightReport;
+  weights.reportFormat = options.weightReportFormat;
+  weights.targetCpu = options.targetCpu;
+  weights.targetFeatures = options.targetFeatures;
+  pm.addPass(createSparseOptSelectWeightFormats(weights));
   // Record the tensor signatures before the stable ABI erases them; public
   // functions then take pos/crd/val buffers.
   SparseOptExportSignaturesOptions signatures;

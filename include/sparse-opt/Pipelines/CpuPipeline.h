@@ -115,11 +115,41 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Average non-zeros per row and K block from which CSR "
                      "SpMM runs K-blocked"),
       llvm::cl::init(10)};
+  // Storage formats of constant weights (sparse-opt-select-weight-formats).
+  PassOptions::Option<std::string> weightFormats{
+      *this, "weight-formats",
+      llvm::cl::desc("Storage of constant matmul / matvec weights: dense "
+                     "(unless an attribute or weight-overrides says "
+                     "otherwise), auto (the cost model's choice per layer), "
+                     "csr, bsr:RxC or nm:N:M"),
+      llvm::cl::init("dense")};
   PassOptions::Option<double> weightMinSparsity{
       *this, "weight-min-sparsity",
-      llvm::cl::desc("Store constant matmul weights at least this sparse as "
-                     "CSR (sparse-opt-sparsify-weights; negative: never)"),
-      llvm::cl::init(-1.0)};
+      llvm::cl::desc("Keep weights less sparse than this (0..1) dense"),
+      llvm::cl::init(0.0)};
+  PassOptions::Option<std::string> weightOverrides{
+      *this, "weight-overrides",
+      llvm::cl::desc("PATTERN=FORMAT,...: weight formats by layer-name glob"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> costModel{
+      *this, "cost-model",
+      llvm::cl::desc("Cost model file for weight-formats=auto (empty: the "
+                     "one shipped for the target)"),
+      llvm::cl::init("")};
+  PassOptions::Option<int64_t> weightDynamicN{
+      *this, "weight-dynamic-n",
+      llvm::cl::desc("Activation count the cost model assumes where it is "
+                     "dynamic"),
+      llvm::cl::init(1)};
+  PassOptions::Option<std::string> weightReport{
+      *this, "weight-report",
+      llvm::cl::desc("Write the per-layer weight format report to this file "
+                     "('-': stdout)"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> weightReportFormat{
+      *this, "weight-report-format",
+      llvm::cl::desc("Weight report format: text or json"),
+      llvm::cl::init("text")};
   PassOptions::Option<bool> enableSIMDIndex32{
       *this, "enable-simd-index32",
       llvm::cl::desc("Use 32-bit indices in vector gathers/scatters (only "

@@ -1,0 +1,603 @@
+#!/usr/bin/env python3
+"""Calibrates the cost model of the weight format selection on this machine.
+
+Runs micro-benchmarks of the code this compiler generates for one layer's
+product with a constant weight, in every format, over weight shapes,
+sparsities and activation counts N, and fits a linear model per format and
+kernel regime (N = 1: row dot products; N > 1: register-tiled kernels) by
+non-negative least squares on relative errors; writes it as the JSON
+`sparse-opt-select-weight-formats` reads (docs/cost-model.md).
+
+  scripts/calibrate.py -o cost-models/x86-64-avx512.json
+  scripts/calibrate.py -o avx2.json --target-cpu haswell
+  scripts/calibrate.py -o /tmp/quick.json --quick        # ~1 minute, tests
+
+What is measured, each kernel compiled by sparse-compile from a module with
+the weight as a constant (as the ONNX importer leaves it) and called through
+the Python package on 64-byte aligned operands, its result checked against
+numpy:
+
+* sparse formats: `W B` with W (rows x cols) constant and B (cols x N): the
+  product our kernels run (`weight-formats=FORMAT` rewrites it in place);
+* dense: `X W` with X (N x cols) and W (cols x rows) constant, the form of
+  a linear layer, compiled as the dense pipeline compiles it (not a BLAS);
+* the transposes a sparse `X W` adds around the kernel (`linalg.transpose`
+  of an N x cols matrix), fitted as their own model;
+* validation: a few sparse `X W` layers end to end, compared with the
+  model's kernel + transposes prediction (reported, not fitted).
+
+Weights are random with a fixed seed: CSR uniformly sparse, BSR R x C whole
+random blocks, N:M exactly N random non-zeros per group of M. Every time is
+the best of --repeat calls after a warm-up call (fewer when calls are slow,
+--budget). The machine's load distorts the numbers: calibrate on a quiet
+machine.
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+from sparse_opt import Library  # noqa: E402
+
+# The fits: features per format family and regime. The feature names and
+# their values are those of lib/CostModel/CostModel.cpp (docs/cost-model.md).
+FIT_FEATURES = {
+    "dense": {"vector": ["calls", "rows", "stored"],
+              "matrix": ["calls", "stored", "stored_n", "stored_vectors",
+                         "outputs", "inputs"]},
+    "sparse": {"vector": ["calls", "rows", "stored"],
+               "matrix": ["calls", "rows", "stored", "stored_vectors",
+                          "stored_tiles", "output_vectors"]},
+}
+TRANSPOSE_FEATURES = ["calls", "elements"]
+
+FULL = dict(
+    shapes=[(256, 256), (768, 768), (3072, 768), (768, 3072)],
+    n=[1, 8, 32, 128, 256],
+    sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
+    formats=["csr", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:16x1",
+             "bsr:8x8", "nm:2:4", "nm:1:4", "nm:2:8", "nm:4:8"],
+    transposes=[(1, 768), (8, 768), (32, 768), (128, 768), (256, 768),
+                (256, 3072), (128, 256), (32, 3072)],
+    validation=[("csr", 768, 768, 0.9), ("bsr:4x4", 768, 768, 0.9),
+                ("nm:2:4", 768, 768, 0.5)],
+    repeat=5)
+QUICK = dict(
+    shapes=[(64, 128), (128, 64)],
+    n=[1, 16, 64],
+    sparsities=[0.5, 0.9],
+    formats=["csr", "bsr:4x4", "nm:2:4"],
+    transposes=[(1, 64), (16, 128), (64, 128)],
+    validation=[("csr", 128, 64, 0.9)],
+    repeat=3)
+
+
+# --- features: the same definitions as lib/CostModel/CostModel.cpp ---------
+
+def parse_format(text):
+    """("dense",), ("csr",), ("bsr", R, C) or ("nm", N, M)."""
+    if text in ("dense", "csr"):
+        return (text,)
+    match = (re.fullmatch(r"bsr:([0-9]+)x([0-9]+)", text) or
+             re.fullmatch(r"nm:([0-9]+):([0-9]+)", text))
+    if not match:
+        raise ValueError(f"format must be dense, csr, bsr:RxC or nm:N:M, "
+                         f"got {text!r}")
+    a, b = int(match.group(1)), int(match.group(2))
+    if a <= 0 or b <= 0 or (text.startswith("nm") and a > b):
+        raise ValueError(f"bad format {text!r}")
+    return (text.split(":")[0], a, b)
+
+
+def column_tiles(n, lanes, tile):
+    width = lanes * tile
+    rest = n % width
+    return n // width + bin(rest // lanes).count("1") + (rest % lanes != 0)
+
+
+def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
+    """Every feature of the vocabulary for a product of a rows x cols
+    weight stored as `fmt` (a parse_format tuple) times N columns."""
+    lanes = kernels["lanes"]
+    vectors = -(-n // lanes)
+    tile = kernels["n_tile"]
+    if fmt[0] == "bsr":
+        fit = max(1, kernels["accumulator_registers"] // fmt[1])
+        tile = min(tile, 1 << (fit.bit_length() - 1))
+    return {
+        "calls": 1.0, "rows": float(kernel_rows), "stored": float(stored),
+        "stored_n": float(stored) * n,
+        "stored_vectors": float(stored) * vectors,
+        "stored_tiles": float(stored) * column_tiles(n, lanes, tile),
+        "outputs": float(rows) * n, "output_vectors": float(rows) * vectors,
+        "inputs": float(cols) * n,
+    }
+
+
+def predict(fit, values):
+    return sum(c * values[f] for f, c in zip(fit["features"],
+                                             fit["coefficients"]))
+
+
+# --- weights and kernels -----------------------------------------------------
+
+def random_weight(fmt, rows, cols, sparsity, rng):
+    """A rows x cols float32 weight in format `fmt` at about `sparsity`
+    (N:M: exactly 1 - N/M), and the values its format stores."""
+    values = rng.standard_normal((rows, cols)).astype(np.float32)
+    values[values == 0] = 1.0
+    if fmt[0] == "dense":
+        return values, rows * cols
+    if fmt[0] == "csr":
+        keep = int(round((1 - sparsity) * rows * cols))
+        mask = np.zeros(rows * cols, bool)
+        mask[rng.choice(rows * cols, keep, replace=False)] = True
+        weight = np.where(mask.reshape(rows, cols), values, 0)
+        return weight, keep
+    if fmt[0] == "bsr":
+        r, c = fmt[1], fmt[2]
+        blocks = (rows // r) * (cols // c)
+        keep = max(1, int(round((1 - sparsity) * blocks)))
+        mask = np.zeros(blocks, bool)
+        mask[rng.choice(blocks, keep, replace=False)] = True
+        mask = np.kron(mask.reshape(rows // r, cols // c),
+                       np.ones((r, c), bool))
+        return np.where(mask, values, 0), keep * r * c
+    n, m = fmt[1], fmt[2]
+    groups = values.reshape(rows, cols // m, m)
+    order = np.argsort(rng.random(groups.shape), axis=2)
+    mask = order < n
+    return np.where(mask, groups, 0).reshape(rows, cols), rows * cols // m * n
+
+
+def resource(name, array):
+    """A builtin dialect resource holding `array` (little-endian f32)."""
+    data = np.ascontiguousarray(array, dtype="<f4").tobytes()
+    return f'      {name}: "0x04000000{data.hex()}"'
+
+
+def module(body, resources):
+    return (body + "\n{-#\n  dialect_resources: {\n    builtin: {\n"
+            + ",\n".join(resources) + "\n    }\n  }\n#-}\n")
+
+
+def kernel_source(form, rows, cols, n, weight):
+    """MLIR of one measured product; `n` is static or None (dynamic).
+
+    form "left": W (rows x cols, constant) times B (cols x N);
+    "right": X (N x cols) times W^T (cols x rows, constant), a linear layer;
+    "transpose": an N x cols matrix transposed."""
+    d = "?" if n is None else str(n)
+    dim = "" if n is not None else "%n"
+    if form == "transpose":
+        return f"""module {{
+  func.func @layer(%x: tensor<{d}x{cols}xf32>) -> tensor<{cols}x{d}xf32>
+      attributes {{ llvm.emit_c_interface }} {{
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %x, %c0 : tensor<{d}x{cols}xf32>
+    %e = tensor.empty({dim}) : tensor<{cols}x{d}xf32>
+    %t = linalg.transpose ins(%x : tensor<{d}x{cols}xf32>)
+        outs(%e : tensor<{cols}x{d}xf32>) permutation = [1, 0]
+    return %t : tensor<{cols}x{d}xf32>
+  }}
+}}
+"""
+    if form == "left":
+        text = f"""module {{
+  func.func @layer(%b: tensor<{cols}x{d}xf32>) -> tensor<{rows}x{d}xf32>
+      attributes {{ llvm.emit_c_interface }} {{
+    %c1 = arith.constant 1 : index
+    %n = tensor.dim %b, %c1 : tensor<{cols}x{d}xf32>
+    %w = arith.constant dense_resource<weight> : tensor<{rows}x{cols}xf32>
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty({dim}) : tensor<{rows}x{d}xf32>
+    %i = linalg.fill ins(%zero : f32) outs(%e : tensor<{rows}x{d}xf32>)
+        -> tensor<{rows}x{d}xf32>
+    %c = linalg.matmul ins(%w, %b : tensor<{rows}x{cols}xf32>,
+                                    tensor<{cols}x{d}xf32>)
+        outs(%i : tensor<{rows}x{d}xf32>) -> tensor<{rows}x{d}xf32>
+    return %c : tensor<{rows}x{d}xf32>
+  }}
+}}"""
+        return module(text, [resource("weight", weight)])
+    text = f"""module {{
+  func.func @layer(%x: tensor<{d}x{cols}xf32>) -> tensor<{d}x{rows}xf32>
+      attributes {{ llvm.emit_c_interface }} {{
+    %c0 = arith.constant 0 : index
+    %n = tensor.dim %x, %c0 : tensor<{d}x{cols}xf32>
+    %w = arith.constant dense_resource<weight> : tensor<{cols}x{rows}xf32>
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty({dim}) : tensor<{d}x{rows}xf32>
+    %i = linalg.fill ins(%zero : f32) outs(%e : tensor<{d}x{rows}xf32>)
+        -> tensor<{d}x{rows}xf32>
+    %y = linalg.matmul ins(%x, %w : tensor<{d}x{cols}xf32>,
+                                    tensor<{cols}x{rows}xf32>)
+        outs(%i : tensor<{d}x{rows}xf32>) -> tensor<{d}x{rows}xf32>
+    return %y : tensor<{d}x{rows}xf32>
+  }}
+}}"""
+    return module(text, [resource("weight", weight.T)])
+
+
+class Calibration:
+    def __init__(self, args, plan):
+        self.args = args
+        self.plan = plan
+        self.tmp = tempfile.mkdtemp(prefix="sparse-opt-calibrate-")
+        self.compiler = os.path.join(args.build, "bin", "sparse-compile")
+        if not os.access(self.compiler, os.X_OK):
+            sys.exit(f"error: {self.compiler} not found; build first "
+                     f"(scripts/build.sh)")
+        self.rng = np.random.default_rng(args.seed)
+        self.compiled = 0
+
+    def compile(self, source, weight_format):
+        """A library of `source` with weights as `weight_format`."""
+        self.compiled += 1
+        stem = os.path.join(self.tmp, f"k{self.compiled}")
+        with open(stem + ".mlir", "w") as f:
+            f.write(source)
+        command = [self.compiler, stem + ".mlir", "-o", stem + ".so",
+                   "--no-header", f"--target-cpu={self.args.target_cpu}",
+                   f"--pipeline-options=weight-formats={weight_format}"]
+        if self.args.target_features:
+            command.append(f"--target-features={self.args.target_features}")
+        done = subprocess.run(command, capture_output=True, text=True)
+        os.remove(stem + ".mlir")
+        if done.returncode != 0:
+            sys.exit(f"error: sparse-compile failed ({weight_format}):\n"
+                     f"{done.stderr}")
+        library = Library(stem + ".so")
+        library.num_threads = self.args.threads
+        return library
+
+    def target(self):
+        """The CPU name and features sparse-compile resolves, from the
+        attributes of the LLVM IR it writes."""
+        path = os.path.join(self.tmp, "target.mlir")
+        with open(path, "w") as f:
+            f.write("func.func @f() attributes { llvm.emit_c_interface } "
+                    "{ return }\n")
+        command = [self.compiler, path, "-o", "-", "--emit=llvm",
+                   f"--target-cpu={self.args.target_cpu}"]
+        if self.args.target_features:
+            command.append(f"--target-features={self.args.target_features}")
+        ir = subprocess.run(command, capture_output=True, text=True,
+                            check=True).stdout
+        cpu = re.search(r'"target-cpu"="([^"]*)"', ir)
+        features = re.search(r'"target-features"="([^"]*)"', ir)
+        triple = re.search(r'target triple = "([^"]*)"', ir)
+        if not cpu or not features:
+            sys.exit("error: cannot read the target from sparse-compile's "
+                     "LLVM IR")
+        enabled = set(f[1:] for f in features.group(1).split(",")
+                      if f.startswith("+"))
+        bits = 512 if "avx512f" in enabled else 256 if "avx" in enabled \
+            else 128
+        return dict(cpu=cpu.group(1), triple=triple.group(1) if triple else "",
+                    features=features.group(1), vector_bits=bits)
+
+    def time(self, library, operand, expected):
+        """Best-of time of one call of `library` on `operand`, after
+        checking its result against `expected`."""
+        result = library.run("layer", operand)
+        if expected is not None:
+            scale, reference = expected
+            error = np.abs(result.astype(np.float64) - reference)
+            if not np.all(error <= 1e-4 * scale + 1e-30):
+                sys.exit(f"error: a compiled kernel is wrong (max error "
+                         f"{error.max():.3g}); not calibrating on it")
+        call = library.bind("layer", operand)
+        call()
+        best = math.inf
+        spent = 0.0
+        for index in range(self.args.repeat or self.plan["repeat"]):
+            start = time.perf_counter()
+            call()
+            elapsed = time.perf_counter() - start
+            best = min(best, elapsed)
+            spent += elapsed
+            if index >= 1 and spent > self.args.budget:
+                break
+        return best
+
+    def activations(self, shape):
+        return self.rng.standard_normal(shape).astype(np.float32)
+
+    def libraries(self, form, rows, cols, weight, weight_format):
+        """(n or None, library) pairs covering every N of the plan."""
+        if not self.args.static_n:
+            library = self.compile(kernel_source(form, rows, cols, None,
+                                                 weight), weight_format)
+            return [(None, library)]
+        return [(n, self.compile(kernel_source(form, rows, cols, n, weight),
+                                 weight_format)) for n in self.plan["n"]]
+
+    def measure_product(self, form, fmt_text, rows, cols, sparsity, samples,
+                        n_values=None):
+        fmt = parse_format(fmt_text)
+        weight, stored = random_weight(fmt, rows, cols, sparsity, self.rng)
+        kernel_rows = rows // fmt[1] if fmt[0] == "bsr" else rows
+        weight64 = weight.astype(np.float64)
+        for static_n, library in self.libraries(form, rows, cols, weight,
+                                                fmt_text):
+            for n in n_values or self.plan["n"]:
+                if static_n is not None and n != static_n:
+                    continue
+                if form == "left":
+                    operand = self.activations((cols, n))
+                    reference = weight64 @ operand
+                    scale = np.abs(weight64) @ np.abs(operand)
+                else:
+                    operand = self.activations((n, cols))
+                    reference = operand.astype(np.float64) @ weight64.T
+                    scale = np.abs(operand) @ np.abs(weight64.T)
+                seconds = self.time(library, operand, (scale, reference))
+                samples.append(dict(
+                    format=fmt_text, form=form, rows=rows, cols=cols, n=n,
+                    sparsity=1 - np.count_nonzero(weight) / weight.size,
+                    stored=stored, kernel_rows=kernel_rows, seconds=seconds))
+            library.close()
+        print(f"  {fmt_text} {form} {rows}x{cols} sparsity {sparsity:g}: "
+              f"{samples[-1]['seconds'] * 1e3:.3f} ms at N = "
+              f"{samples[-1]['n']}", file=sys.stderr)
+
+    def measure_transposes(self, samples):
+        """The transposes of the plan: one library per column count (N
+        dynamic), or per shape with --static-n."""
+        libraries = {}
+        for n, cols in self.plan["transposes"]:
+            key = (n if self.args.static_n else None, cols)
+            if key not in libraries:
+                libraries[key] = self.compile(
+                    kernel_source("transpose", 0, cols, key[0], None),
+                    "dense")
+            operand = self.activations((n, cols))
+            seconds = self.time(libraries[key], operand, (
+                np.zeros((cols, n)), operand.T.astype(np.float64)))
+            samples.append(dict(n=n, cols=cols, elements=n * cols,
+                                seconds=seconds))
+        for library in libraries.values():
+            library.close()
+        print(f"  transposes: {len(samples)} shapes", file=sys.stderr)
+
+
+def nnls(a, b, iterations=500):
+    """Non-negative least squares (Lawson-Hanson): argmin |a x - b|, x >= 0."""
+    rows, cols = a.shape
+    x = np.zeros(cols)
+    passive = np.zeros(cols, bool)
+    for _ in range(iterations):
+        gradient = a.T @ (b - a @ x)
+        candidates = ~passive & (gradient > 1e-12 * max(1.0, np.abs(gradient).max()))
+        if not candidates.any():
+            break
+        passive[np.argmax(np.where(candidates, gradient, -np.inf))] = True
+        while True:
+            z = np.zeros(cols)
+            z[passive] = np.linalg.lstsq(a[:, passive], b, rcond=None)[0]
+            if (z[passive] > 0).all():
+                x = z
+                break
+            negative = passive & (z <= 0)
+            step = np.min(x[negative] / (x[negative] - z[negative]))
+            x = x + step * (z - x)
+            passive &= x > 1e-15
+    return x
+
+
+def fit(features, rows):
+    """Fits `features` to [(values, seconds)] minimizing relative errors;
+    the fit dict with its error statistics."""
+    a = np.array([[values[f] for f in features] for values, _ in rows])
+    t = np.array([seconds for _, seconds in rows])
+    weighted = a / t[:, None]
+    scale = np.linalg.norm(weighted, axis=0)
+    scale[scale == 0] = 1.0
+    coefficients = nnls(weighted / scale, np.ones(len(t))) / scale
+    errors = np.abs(a @ coefficients - t) / t
+    return dict(features=features,
+                coefficients=[float(c) for c in coefficients],
+                samples=len(t), median_error=float(np.median(errors)),
+                max_error=float(errors.max()))
+
+
+def fit_all(product_samples, transpose_samples, kernels):
+    transpose = fit(TRANSPOSE_FEATURES, [
+        ({"calls": 1.0, "elements": float(s["elements"])}, s["seconds"])
+        for s in transpose_samples])
+    formats = {}
+    for fmt_text in sorted({s["format"] for s in product_samples
+                            if s["form"] != "validate"}):
+        fmt = parse_format(fmt_text)
+        family = "dense" if fmt[0] == "dense" else "sparse"
+        regimes = {}
+        for regime in ("vector", "matrix"):
+            rows = [(feature_values(fmt, s["stored"], s["kernel_rows"],
+                                    s["rows"], s["cols"], s["n"], kernels),
+                     s["seconds"])
+                    for s in product_samples
+                    if s["format"] == fmt_text and s["form"] != "validate"
+                    and (s["n"] == 1) == (regime == "vector")]
+            if rows:
+                regimes[regime] = fit(FIT_FEATURES[family][regime], rows)
+        formats[fmt_text] = regimes
+    return transpose, formats
+
+
+def predicted(model, sample, kernels):
+    """The model's prediction for a sample, transposes included for a
+    sparse X W (as CostModel::predict)."""
+    fmt = parse_format(sample["format"])
+    regime = "vector" if sample["n"] == 1 else "matrix"
+    values = feature_values(fmt, sample["stored"], sample["kernel_rows"],
+                            sample["rows"], sample["cols"], sample["n"],
+                            kernels)
+    seconds = predict(model["formats"][sample["format"]][regime], values)
+    if sample["form"] in ("right", "validate") and fmt[0] != "dense":
+        for elements in (sample["n"] * sample["cols"],
+                         sample["n"] * sample["rows"]):
+            seconds += predict(model["transpose"],
+                               {"calls": 1.0, "elements": float(elements)})
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-o", "--output", required=True,
+                        help="the cost model file to write (JSON)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a small plan (2 shapes, 3 formats), for tests")
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--target-cpu", default="host")
+    parser.add_argument("--target-features", default="")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="OpenMP threads the kernels run on (default 1)")
+    parser.add_argument("--repeat", type=int, default=0,
+                        help="timed calls per measurement (default: 5, "
+                             "quick 3)")
+    parser.add_argument("--budget", type=float, default=1.0,
+                        help="seconds after which a measurement stops "
+                             "repeating (after 2 timed calls)")
+    parser.add_argument("--static-n", action="store_true",
+                        help="compile one library per N (static shapes, as "
+                             "imported models have) instead of one with N "
+                             "dynamic; 5x the compilations")
+    parser.add_argument("--formats", default="",
+                        help="comma-separated sparse formats (default: the "
+                             "plan's)")
+    parser.add_argument("--samples", help="also write the measurements as "
+                                          "CSV here")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    plan = dict(QUICK if args.quick else FULL)
+    if args.formats:
+        plan["formats"] = args.formats.split(",")
+    for text in plan["formats"]:
+        try:
+            parse_format(text)
+        except ValueError as error:
+            parser.error(str(error))
+
+    started = time.time()
+    calibration = Calibration(args, plan)
+    target = calibration.target()
+    kernels = dict(lanes=target["vector_bits"] // 32, n_tile=8,
+                   accumulator_registers=16 if target["vector_bits"] >= 512
+                   else 8)
+    print(f"calibrating for {target['cpu']} ({target['vector_bits']}-bit "
+          f"vectors), {args.threads} thread(s)", file=sys.stderr)
+
+    samples = []
+    for rows, cols in plan["shapes"]:
+        calibration.measure_product("right", "dense", rows, cols, 0.0,
+                                    samples)
+        for fmt_text in plan["formats"]:
+            fmt = parse_format(fmt_text)
+            if fmt[0] == "bsr" and (rows % fmt[1] or cols % fmt[2]):
+                continue
+            if fmt[0] == "nm":
+                if cols % fmt[2] == 0:
+                    calibration.measure_product("left", fmt_text, rows, cols,
+                                                1 - fmt[1] / fmt[2], samples)
+                continue
+            for sparsity in plan["sparsities"]:
+                calibration.measure_product("left", fmt_text, rows, cols,
+                                            sparsity, samples)
+    transposes = []
+    calibration.measure_transposes(transposes)
+    transpose, formats = fit_all(samples, transposes, kernels)
+    model = {
+        "sparse_opt_cost_model": 1,
+        "target": target,
+        "kernels": {"n_tile": kernels["n_tile"],
+                    "accumulator_registers": kernels["accumulator_registers"]},
+        "transpose": transpose,
+        "formats": formats,
+    }
+
+    validation = []
+    for fmt_text, rows, cols, sparsity in plan["validation"]:
+        if fmt_text not in formats:
+            continue
+        measured = []
+        calibration.measure_product("right", fmt_text, rows, cols, sparsity,
+                                    measured)
+        for sample in measured:
+            sample["form"] = "validate"
+            guess = predicted(model, sample, kernels)
+            validation.append(dict(
+                format=fmt_text, rows=rows, cols=cols, n=sample["n"],
+                sparsity=round(sample["sparsity"], 4),
+                measured_seconds=sample["seconds"], predicted_seconds=guess,
+                error=abs(guess - sample["seconds"]) / sample["seconds"]))
+        samples += measured
+
+    # What this calibration predicts for one sample of each fit: the
+    # compiler re-computes them and rejects the file if it disagrees.
+    checks = []
+    for fmt_text, regimes in formats.items():
+        for regime in regimes:
+            sample = next(s for s in samples if s["format"] == fmt_text and
+                          (s["n"] == 1) == (regime == "vector"))
+            checks.append(dict(
+                format=fmt_text, rows=sample["rows"], cols=sample["cols"],
+                n=sample["n"], weight_on_right=sample["form"] != "left",
+                stored=sample["stored"], kernel_rows=sample["kernel_rows"],
+                seconds=predicted(model, sample, kernels)))
+    model["checks"] = checks
+    try:
+        revision = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
+                                   "HEAD"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        revision = "unknown"
+    model["calibration"] = dict(
+        command=" ".join(["scripts/calibrate.py"] + sys.argv[1:]),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"),
+        host=platform.node(), revision=revision, threads=args.threads,
+        quick=args.quick, static_n=args.static_n, libraries=calibration.compiled,
+        samples=len(samples) + len(transposes),
+        seconds=round(time.time() - started, 1), validation=validation)
+    with open(args.output, "w") as f:
+        json.dump(model, f, indent=1)
+        f.write("\n")
+    if args.samples:
+        keys = ["format", "form", "rows", "cols", "n", "sparsity", "stored",
+                "kernel_rows", "seconds"]
+        with open(args.samples, "w") as f:
+            f.write(",".join(keys) + "\n")
+            for s in samples:
+                f.write(",".join(str(s[k]) for k in keys) + "\n")
+    print(f"wrote {args.output}: {len(formats)} formats, "
+          f"{model['calibration']['samples']} measurements, "
+          f"{calibration.compiled} libraries, "
+          f"{model['calibration']['seconds']:.0f} s", file=sys.stderr)
+    for fmt_text, regimes in formats.items():
+        for regime, f in regimes.items():
+            print(f"  {fmt_text:9} {regime:6}: {f['samples']:3} samples, "
+                  f"median error {f['median_error']:.1%}, max "
+                  f"{f['max_error']:.1%}", file=sys.stderr)
+    for v in validation:
+        print(f"  validation {v['format']} X W {v['rows']}x{v['cols']} N = "
+              f"{v['n']}: measured {v['measured_seconds'] * 1e3:.3f} ms, "
+              f"predicted {v['predicted_seconds'] * 1e3:.3f} ms",
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
