@@ -55,11 +55,14 @@ from sparse_opt import Library  # noqa: E402
 # The fits: features per format family and regime. The feature names and
 # their values are those of lib/CostModel/CostModel.cpp (docs/cost-model.md).
 FIT_FEATURES = {
-    "dense": {"vector": ["calls", "rows", "stored"],
-              "matrix": ["calls", "stored", "stored_n", "stored_vectors",
-                         "outputs", "inputs"]},
-    "sparse": {"vector": ["calls", "rows", "stored"],
+    "dense": {"vector": ["calls", "rows", "stored", "stored_l1_miss",
+                         "stored_l2_miss"],
+              "matrix": ["calls", "stored", "stored_n", "stored_n_l1_miss",
+                         "stored_n_l2_miss", "stored_vectors", "outputs",
+                         "inputs"]},
+    "sparse": {"vector": ["calls", "rows", "stored", "stored_l2_miss"],
                "matrix": ["calls", "rows", "stored", "stored_vectors",
+                          "stored_vectors_l1_miss", "stored_vectors_l2_miss",
                           "stored_tiles", "output_vectors"]},
 }
 TRANSPOSE_FEATURES = ["calls", "elements"]
@@ -74,7 +77,7 @@ FULL = dict(
                 (256, 3072), (128, 256), (32, 3072)],
     validation=[("csr", 768, 768, 0.9), ("bsr:4x4", 768, 768, 0.9),
                 ("nm:2:4", 768, 768, 0.5)],
-    repeat=5)
+    repeat=10)
 QUICK = dict(
     shapes=[(64, 128), (128, 64)],
     n=[1, 16, 64],
@@ -108,6 +111,10 @@ def column_tiles(n, lanes, tile):
     return n // width + bin(rest // lanes).count("1") + (rest % lanes != 0)
 
 
+def miss_share(cache_bytes, data_bytes):
+    return 1.0 - cache_bytes / data_bytes if data_bytes > cache_bytes else 0.0
+
+
 def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
     """Every feature of the vocabulary for a product of a rows x cols
     weight stored as `fmt` (a parse_format tuple) times N columns."""
@@ -117,14 +124,49 @@ def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
     if fmt[0] == "bsr":
         fit = max(1, kernels["accumulator_registers"] // fmt[1])
         tile = min(tile, 1 << (fit.bit_length() - 1))
+    stored = float(stored)
+    weight_bytes, operand_bytes = 4.0 * stored, 4.0 * cols * n
+    l1, l2 = float(kernels["l1d_bytes"]), float(kernels["l2_bytes"])
     return {
-        "calls": 1.0, "rows": float(kernel_rows), "stored": float(stored),
-        "stored_n": float(stored) * n,
-        "stored_vectors": float(stored) * vectors,
-        "stored_tiles": float(stored) * column_tiles(n, lanes, tile),
+        "calls": 1.0, "rows": float(kernel_rows), "stored": stored,
+        "stored_l1_miss": stored * miss_share(l1, weight_bytes),
+        "stored_l2_miss": stored * miss_share(l2, weight_bytes),
+        "stored_n": stored * n,
+        "stored_n_l1_miss": stored * n * miss_share(l1, weight_bytes),
+        "stored_n_l2_miss": stored * n * miss_share(l2, weight_bytes),
+        "stored_vectors": stored * vectors,
+        "stored_vectors_l1_miss":
+            stored * vectors * miss_share(l1, operand_bytes),
+        "stored_vectors_l2_miss":
+            stored * vectors * miss_share(l2, operand_bytes),
+        "stored_tiles": stored * column_tiles(n, lanes, tile),
         "outputs": float(rows) * n, "output_vectors": float(rows) * vectors,
         "inputs": float(cols) * n,
     }
+
+
+def data_caches():
+    """(L1 data, L2) bytes per core, from Linux's sysfs."""
+    sizes = {}
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for index in sorted(os.listdir(base)):
+            if not index.startswith("index"):
+                continue
+            path = os.path.join(base, index)
+
+            def read(name):
+                with open(os.path.join(path, name)) as f:
+                    return f.read().strip()
+            if read("type") in ("Data", "Unified"):
+                size = read("size")
+                scale = {"K": 1024, "M": 1024 ** 2}.get(size[-1], 1)
+                sizes[int(read("level"))] = int(size.rstrip("KM")) * scale
+    except OSError as error:
+        sys.exit(f"error: cannot read the cache sizes from {base}: {error}")
+    if 1 not in sizes or 2 not in sizes:
+        sys.exit(f"error: {base} names no L1 data or L2 cache")
+    return sizes[1], sizes[2]
 
 
 def predict(fit, values):
@@ -287,8 +329,10 @@ class Calibration:
                       if f.startswith("+"))
         bits = 512 if "avx512f" in enabled else 256 if "avx" in enabled \
             else 128
+        l1, l2 = data_caches()
         return dict(cpu=cpu.group(1), triple=triple.group(1) if triple else "",
-                    features=features.group(1), vector_bits=bits)
+                    features=features.group(1), vector_bits=bits,
+                    l1d_bytes=l1, l2_bytes=l2)
 
     def time(self, library, operand, expected):
         """Best-of time of one call of `library` on `operand`, after
@@ -357,7 +401,16 @@ class Calibration:
 
     def measure_transposes(self, samples):
         """The transposes of the plan: one library per column count (N
-        dynamic), or per shape with --static-n."""
+        dynamic), or per shape with --static-n. A transpose inside a layer
+        does not pay what a call of a library costs (ctypes, the result's
+        allocation), so the time of transposing one element is taken off
+        each; returns that time."""
+        library = self.compile(kernel_source("transpose", 0, 1, 1, None),
+                               "dense")
+        operand = self.activations((1, 1))
+        overhead = self.time(library, operand, (np.zeros((1, 1)),
+                                                operand.T.astype(np.float64)))
+        library.close()
         libraries = {}
         for n, cols in self.plan["transposes"]:
             key = (n if self.args.static_n else None, cols)
@@ -369,10 +422,12 @@ class Calibration:
             seconds = self.time(libraries[key], operand, (
                 np.zeros((cols, n)), operand.T.astype(np.float64)))
             samples.append(dict(n=n, cols=cols, elements=n * cols,
-                                seconds=seconds))
+                                seconds=max(seconds - overhead, 1e-9)))
         for library in libraries.values():
             library.close()
-        print(f"  transposes: {len(samples)} shapes", file=sys.stderr)
+        print(f"  transposes: {len(samples)} shapes, call overhead "
+              f"{overhead * 1e6:.1f} us", file=sys.stderr)
+        return overhead
 
 
 def nnls(a, b, iterations=500):
@@ -467,7 +522,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1,
                         help="OpenMP threads the kernels run on (default 1)")
     parser.add_argument("--repeat", type=int, default=0,
-                        help="timed calls per measurement (default: 5, "
+                        help="timed calls per measurement (default: 10, "
                              "quick 3)")
     parser.add_argument("--budget", type=float, default=1.0,
                         help="seconds after which a measurement stops "
@@ -497,7 +552,8 @@ def main():
     target = calibration.target()
     kernels = dict(lanes=target["vector_bits"] // 32, n_tile=8,
                    accumulator_registers=16 if target["vector_bits"] >= 512
-                   else 8)
+                   else 8, l1d_bytes=target["l1d_bytes"],
+                   l2_bytes=target["l2_bytes"])
     print(f"calibrating for {target['cpu']} ({target['vector_bits']}-bit "
           f"vectors), {args.threads} thread(s)", file=sys.stderr)
 
@@ -518,7 +574,7 @@ def main():
                 calibration.measure_product("left", fmt_text, rows, cols,
                                             sparsity, samples)
     transposes = []
-    calibration.measure_transposes(transposes)
+    call_overhead = calibration.measure_transposes(transposes)
     transpose, formats = fit_all(samples, transposes, kernels)
     model = {
         "sparse_opt_cost_model": 1,
@@ -570,7 +626,8 @@ def main():
         date=datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"),
         host=platform.node(), revision=revision, threads=args.threads,
-        quick=args.quick, static_n=args.static_n, libraries=calibration.compiled,
+        quick=args.quick, static_n=args.static_n,
+        call_overhead_seconds=call_overhead, libraries=calibration.compiled,
         samples=len(samples) + len(transposes),
         seconds=round(time.time() - started, 1), validation=validation)
     with open(args.output, "w") as f:

@@ -102,8 +102,14 @@ namespace {
 // The feature vocabulary; docs/cost-model.md defines each one and
 // scripts/calibrate.py computes the same values.
 constexpr llvm::StringRef kFeatureNames[] = {
-    "calls",   "rows",    "stored",         "stored_n", "stored_vectors",
-    "stored_tiles", "outputs", "output_vectors", "inputs"};
+    "calls",          "rows",
+    "stored",         "stored_l1_miss",
+    "stored_l2_miss", "stored_n",
+    "stored_n_l1_miss", "stored_n_l2_miss",
+    "stored_vectors", "stored_vectors_l1_miss",
+    "stored_vectors_l2_miss", "stored_tiles",
+    "outputs",        "output_vectors",
+    "inputs"};
 // Of the transposes around a product whose weight is on the right.
 constexpr llvm::StringRef kTransposeFeatureNames[] = {"calls", "elements"};
 
@@ -119,6 +125,12 @@ int64_t columnTiles(int64_t n, int64_t lanes, int64_t tile) {
 llvm::Error fileError(llvm::StringRef name, const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  name + ": " + message);
+}
+
+/// The share of accesses to `bytes` of data, spread uniformly, that miss
+/// a cache of `cacheBytes`: 0 while it fits.
+double missShare(double cacheBytes, double bytes) {
+  return bytes > cacheBytes ? 1.0 - cacheBytes / bytes : 0.0;
 }
 
 /// Reads `value` as a fit whose features are among `vocabulary`.
@@ -212,12 +224,18 @@ llvm::Expected<CostModel> CostModel::parse(llvm::StringRef text,
   llvm::json::ObjectMapper targetMapper(*target, targetPath);
   if (!targetMapper || !targetMapper.map("cpu", model.measuredOn.cpu) ||
       !targetMapper.map("vector_bits", model.measuredOn.vectorBits) ||
+      !targetMapper.map("l1d_bytes", model.measuredOn.l1Bytes) ||
+      !targetMapper.map("l2_bytes", model.measuredOn.l2Bytes) ||
       !targetMapper.mapOptional("triple", model.measuredOn.triple) ||
       !targetMapper.mapOptional("features", model.measuredOn.features))
     return invalid();
   if (model.measuredOn.vectorBits < 32 || model.measuredOn.vectorBits % 32) {
     targetPath.field("vector_bits")
         .report("expected a positive multiple of 32");
+    return invalid();
+  }
+  if (model.measuredOn.l1Bytes == 0 || model.measuredOn.l2Bytes == 0) {
+    targetPath.report("expected positive l1d_bytes and l2_bytes");
     return invalid();
   }
 
@@ -353,6 +371,10 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
     tile = std::min<int64_t>(
         tile, llvm::bit_floor(std::max<uint64_t>(1, accumulators / format.a)));
   double stored = double(footprint.storedValues);
+  // Bytes of the stored weight and of the dense operand (B, or X).
+  double weightBytes = 4.0 * stored;
+  double operandBytes = 4.0 * double(layer.cols) * double(layer.n);
+  double l1 = double(measuredOn.l1Bytes), l2 = double(measuredOn.l2Bytes);
   return dot(fit, [&](llvm::StringRef name) -> double {
     if (name == "calls")
       return 1;
@@ -360,10 +382,22 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
       return double(footprint.kernelRows);
     if (name == "stored")
       return stored;
+    if (name == "stored_l1_miss")
+      return stored * missShare(l1, weightBytes);
+    if (name == "stored_l2_miss")
+      return stored * missShare(l2, weightBytes);
     if (name == "stored_n")
       return stored * double(layer.n);
+    if (name == "stored_n_l1_miss")
+      return stored * double(layer.n) * missShare(l1, weightBytes);
+    if (name == "stored_n_l2_miss")
+      return stored * double(layer.n) * missShare(l2, weightBytes);
     if (name == "stored_vectors")
       return stored * double(vectors);
+    if (name == "stored_vectors_l1_miss")
+      return stored * double(vectors) * missShare(l1, operandBytes);
+    if (name == "stored_vectors_l2_miss")
+      return stored * double(vectors) * missShare(l2, operandBytes);
     if (name == "stored_tiles")
       return stored * double(columnTiles(layer.n, lanes, tile));
     if (name == "outputs")

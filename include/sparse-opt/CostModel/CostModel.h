@@ -89,6 +89,8 @@ llvm::ArrayRef<llvm::StringRef> featureNames();
 struct CostTarget {
   std::string cpu, triple, features;
   unsigned vectorBits = 0;
+  /// Data cache sizes per core, which some features are relative to.
+  uint64_t l1Bytes = 0, l2Bytes = 0;
 };
 
 class CostModel {
