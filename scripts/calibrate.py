@@ -51,6 +51,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 from sparse_opt import Library  # noqa: E402
+from sparse_opt._tools import BUILD_DIR_ENV, find_compiler  # noqa: E402
 
 # The fits: features per format family and regime. The feature names and
 # their values are those of lib/CostModel/CostModel.cpp (docs/cost-model.md).
@@ -68,7 +69,7 @@ FIT_FEATURES = {
 TRANSPOSE_FEATURES = ["calls", "elements"]
 
 FULL = dict(
-    shapes=[(256, 256), (768, 768), (3072, 768), (768, 3072)],
+    shapes=[(256, 256), (768, 768), (3072, 768), (768, 3072), (512, 2048)],
     n=[1, 8, 32, 128, 256],
     sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
     formats=["csr", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:16x1",
@@ -77,7 +78,7 @@ FULL = dict(
                 (256, 3072), (128, 256), (32, 3072)],
     validation=[("csr", 768, 768, 0.9), ("bsr:4x4", 768, 768, 0.9),
                 ("nm:2:4", 768, 768, 0.5)],
-    repeat=10)
+    repeat=5, rounds=3)
 QUICK = dict(
     shapes=[(64, 128), (128, 64)],
     n=[1, 16, 64],
@@ -85,7 +86,7 @@ QUICK = dict(
     formats=["csr", "bsr:4x4", "nm:2:4"],
     transposes=[(1, 64), (16, 128), (64, 128)],
     validation=[("csr", 128, 64, 0.9)],
-    repeat=3)
+    repeat=3, rounds=1)
 
 
 # --- features: the same definitions as lib/CostModel/CostModel.cpp ---------
@@ -275,19 +276,26 @@ def kernel_source(form, rows, cols, n, weight):
 
 
 class Calibration:
+    """Compiles and checks every measured library first, then times them
+    all in rounds: a measurement is the best over all rounds, so a burst of
+    load from other processes during one round does not decide it."""
+
     def __init__(self, args, plan):
         self.args = args
         self.plan = plan
         self.tmp = tempfile.mkdtemp(prefix="sparse-opt-calibrate-")
-        self.compiler = os.path.join(args.build, "bin", "sparse-compile")
-        if not os.access(self.compiler, os.X_OK):
-            sys.exit(f"error: {self.compiler} not found; build first "
-                     f"(scripts/build.sh)")
+        try:
+            self.compiler = str(find_compiler())
+        except FileNotFoundError as error:
+            sys.exit(f"error: {error}")
         self.rng = np.random.default_rng(args.seed)
         self.compiled = 0
+        # (library path, [sample dicts it is timed for]) in plan order.
+        self.libraries = []
 
     def compile(self, source, weight_format):
-        """A library of `source` with weights as `weight_format`."""
+        """The path of a library of `source` with weights as
+        `weight_format`."""
         self.compiled += 1
         stem = os.path.join(self.tmp, f"k{self.compiled}")
         with open(stem + ".mlir", "w") as f:
@@ -302,13 +310,16 @@ class Calibration:
         if done.returncode != 0:
             sys.exit(f"error: sparse-compile failed ({weight_format}):\n"
                      f"{done.stderr}")
-        library = Library(stem + ".so")
+        return stem + ".so"
+
+    def open(self, path):
+        library = Library(path)
         library.num_threads = self.args.threads
         return library
 
     def target(self):
         """The CPU name and features sparse-compile resolves, from the
-        attributes of the LLVM IR it writes."""
+        attributes of the LLVM IR it writes, and the data caches."""
         path = os.path.join(self.tmp, "target.mlir")
         with open(path, "w") as f:
             f.write("func.func @f() attributes { llvm.emit_c_interface } "
@@ -334,100 +345,107 @@ class Calibration:
                     features=features.group(1), vector_bits=bits,
                     l1d_bytes=l1, l2_bytes=l2)
 
-    def time(self, library, operand, expected):
-        """Best-of time of one call of `library` on `operand`, after
-        checking its result against `expected`."""
-        result = library.run("layer", operand)
-        if expected is not None:
-            scale, reference = expected
-            error = np.abs(result.astype(np.float64) - reference)
-            if not np.all(error <= 1e-4 * scale + 1e-30):
-                sys.exit(f"error: a compiled kernel is wrong (max error "
-                         f"{error.max():.3g}); not calibrating on it")
-        call = library.bind("layer", operand)
-        call()
-        best = math.inf
-        spent = 0.0
-        for index in range(self.args.repeat or self.plan["repeat"]):
-            start = time.perf_counter()
-            call()
-            elapsed = time.perf_counter() - start
-            best = min(best, elapsed)
-            spent += elapsed
-            if index >= 1 and spent > self.args.budget:
-                break
-        return best
-
     def activations(self, shape):
         return self.rng.standard_normal(shape).astype(np.float32)
 
-    def libraries(self, form, rows, cols, weight, weight_format):
-        """(n or None, library) pairs covering every N of the plan."""
-        if not self.args.static_n:
-            library = self.compile(kernel_source(form, rows, cols, None,
-                                                 weight), weight_format)
-            return [(None, library)]
-        return [(n, self.compile(kernel_source(form, rows, cols, n, weight),
-                                 weight_format)) for n in self.plan["n"]]
+    def check(self, path, operand, reference, scale):
+        """Fails the calibration unless `path`'s result on `operand` is
+        `reference` within 1e-4 x `scale` (elementwise)."""
+        library = self.open(path)
+        result = library.run("layer", operand)
+        library.close()
+        error = np.abs(result.astype(np.float64) - reference)
+        if not np.all(error <= 1e-4 * scale + 1e-30):
+            sys.exit(f"error: a compiled kernel is wrong (max error "
+                     f"{error.max():.3g}); not calibrating on it")
 
-    def measure_product(self, form, fmt_text, rows, cols, sparsity, samples,
-                        n_values=None):
+    def prepare_product(self, form, fmt_text, rows, cols, sparsity, samples):
+        """Compiles and checks the product of a random rows x cols weight
+        in `fmt_text` (`form` as kernel_source) for every N of the plan;
+        appends a sample per N (timed later)."""
         fmt = parse_format(fmt_text)
         weight, stored = random_weight(fmt, rows, cols, sparsity, self.rng)
         kernel_rows = rows // fmt[1] if fmt[0] == "bsr" else rows
         weight64 = weight.astype(np.float64)
-        for static_n, library in self.libraries(form, rows, cols, weight,
-                                                fmt_text):
-            for n in n_values or self.plan["n"]:
-                if static_n is not None and n != static_n:
-                    continue
+        n_values = self.plan["n"]
+        for n_static in (n_values if self.args.static_n else [None]):
+            path = self.compile(kernel_source(form, rows, cols, n_static,
+                                              weight), fmt_text)
+            timed = []
+            for n in ([n_static] if n_static else n_values):
+                shape = (cols, n) if form == "left" else (n, cols)
+                operand = self.activations(shape)
                 if form == "left":
-                    operand = self.activations((cols, n))
                     reference = weight64 @ operand
                     scale = np.abs(weight64) @ np.abs(operand)
                 else:
-                    operand = self.activations((n, cols))
                     reference = operand.astype(np.float64) @ weight64.T
                     scale = np.abs(operand) @ np.abs(weight64.T)
-                seconds = self.time(library, operand, (scale, reference))
-                samples.append(dict(
+                self.check(path, operand, reference, scale)
+                sample = dict(
                     format=fmt_text, form=form, rows=rows, cols=cols, n=n,
                     sparsity=1 - np.count_nonzero(weight) / weight.size,
-                    stored=stored, kernel_rows=kernel_rows, seconds=seconds))
-            library.close()
-        print(f"  {fmt_text} {form} {rows}x{cols} sparsity {sparsity:g}: "
-              f"{samples[-1]['seconds'] * 1e3:.3f} ms at N = "
-              f"{samples[-1]['n']}", file=sys.stderr)
+                    stored=stored, kernel_rows=kernel_rows, shape=shape,
+                    seconds=math.inf)
+                samples.append(sample)
+                timed.append(sample)
+            self.libraries.append((path, timed))
+        print(f"  compiled and checked {fmt_text} {form} {rows}x{cols} "
+              f"sparsity {sparsity:g}", file=sys.stderr)
 
-    def measure_transposes(self, samples):
-        """The transposes of the plan: one library per column count (N
-        dynamic), or per shape with --static-n. A transpose inside a layer
-        does not pay what a call of a library costs (ctypes, the result's
-        allocation), so the time of transposing one element is taken off
-        each; returns that time."""
-        library = self.compile(kernel_source("transpose", 0, 1, 1, None),
-                               "dense")
-        operand = self.activations((1, 1))
-        overhead = self.time(library, operand, (np.zeros((1, 1)),
-                                                operand.T.astype(np.float64)))
-        library.close()
-        libraries = {}
+    def prepare_transposes(self, samples):
+        """The transposes of the plan (one library per column count with N
+        dynamic, or per shape with --static-n), and a 1 x 1 one: a
+        transpose inside a layer does not pay what a call of a library
+        costs (ctypes, the result's allocation), so that is taken off the
+        others after timing (call_overhead). Returns the 1 x 1 sample."""
+        overhead = dict(n=1, cols=1, elements=1, shape=(1, 1),
+                        seconds=math.inf)
+        self.libraries.append((self.compile(
+            kernel_source("transpose", 0, 1, 1, None), "dense"), [overhead]))
+        by_key = {}
         for n, cols in self.plan["transposes"]:
             key = (n if self.args.static_n else None, cols)
-            if key not in libraries:
-                libraries[key] = self.compile(
+            if key not in by_key:
+                by_key[key] = (self.compile(
                     kernel_source("transpose", 0, cols, key[0], None),
-                    "dense")
+                    "dense"), [])
+                self.libraries.append(by_key[key])
+            path, timed = by_key[key]
             operand = self.activations((n, cols))
-            seconds = self.time(libraries[key], operand, (
-                np.zeros((cols, n)), operand.T.astype(np.float64)))
-            samples.append(dict(n=n, cols=cols, elements=n * cols,
-                                seconds=max(seconds - overhead, 1e-9)))
-        for library in libraries.values():
-            library.close()
-        print(f"  transposes: {len(samples)} shapes, call overhead "
-              f"{overhead * 1e6:.1f} us", file=sys.stderr)
+            self.check(path, operand, operand.T.astype(np.float64),
+                       np.zeros((cols, n)))
+            sample = dict(n=n, cols=cols, elements=n * cols, shape=(n, cols),
+                          seconds=math.inf)
+            samples.append(sample)
+            timed.append(sample)
         return overhead
+
+    def time_all(self, rounds):
+        """Times every prepared sample in `rounds` rounds: best of --repeat
+        calls after a warm-up (fewer past --budget seconds), the best over
+        the rounds kept."""
+        repeat = self.args.repeat or self.plan["repeat"]
+        for index in range(rounds):
+            started = time.time()
+            for path, timed in self.libraries:
+                library = self.open(path)
+                for sample in timed:
+                    call = library.bind("layer",
+                                        self.activations(sample["shape"]))
+                    call()
+                    spent = 0.0
+                    for attempt in range(repeat):
+                        start = time.perf_counter()
+                        call()
+                        elapsed = time.perf_counter() - start
+                        sample["seconds"] = min(sample["seconds"], elapsed)
+                        spent += elapsed
+                        if attempt >= 1 and spent > self.args.budget:
+                            break
+                library.close()
+            print(f"  timing round {index + 1}/{rounds}: "
+                  f"{time.time() - started:.0f} s", file=sys.stderr)
 
 
 def nnls(a, b, iterations=500):
@@ -475,8 +493,7 @@ def fit_all(product_samples, transpose_samples, kernels):
         ({"calls": 1.0, "elements": float(s["elements"])}, s["seconds"])
         for s in transpose_samples])
     formats = {}
-    for fmt_text in sorted({s["format"] for s in product_samples
-                            if s["form"] != "validate"}):
+    for fmt_text in sorted({s["format"] for s in product_samples}):
         fmt = parse_format(fmt_text)
         family = "dense" if fmt[0] == "dense" else "sparse"
         regimes = {}
@@ -485,7 +502,7 @@ def fit_all(product_samples, transpose_samples, kernels):
                                     s["rows"], s["cols"], s["n"], kernels),
                      s["seconds"])
                     for s in product_samples
-                    if s["format"] == fmt_text and s["form"] != "validate"
+                    if s["format"] == fmt_text
                     and (s["n"] == 1) == (regime == "vector")]
             if rows:
                 regimes[regime] = fit(FIT_FEATURES[family][regime], rows)
@@ -502,7 +519,7 @@ def predicted(model, sample, kernels):
                             sample["rows"], sample["cols"], sample["n"],
                             kernels)
     seconds = predict(model["formats"][sample["format"]][regime], values)
-    if sample["form"] in ("right", "validate") and fmt[0] != "dense":
+    if sample["form"] == "right" and fmt[0] != "dense":
         for elements in (sample["n"] * sample["cols"],
                          sample["n"] * sample["rows"]):
             seconds += predict(model["transpose"],
@@ -516,14 +533,19 @@ def main():
                         help="the cost model file to write (JSON)")
     parser.add_argument("--quick", action="store_true",
                         help="a small plan (2 shapes, 3 formats), for tests")
-    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--build", help="the build directory whose tools "
+                        "and runtime to use (default: as the Python package "
+                        "finds them: $SPARSE_OPT_BUILD_DIR, else build/)")
     parser.add_argument("--target-cpu", default="host")
     parser.add_argument("--target-features", default="")
     parser.add_argument("--threads", type=int, default=1,
                         help="OpenMP threads the kernels run on (default 1)")
     parser.add_argument("--repeat", type=int, default=0,
-                        help="timed calls per measurement (default: 10, "
-                             "quick 3)")
+                        help="timed calls per measurement and round "
+                             "(default: 5, quick 3)")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="rounds over all measurements, the best kept "
+                             "(default: 3, quick 1)")
     parser.add_argument("--budget", type=float, default=1.0,
                         help="seconds after which a measurement stops "
                              "repeating (after 2 timed calls)")
@@ -538,6 +560,8 @@ def main():
                                           "CSV here")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    if args.build:
+        os.environ[BUILD_DIR_ENV] = args.build
     plan = dict(QUICK if args.quick else FULL)
     if args.formats:
         plan["formats"] = args.formats.split(",")
@@ -559,7 +583,7 @@ def main():
 
     samples = []
     for rows, cols in plan["shapes"]:
-        calibration.measure_product("right", "dense", rows, cols, 0.0,
+        calibration.prepare_product("right", "dense", rows, cols, 0.0,
                                     samples)
         for fmt_text in plan["formats"]:
             fmt = parse_format(fmt_text)
@@ -567,14 +591,24 @@ def main():
                 continue
             if fmt[0] == "nm":
                 if cols % fmt[2] == 0:
-                    calibration.measure_product("left", fmt_text, rows, cols,
+                    calibration.prepare_product("left", fmt_text, rows, cols,
                                                 1 - fmt[1] / fmt[2], samples)
                 continue
             for sparsity in plan["sparsities"]:
-                calibration.measure_product("left", fmt_text, rows, cols,
+                calibration.prepare_product("left", fmt_text, rows, cols,
                                             sparsity, samples)
     transposes = []
-    call_overhead = calibration.measure_transposes(transposes)
+    overhead = calibration.prepare_transposes(transposes)
+    validating = []
+    for fmt_text, rows, cols, sparsity in plan["validation"]:
+        if fmt_text in ["dense"] + plan["formats"]:
+            calibration.prepare_product("right", fmt_text, rows, cols,
+                                        sparsity, validating)
+    calibration.time_all(args.rounds or plan["rounds"])
+    for sample in transposes:
+        sample["seconds"] = max(sample["seconds"] - overhead["seconds"],
+                                1e-9)
+
     transpose, formats = fit_all(samples, transposes, kernels)
     model = {
         "sparse_opt_cost_model": 1,
@@ -586,21 +620,15 @@ def main():
     }
 
     validation = []
-    for fmt_text, rows, cols, sparsity in plan["validation"]:
-        if fmt_text not in formats:
-            continue
-        measured = []
-        calibration.measure_product("right", fmt_text, rows, cols, sparsity,
-                                    measured)
-        for sample in measured:
-            sample["form"] = "validate"
-            guess = predicted(model, sample, kernels)
-            validation.append(dict(
-                format=fmt_text, rows=rows, cols=cols, n=sample["n"],
-                sparsity=round(sample["sparsity"], 4),
-                measured_seconds=sample["seconds"], predicted_seconds=guess,
-                error=abs(guess - sample["seconds"]) / sample["seconds"]))
-        samples += measured
+    for sample in validating:
+        guess = predicted(model, sample, kernels)
+        validation.append(dict(
+            format=sample["format"], rows=sample["rows"],
+            cols=sample["cols"], n=sample["n"],
+            sparsity=round(sample["sparsity"], 4),
+            measured_seconds=sample["seconds"], predicted_seconds=guess,
+            error=abs(guess - sample["seconds"]) / sample["seconds"]))
+    call_overhead = overhead["seconds"]
 
     # What this calibration predicts for one sample of each fit: the
     # compiler re-computes them and rejects the file if it disagrees.
@@ -628,7 +656,7 @@ def main():
         host=platform.node(), revision=revision, threads=args.threads,
         quick=args.quick, static_n=args.static_n,
         call_overhead_seconds=call_overhead, libraries=calibration.compiled,
-        samples=len(samples) + len(transposes),
+        samples=len(samples) + len(transposes) + len(validating),
         seconds=round(time.time() - started, 1), validation=validation)
     with open(args.output, "w") as f:
         json.dump(model, f, indent=1)
@@ -638,7 +666,7 @@ def main():
                 "kernel_rows", "seconds"]
         with open(args.samples, "w") as f:
             f.write(",".join(keys) + "\n")
-            for s in samples:
+            for s in samples + validating:
                 f.write(",".join(str(s[k]) for k in keys) + "\n")
     print(f"wrote {args.output}: {len(formats)} formats, "
           f"{model['calibration']['samples']} measurements, "
