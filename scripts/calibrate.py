@@ -21,8 +21,9 @@ numpy:
   product our kernels run (`weight-formats=FORMAT` rewrites it in place);
 * dense: `X W` with X (N x cols) and W (cols x rows) constant, the form of
   a linear layer, compiled as the dense pipeline compiles it (not a BLAS);
-* the transposes a sparse `X W` adds around the kernel (`linalg.transpose`
-  of an N x cols matrix), fitted as their own model;
+* the transposes a sparse `X W` adds around the kernel, fitted as their
+  own model: the time of a CSR `X W` minus that of the same weight as
+  `W B`, for a few shapes;
 * validation: a few sparse `X W` layers end to end, compared with the
   model's kernel + transposes prediction (reported, not fitted).
 
@@ -56,16 +57,22 @@ from sparse_opt._tools import BUILD_DIR_ENV, find_compiler  # noqa: E402
 # The fits: features per format family and regime. The feature names and
 # their values are those of lib/CostModel/CostModel.cpp (docs/cost-model.md).
 FIT_FEATURES = {
-    "dense": {"vector": ["calls", "rows", "stored", "stored_l1_miss",
-                         "stored_l2_miss"],
-              "matrix": ["calls", "stored", "stored_n", "stored_n_l1_miss",
-                         "stored_n_l2_miss", "stored_vectors", "outputs",
+    "dense": {"vector": ["calls", "rows", "stored", "stored_l2_miss",
+                         "stored_outer_miss"],
+              "matrix": ["calls", "stored", "stored_n", "stored_n_l2_miss",
+                         "stored_n_outer_miss", "stored_vectors", "outputs",
                          "inputs"]},
-    "sparse": {"vector": ["calls", "rows", "stored", "stored_l2_miss"],
+    "sparse": {"vector": ["calls", "rows", "stored", "stored_l2_miss",
+                          "stored_outer_miss"],
                "matrix": ["calls", "rows", "stored", "stored_vectors",
                           "stored_vectors_l1_miss", "stored_vectors_l2_miss",
-                          "stored_tiles", "output_vectors"]},
+                          "stored_vectors_outer_miss", "stored_tiles",
+                          "output_vectors"]},
 }
+# Candidates for the effective capacity beyond L2 (outer_cache_bytes): the
+# one whose fits have the smallest errors is kept.
+OUTER_CACHE_CANDIDATES = [int(m * 2**20) for m in
+                          (1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)]
 TRANSPOSE_FEATURES = ["calls", "elements"]
 
 FULL = dict(
@@ -74,8 +81,7 @@ FULL = dict(
     sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
     formats=["csr", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:16x1",
              "bsr:8x8", "nm:2:4", "nm:1:4", "nm:2:8", "nm:4:8"],
-    transposes=[(1, 768), (8, 768), (32, 768), (128, 768), (256, 768),
-                (256, 3072), (128, 256), (32, 3072)],
+    transposes=[(256, 256), (768, 768), (3072, 768), (768, 3072)],
     validation=[("csr", 768, 768, 0.9), ("bsr:4x4", 768, 768, 0.9),
                 ("nm:2:4", 768, 768, 0.5)],
     repeat=5, rounds=3)
@@ -84,7 +90,7 @@ QUICK = dict(
     n=[1, 16, 64],
     sparsities=[0.5, 0.9],
     formats=["csr", "bsr:4x4", "nm:2:4"],
-    transposes=[(1, 64), (16, 128), (64, 128)],
+    transposes=[(128, 64)],
     validation=[("csr", 128, 64, 0.9)],
     repeat=3, rounds=1)
 
@@ -128,18 +134,23 @@ def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
     stored = float(stored)
     weight_bytes, operand_bytes = 4.0 * stored, 4.0 * cols * n
     l1, l2 = float(kernels["l1d_bytes"]), float(kernels["l2_bytes"])
+    outer = float(kernels["outer_cache_bytes"])
     return {
         "calls": 1.0, "rows": float(kernel_rows), "stored": stored,
         "stored_l1_miss": stored * miss_share(l1, weight_bytes),
         "stored_l2_miss": stored * miss_share(l2, weight_bytes),
+        "stored_outer_miss": stored * miss_share(outer, weight_bytes),
         "stored_n": stored * n,
         "stored_n_l1_miss": stored * n * miss_share(l1, weight_bytes),
         "stored_n_l2_miss": stored * n * miss_share(l2, weight_bytes),
+        "stored_n_outer_miss": stored * n * miss_share(outer, weight_bytes),
         "stored_vectors": stored * vectors,
         "stored_vectors_l1_miss":
             stored * vectors * miss_share(l1, operand_bytes),
         "stored_vectors_l2_miss":
             stored * vectors * miss_share(l2, operand_bytes),
+        "stored_vectors_outer_miss":
+            stored * vectors * miss_share(outer, operand_bytes),
         "stored_tiles": stored * column_tiles(n, lanes, tile),
         "outputs": float(rows) * n, "output_vectors": float(rows) * vectors,
         "inputs": float(cols) * n,
@@ -221,58 +232,37 @@ def kernel_source(form, rows, cols, n, weight):
     """MLIR of one measured product; `n` is static or None (dynamic).
 
     form "left": W (rows x cols, constant) times B (cols x N);
-    "right": X (N x cols) times W^T (cols x rows, constant), a linear layer;
-    "transpose": an N x cols matrix transposed."""
+    "right": X (N x cols) times W^T (cols x rows, constant), a linear
+    layer."""
     d = "?" if n is None else str(n)
     dim = "" if n is not None else "%n"
-    if form == "transpose":
-        return f"""module {{
-  func.func @layer(%x: tensor<{d}x{cols}xf32>) -> tensor<{cols}x{d}xf32>
-      attributes {{ llvm.emit_c_interface }} {{
-    %c0 = arith.constant 0 : index
-    %n = tensor.dim %x, %c0 : tensor<{d}x{cols}xf32>
-    %e = tensor.empty({dim}) : tensor<{cols}x{d}xf32>
-    %t = linalg.transpose ins(%x : tensor<{d}x{cols}xf32>)
-        outs(%e : tensor<{cols}x{d}xf32>) permutation = [1, 0]
-    return %t : tensor<{cols}x{d}xf32>
-  }}
-}}
-"""
-    if form == "left":
-        text = f"""module {{
-  func.func @layer(%b: tensor<{cols}x{d}xf32>) -> tensor<{rows}x{d}xf32>
-      attributes {{ llvm.emit_c_interface }} {{
-    %c1 = arith.constant 1 : index
-    %n = tensor.dim %b, %c1 : tensor<{cols}x{d}xf32>
-    %w = arith.constant dense_resource<weight> : tensor<{rows}x{cols}xf32>
-    %zero = arith.constant 0.0 : f32
-    %e = tensor.empty({dim}) : tensor<{rows}x{d}xf32>
-    %i = linalg.fill ins(%zero : f32) outs(%e : tensor<{rows}x{d}xf32>)
-        -> tensor<{rows}x{d}xf32>
-    %c = linalg.matmul ins(%w, %b : tensor<{rows}x{cols}xf32>,
-                                    tensor<{cols}x{d}xf32>)
-        outs(%i : tensor<{rows}x{d}xf32>) -> tensor<{rows}x{d}xf32>
-    return %c : tensor<{rows}x{d}xf32>
-  }}
-}}"""
-        return module(text, [resource("weight", weight)])
+    # The operand, the weight (constant) and the result, as tensor types,
+    # in the product's operand order, and which dimension of the operand N
+    # is.
+    operand = f"{cols}x{d}" if form == "left" else f"{d}x{cols}"
+    weight_type = f"{rows}x{cols}" if form == "left" else f"{cols}x{rows}"
+    result = f"{rows}x{d}" if form == "left" else f"{d}x{rows}"
+    n_dim = 1 if form == "left" else 0
+    ins = ("%w, %x", f"tensor<{weight_type}xf32>, tensor<{operand}xf32>") \
+        if form == "left" else \
+        ("%x, %w", f"tensor<{operand}xf32>, tensor<{weight_type}xf32>")
     text = f"""module {{
-  func.func @layer(%x: tensor<{d}x{cols}xf32>) -> tensor<{d}x{rows}xf32>
+  func.func @layer(%x: tensor<{operand}xf32>) -> tensor<{result}xf32>
       attributes {{ llvm.emit_c_interface }} {{
-    %c0 = arith.constant 0 : index
-    %n = tensor.dim %x, %c0 : tensor<{d}x{cols}xf32>
-    %w = arith.constant dense_resource<weight> : tensor<{cols}x{rows}xf32>
+    %c{n_dim} = arith.constant {n_dim} : index
+    %n = tensor.dim %x, %c{n_dim} : tensor<{operand}xf32>
+    %w = arith.constant dense_resource<weight> : tensor<{weight_type}xf32>
     %zero = arith.constant 0.0 : f32
-    %e = tensor.empty({dim}) : tensor<{d}x{rows}xf32>
-    %i = linalg.fill ins(%zero : f32) outs(%e : tensor<{d}x{rows}xf32>)
-        -> tensor<{d}x{rows}xf32>
-    %y = linalg.matmul ins(%x, %w : tensor<{d}x{cols}xf32>,
-                                    tensor<{cols}x{rows}xf32>)
-        outs(%i : tensor<{d}x{rows}xf32>) -> tensor<{d}x{rows}xf32>
-    return %y : tensor<{d}x{rows}xf32>
+    %e = tensor.empty({dim}) : tensor<{result}xf32>
+    %i = linalg.fill ins(%zero : f32) outs(%e : tensor<{result}xf32>)
+        -> tensor<{result}xf32>
+    %y = linalg.matmul ins({ins[0]} : {ins[1]})
+        outs(%i : tensor<{result}xf32>) -> tensor<{result}xf32>
+    return %y : tensor<{result}xf32>
   }}
 }}"""
-    return module(text, [resource("weight", weight.T)])
+    return module(text, [resource("weight",
+                                  weight if form == "left" else weight.T)])
 
 
 class Calibration:
@@ -359,12 +349,15 @@ class Calibration:
             sys.exit(f"error: a compiled kernel is wrong (max error "
                      f"{error.max():.3g}); not calibrating on it")
 
-    def prepare_product(self, form, fmt_text, rows, cols, sparsity, samples):
+    def prepare_product(self, form, fmt_text, rows, cols, sparsity, samples,
+                        weight=None):
         """Compiles and checks the product of a random rows x cols weight
-        in `fmt_text` (`form` as kernel_source) for every N of the plan;
-        appends a sample per N (timed later)."""
+        (or `weight`, a (values, stored) pair) in `fmt_text` (`form` as
+        kernel_source) for every N of the plan; appends a sample per N
+        (timed later)."""
         fmt = parse_format(fmt_text)
-        weight, stored = random_weight(fmt, rows, cols, sparsity, self.rng)
+        weight, stored = weight or random_weight(fmt, rows, cols, sparsity,
+                                                 self.rng)
         kernel_rows = rows // fmt[1] if fmt[0] == "bsr" else rows
         weight64 = weight.astype(np.float64)
         n_values = self.plan["n"]
@@ -393,33 +386,22 @@ class Calibration:
         print(f"  compiled and checked {fmt_text} {form} {rows}x{cols} "
               f"sparsity {sparsity:g}", file=sys.stderr)
 
-    def prepare_transposes(self, samples):
-        """The transposes of the plan (one library per column count with N
-        dynamic, or per shape with --static-n), and a 1 x 1 one: a
-        transpose inside a layer does not pay what a call of a library
-        costs (ctypes, the result's allocation), so that is taken off the
-        others after timing (call_overhead). Returns the 1 x 1 sample."""
-        overhead = dict(n=1, cols=1, elements=1, shape=(1, 1),
-                        seconds=math.inf)
-        self.libraries.append((self.compile(
-            kernel_source("transpose", 0, 1, 1, None), "dense"), [overhead]))
-        by_key = {}
-        for n, cols in self.plan["transposes"]:
-            key = (n if self.args.static_n else None, cols)
-            if key not in by_key:
-                by_key[key] = (self.compile(
-                    kernel_source("transpose", 0, cols, key[0], None),
-                    "dense"), [])
-                self.libraries.append(by_key[key])
-            path, timed = by_key[key]
-            operand = self.activations((n, cols))
-            self.check(path, operand, operand.T.astype(np.float64),
-                       np.zeros((cols, n)))
-            sample = dict(n=n, cols=cols, elements=n * cols, shape=(n, cols),
-                          seconds=math.inf)
-            samples.append(sample)
-            timed.append(sample)
-        return overhead
+    def prepare_transposes(self):
+        """The transposes a sparse X W adds, measured as they run in a
+        layer: for each shape of the plan, one CSR weight (0.95 sparse)
+        both as W B and as X W^T, whose difference is the two transposes
+        and their buffers (which a stand-alone transpose measures wrongly:
+        allocated and freed inside the call, they page-fault each time).
+        Returns the (W B, X W^T) sample pairs."""
+        pairs = []
+        for rows, cols in self.plan["transposes"]:
+            weight = random_weight(("csr",), rows, cols, 0.95, self.rng)
+            left, right = [], []
+            self.prepare_product("left", "csr", rows, cols, 0.95, left, weight)
+            self.prepare_product("right", "csr", rows, cols, 0.95, right,
+                                 weight)
+            pairs += zip(left, right)
+        return pairs
 
     def time_all(self, rounds):
         """Times every prepared sample in `rounds` rounds: best of --repeat
@@ -472,26 +454,33 @@ def nnls(a, b, iterations=500):
     return x
 
 
-def fit(features, rows):
-    """Fits `features` to [(values, seconds)] minimizing relative errors;
-    the fit dict with its error statistics."""
+def fit(features, rows, relative_to=None):
+    """Fits `features` to [(values, seconds)] minimizing the errors
+    relative to the seconds (or to `relative_to`, one time per row); the
+    fit dict with its error statistics."""
     a = np.array([[values[f] for f in features] for values, _ in rows])
     t = np.array([seconds for _, seconds in rows])
-    weighted = a / t[:, None]
+    base = t if relative_to is None else np.array(relative_to)
+    weighted = a / base[:, None]
     scale = np.linalg.norm(weighted, axis=0)
     scale[scale == 0] = 1.0
-    coefficients = nnls(weighted / scale, np.ones(len(t))) / scale
-    errors = np.abs(a @ coefficients - t) / t
+    coefficients = nnls(weighted / scale, t / base) / scale
+    errors = np.abs(a @ coefficients - t) / base
     return dict(features=features,
                 coefficients=[float(c) for c in coefficients],
                 samples=len(t), median_error=float(np.median(errors)),
-                max_error=float(errors.max()))
+                max_error=float(errors.max()),
+                rms_error=float(np.sqrt(np.mean(errors ** 2))))
 
 
 def fit_all(product_samples, transpose_samples, kernels):
+    # Each sample is a pair of transposes, as CostModel::predict adds them;
+    # its error counts relative to the time of the layer it is part of (the
+    # difference itself may be near zero).
     transpose = fit(TRANSPOSE_FEATURES, [
-        ({"calls": 1.0, "elements": float(s["elements"])}, s["seconds"])
-        for s in transpose_samples])
+        ({"calls": 2.0, "elements": float(s["elements"])}, s["seconds"])
+        for s in transpose_samples],
+        relative_to=[s["layer_seconds"] for s in transpose_samples])
     formats = {}
     for fmt_text in sorted({s["format"] for s in product_samples}):
         fmt = parse_format(fmt_text)
@@ -508,6 +497,24 @@ def fit_all(product_samples, transpose_samples, kernels):
                 regimes[regime] = fit(FIT_FEATURES[family][regime], rows)
         formats[fmt_text] = regimes
     return transpose, formats
+
+
+def fit_with_outer_cache(product_samples, transpose_samples, kernels):
+    """fit_all at each candidate outer_cache_bytes above L2; the kernels
+    dict completed with the candidate whose fits have the smallest mean
+    RMS relative error, and its fits."""
+    best = None
+    for outer in OUTER_CACHE_CANDIDATES:
+        if outer <= kernels["l2_bytes"]:
+            continue
+        trial = dict(kernels, outer_cache_bytes=outer)
+        transpose, formats = fit_all(product_samples, transpose_samples,
+                                     trial)
+        fits = [f for regimes in formats.values() for f in regimes.values()]
+        score = sum(f["rms_error"] for f in fits) / len(fits)
+        if best is None or score < best[0]:
+            best = (score, trial, transpose, formats)
+    return best[1:]
 
 
 def predicted(model, sample, kernels):
@@ -597,19 +604,22 @@ def main():
             for sparsity in plan["sparsities"]:
                 calibration.prepare_product("left", fmt_text, rows, cols,
                                             sparsity, samples)
-    transposes = []
-    overhead = calibration.prepare_transposes(transposes)
+    transpose_pairs = calibration.prepare_transposes()
     validating = []
     for fmt_text, rows, cols, sparsity in plan["validation"]:
         if fmt_text in ["dense"] + plan["formats"]:
             calibration.prepare_product("right", fmt_text, rows, cols,
                                         sparsity, validating)
     calibration.time_all(args.rounds or plan["rounds"])
-    for sample in transposes:
-        sample["seconds"] = max(sample["seconds"] - overhead["seconds"],
-                                1e-9)
+    transposes = [dict(n=right["n"], elements=right["n"] * (right["rows"] +
+                                                           right["cols"]),
+                       seconds=max(right["seconds"] - left["seconds"], 0.0),
+                       layer_seconds=right["seconds"])
+                  for left, right in transpose_pairs]
 
-    transpose, formats = fit_all(samples, transposes, kernels)
+    kernels, transpose, formats = fit_with_outer_cache(samples, transposes,
+                                                       kernels)
+    target["outer_cache_bytes"] = kernels["outer_cache_bytes"]
     model = {
         "sparse_opt_cost_model": 1,
         "target": target,
@@ -628,8 +638,6 @@ def main():
             sparsity=round(sample["sparsity"], 4),
             measured_seconds=sample["seconds"], predicted_seconds=guess,
             error=abs(guess - sample["seconds"]) / sample["seconds"]))
-    call_overhead = overhead["seconds"]
-
     # What this calibration predicts for one sample of each fit: the
     # compiler re-computes them and rejects the file if it disagrees.
     checks = []
@@ -655,8 +663,8 @@ def main():
             timespec="seconds"),
         host=platform.node(), revision=revision, threads=args.threads,
         quick=args.quick, static_n=args.static_n,
-        call_overhead_seconds=call_overhead, libraries=calibration.compiled,
-        samples=len(samples) + len(transposes) + len(validating),
+        libraries=calibration.compiled,
+        samples=len(samples) + 2 * len(transpose_pairs) + len(validating),
         seconds=round(time.time() - started, 1), validation=validation)
     with open(args.output, "w") as f:
         json.dump(model, f, indent=1)
@@ -668,6 +676,11 @@ def main():
             f.write(",".join(keys) + "\n")
             for s in samples + validating:
                 f.write(",".join(str(s[k]) for k in keys) + "\n")
+    print(f"  outer cache: {kernels['outer_cache_bytes'] / 2**20:g} MiB "
+          f"fits best", file=sys.stderr)
+    print(f"  transposes: {transpose['samples']} samples, median error "
+          f"{transpose['median_error']:.1%} of the layer, max "
+          f"{transpose['max_error']:.1%}", file=sys.stderr)
     print(f"wrote {args.output}: {len(formats)} formats, "
           f"{model['calibration']['samples']} measurements, "
           f"{calibration.compiled} libraries, "

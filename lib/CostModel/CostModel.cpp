@@ -102,13 +102,23 @@ namespace {
 // The feature vocabulary; docs/cost-model.md defines each one and
 // scripts/calibrate.py computes the same values.
 constexpr llvm::StringRef kFeatureNames[] = {
-    "calls",          "rows",
-    "stored",         "stored_l1_miss",
-    "stored_l2_miss", "stored_n",
-    "stored_n_l1_miss", "stored_n_l2_miss",
-    "stored_vectors", "stored_vectors_l1_miss",
-    "stored_vectors_l2_miss", "stored_tiles",
-    "outputs",        "output_vectors",
+    "calls",
+    "rows",
+    "stored",
+    "stored_l1_miss",
+    "stored_l2_miss",
+    "stored_outer_miss",
+    "stored_n",
+    "stored_n_l1_miss",
+    "stored_n_l2_miss",
+    "stored_n_outer_miss",
+    "stored_vectors",
+    "stored_vectors_l1_miss",
+    "stored_vectors_l2_miss",
+    "stored_vectors_outer_miss",
+    "stored_tiles",
+    "outputs",
+    "output_vectors",
     "inputs"};
 // Of the transposes around a product whose weight is on the right.
 constexpr llvm::StringRef kTransposeFeatureNames[] = {"calls", "elements"};
@@ -161,6 +171,39 @@ bool readFit(const llvm::json::Value &value, llvm::json::Path path,
   return true;
 }
 
+/// What the measured kernels' column tiles were (they define tiles(N)).
+struct KernelShape {
+  unsigned nTile = 0, accumulators = 0;
+};
+
+bool fromJSON(const llvm::json::Value &value, KernelShape &kernels,
+              llvm::json::Path path) {
+  llvm::json::ObjectMapper mapper(value, path);
+  if (!mapper || !mapper.map("n_tile", kernels.nTile) ||
+      !mapper.map("accumulator_registers", kernels.accumulators))
+    return false;
+  if (kernels.nTile == 0 || !llvm::isPowerOf2_32(kernels.nTile)) {
+    path.field("n_tile").report("expected a power of two");
+    return false;
+  }
+  if (kernels.accumulators == 0) {
+    path.field("accumulator_registers").report("expected >= 1");
+    return false;
+  }
+  return true;
+}
+
+/// A fit whose features must come from `vocabulary`.
+struct VocabularyFit {
+  llvm::ArrayRef<llvm::StringRef> vocabulary;
+  LinearFit fit;
+};
+
+bool fromJSON(const llvm::json::Value &value, VocabularyFit &fit,
+              llvm::json::Path path) {
+  return readFit(value, path, fit.vocabulary, fit.fit);
+}
+
 double dot(const LinearFit &fit,
            llvm::function_ref<double(llvm::StringRef)> feature) {
   double sum = 0;
@@ -170,6 +213,33 @@ double dot(const LinearFit &fit,
 }
 
 } // namespace
+
+namespace mlir::sparse_opt {
+
+/// Reads the `target` object of a model file.
+static bool fromJSON(const llvm::json::Value &value, CostTarget &target,
+                     llvm::json::Path path) {
+  llvm::json::ObjectMapper mapper(value, path);
+  if (!mapper || !mapper.map("cpu", target.cpu) ||
+      !mapper.map("vector_bits", target.vectorBits) ||
+      !mapper.map("l1d_bytes", target.l1Bytes) ||
+      !mapper.map("l2_bytes", target.l2Bytes) ||
+      !mapper.map("outer_cache_bytes", target.outerBytes) ||
+      !mapper.mapOptional("triple", target.triple) ||
+      !mapper.mapOptional("features", target.features))
+    return false;
+  if (target.vectorBits < 32 || target.vectorBits % 32) {
+    path.field("vector_bits").report("expected a positive multiple of 32");
+    return false;
+  }
+  if (target.l1Bytes == 0 || target.l2Bytes == 0 || target.outerBytes == 0) {
+    path.report("expected positive l1d_bytes, l2_bytes, outer_cache_bytes");
+    return false;
+  }
+  return true;
+}
+
+} // namespace mlir::sparse_opt
 
 llvm::ArrayRef<llvm::StringRef> mlir::sparse_opt::featureNames() {
   return kFeatureNames;
@@ -215,58 +285,14 @@ llvm::Expected<CostModel> CostModel::parse(llvm::StringRef text,
                                llvm::Twine(*version) +
                                ", this compiler reads version 1");
 
-  const llvm::json::Value *target = object->get("target");
-  llvm::json::Path targetPath = rootPath.field("target");
-  if (!target) {
-    targetPath.report("missing value");
+  KernelShape kernels;
+  VocabularyFit transpose{kTransposeFeatureNames, {}};
+  if (!top.map("target", model.measuredOn) || !top.map("kernels", kernels) ||
+      !top.map("transpose", transpose))
     return invalid();
-  }
-  llvm::json::ObjectMapper targetMapper(*target, targetPath);
-  if (!targetMapper || !targetMapper.map("cpu", model.measuredOn.cpu) ||
-      !targetMapper.map("vector_bits", model.measuredOn.vectorBits) ||
-      !targetMapper.map("l1d_bytes", model.measuredOn.l1Bytes) ||
-      !targetMapper.map("l2_bytes", model.measuredOn.l2Bytes) ||
-      !targetMapper.mapOptional("triple", model.measuredOn.triple) ||
-      !targetMapper.mapOptional("features", model.measuredOn.features))
-    return invalid();
-  if (model.measuredOn.vectorBits < 32 || model.measuredOn.vectorBits % 32) {
-    targetPath.field("vector_bits")
-        .report("expected a positive multiple of 32");
-    return invalid();
-  }
-  if (model.measuredOn.l1Bytes == 0 || model.measuredOn.l2Bytes == 0) {
-    targetPath.report("expected positive l1d_bytes and l2_bytes");
-    return invalid();
-  }
-
-  const llvm::json::Value *kernels = object->get("kernels");
-  llvm::json::Path kernelsPath = rootPath.field("kernels");
-  if (!kernels) {
-    kernelsPath.report("missing value");
-    return invalid();
-  }
-  llvm::json::ObjectMapper kernelMapper(*kernels, kernelsPath);
-  if (!kernelMapper || !kernelMapper.map("n_tile", model.tileVectors) ||
-      !kernelMapper.map("accumulator_registers", model.accumulators))
-    return invalid();
-  if (model.tileVectors == 0 || !llvm::isPowerOf2_32(model.tileVectors)) {
-    kernelsPath.field("n_tile").report("expected a power of two");
-    return invalid();
-  }
-  if (model.accumulators == 0) {
-    kernelsPath.field("accumulator_registers").report("expected >= 1");
-    return invalid();
-  }
-
-  const llvm::json::Value *transpose = object->get("transpose");
-  llvm::json::Path transposePath = rootPath.field("transpose");
-  if (!transpose) {
-    transposePath.report("missing value");
-    return invalid();
-  }
-  if (!readFit(*transpose, transposePath, kTransposeFeatureNames,
-               model.transposeFit))
-    return invalid();
+  model.tileVectors = kernels.nTile;
+  model.accumulators = kernels.accumulators;
+  model.transposeFit = std::move(transpose.fit);
 
   const llvm::json::Object *formats = object->getObject("formats");
   llvm::json::Path formatsPath = rootPath.field("formats");
@@ -374,7 +400,8 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
   // Bytes of the stored weight and of the dense operand (B, or X).
   double weightBytes = 4.0 * stored;
   double operandBytes = 4.0 * double(layer.cols) * double(layer.n);
-  double l1 = double(measuredOn.l1Bytes), l2 = double(measuredOn.l2Bytes);
+  double l1 = double(measuredOn.l1Bytes), l2 = double(measuredOn.l2Bytes),
+         outer = double(measuredOn.outerBytes);
   return dot(fit, [&](llvm::StringRef name) -> double {
     if (name == "calls")
       return 1;
@@ -386,18 +413,24 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
       return stored * missShare(l1, weightBytes);
     if (name == "stored_l2_miss")
       return stored * missShare(l2, weightBytes);
+    if (name == "stored_outer_miss")
+      return stored * missShare(outer, weightBytes);
     if (name == "stored_n")
       return stored * double(layer.n);
     if (name == "stored_n_l1_miss")
       return stored * double(layer.n) * missShare(l1, weightBytes);
     if (name == "stored_n_l2_miss")
       return stored * double(layer.n) * missShare(l2, weightBytes);
+    if (name == "stored_n_outer_miss")
+      return stored * double(layer.n) * missShare(outer, weightBytes);
     if (name == "stored_vectors")
       return stored * double(vectors);
     if (name == "stored_vectors_l1_miss")
       return stored * double(vectors) * missShare(l1, operandBytes);
     if (name == "stored_vectors_l2_miss")
       return stored * double(vectors) * missShare(l2, operandBytes);
+    if (name == "stored_vectors_outer_miss")
+      return stored * double(vectors) * missShare(outer, operandBytes);
     if (name == "stored_tiles")
       return stored * double(columnTiles(layer.n, lanes, tile));
     if (name == "outputs")

@@ -223,6 +223,10 @@ struct SelectWeightFormatsPass
   using Base::Base;
 
   void runOnOperation() override {
+    // A pass instance may run more than once.
+    globalFormat.reset();
+    overrideList.clear();
+    model.reset();
     if (failed(parseOptions()) ||
         failed(checkReportFormat(getOperation(), getArgument(),
                                  reportFormat)) ||
@@ -318,9 +322,11 @@ struct SelectWeightFormatsPass
     if (isa<linalg::MatvecOp>(op))
       return {1, false};
     // X (M x K) W: M; W B (K x N): N.
-    auto other = cast<RankedTensorType>(
+    auto other = dyn_cast<ShapedType>(
         op->getOperand(weight.operand == 1 ? 0 : 1).getType());
-    int64_t n = other.getDimSize(weight.operand == 1 ? 0 : 1);
+    int64_t n = other && other.hasRank()
+                    ? other.getDimSize(weight.operand == 1 ? 0 : 1)
+                    : ShapedType::kDynamic;
     if (ShapedType::isDynamic(n))
       return {dynamicN, true};
     return {n, false};

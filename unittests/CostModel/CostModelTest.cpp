@@ -23,7 +23,8 @@ std::string modelText(const std::string &extra = "",
   "sparse_opt_cost_model": 1,
   "target": {"cpu": ")" + cpu + R"(", "vector_bits": 512,
              "triple": "x86_64-unknown-linux-gnu",
-             "l1d_bytes": 1024, "l2_bytes": 4096},
+             "l1d_bytes": 1024, "l2_bytes": 4096,
+             "outer_cache_bytes": 16384},
   "kernels": {"n_tile": 8, "accumulator_registers": 16},
   "transpose": {"features": ["calls", "elements"],
                 "coefficients": [1e-6, 1e-9]},
@@ -157,13 +158,15 @@ TEST(CostModel, PredictsFromTheFits) {
 }
 
 TEST(CostModel, CacheMissFeatures) {
-  // L1 1 KiB, L2 4 KiB: a weight of 2048 stored values (8 KiB) misses L1
-  // for 7/8 and L2 for 1/2 of its accesses, and so does a 512 x 4 dense
-  // operand (8 KiB).
+  // L1 1 KiB, L2 4 KiB, outer 16 KiB: a weight of 2048 stored values
+  // (8 KiB) misses L1 for 7/8 and L2 for 1/2 of its accesses and stays in
+  // the outer cache, and so does a 512 x 4 dense operand (8 KiB); 8192
+  // stored values (32 KiB) miss the outer cache for 1/2.
   std::string text = modelText();
   text.insert(text.find("\"formats\": {") + 12, R"(
-    "bsr:8x8": {"vector": {"features": ["stored_l1_miss", "stored_l2_miss"],
-                           "coefficients": [1e-9, 1e-9]},
+    "bsr:8x8": {"vector": {"features": ["stored_l1_miss", "stored_l2_miss",
+                                        "stored_outer_miss"],
+                           "coefficients": [1e-9, 1e-9, 1e-9]},
                 "matrix": {"features": ["stored_vectors_l1_miss",
                                         "stored_vectors_l2_miss",
                                         "stored_n_l1_miss",
@@ -177,6 +180,9 @@ TEST(CostModel, CacheMissFeatures) {
   layer.n = 4;
   EXPECT_DOUBLE_EQ(*model.predict(format("bsr:8x8"), footprint, layer),
                    1e-9 * (2048 * (0.875 + 0.5) + 2048 * 4 * (0.875 + 0.5)));
+  layer.n = 1;
+  EXPECT_DOUBLE_EQ(*model.predict(format("bsr:8x8"), {8192, 8}, layer),
+                   1e-9 * 8192 * (1 - 1.0 / 32 + 1 - 4.0 / 32 + 0.5));
   // Both fit in L1: no misses.
   EXPECT_DOUBLE_EQ(*model.predict(format("bsr:8x8"), {64, 8}, {64, 8, 4, false}),
                    0.0);
@@ -217,7 +223,7 @@ TEST(CostModel, BadFilesGetClearErrors) {
               "vector_bits");
   expectError(replaced("\"cpu\": \"testcpu\", ", ""), "cpu");
   expectError(replaced("\"l2_bytes\": 4096", "\"l2_bytes\": 0"),
-              "expected positive l1d_bytes and l2_bytes");
+              "expected positive l1d_bytes, l2_bytes, outer_cache_bytes");
   expectError(replaced("\"n_tile\": 8", "\"n_tile\": 6"), "power of two");
   expectError(replaced("\"stored_n\"", "\"flops\""), "unknown feature");
   expectError(replaced("[\"stored_n\"], \"coefficients\": [1e-9]",

@@ -89,8 +89,11 @@ llvm::ArrayRef<llvm::StringRef> featureNames();
 struct CostTarget {
   std::string cpu, triple, features;
   unsigned vectorBits = 0;
-  /// Data cache sizes per core, which some features are relative to.
-  uint64_t l1Bytes = 0, l2Bytes = 0;
+  /// Data cache sizes per core, which some features are relative to; the
+  /// outer one is the effective capacity beyond L2 the calibration found
+  /// (not a cache size the CPU reports: it fits where data starts to come
+  /// from memory for the code measured).
+  uint64_t l1Bytes = 0, l2Bytes = 0, outerBytes = 0;
 };
 
 class CostModel {
