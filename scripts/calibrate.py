@@ -73,7 +73,19 @@ FIT_FEATURES = {
 # one whose fits have the smallest errors is kept.
 OUTER_CACHE_CANDIDATES = [int(m * 2**20) for m in
                           (1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)]
-TRANSPOSE_FEATURES = ["calls", "elements"]
+TRANSPOSE_FEATURES = ["calls", "elements", "paged_elements"]
+# Buffers above glibc's default mmap threshold are page-faulted in again on
+# every call when freed inside it (CostModel.cpp, kPagedBufferBytes).
+PAGED_BUFFER_BYTES = 128 * 1024
+
+
+def transpose_values(n, rows, cols):
+    """The transpose features of the two transposes around a sparse X W:
+    X^T (N x cols) and the product (rows x N)."""
+    buffers = (n * cols, n * rows)
+    return {"calls": 2.0, "elements": float(sum(buffers)),
+            "paged_elements": float(sum(b for b in buffers
+                                        if 4 * b > PAGED_BUFFER_BYTES))}
 
 FULL = dict(
     shapes=[(256, 256), (768, 768), (3072, 768), (768, 3072), (512, 2048)],
@@ -478,7 +490,7 @@ def fit_all(product_samples, transpose_samples, kernels):
     # its error counts relative to the time of the layer it is part of (the
     # difference itself may be near zero).
     transpose = fit(TRANSPOSE_FEATURES, [
-        ({"calls": 2.0, "elements": float(s["elements"])}, s["seconds"])
+        (transpose_values(s["n"], s["rows"], s["cols"]), s["seconds"])
         for s in transpose_samples],
         relative_to=[s["layer_seconds"] for s in transpose_samples])
     formats = {}
@@ -527,10 +539,8 @@ def predicted(model, sample, kernels):
                             kernels)
     seconds = predict(model["formats"][sample["format"]][regime], values)
     if sample["form"] == "right" and fmt[0] != "dense":
-        for elements in (sample["n"] * sample["cols"],
-                         sample["n"] * sample["rows"]):
-            seconds += predict(model["transpose"],
-                               {"calls": 1.0, "elements": float(elements)})
+        seconds += predict(model["transpose"], transpose_values(
+            sample["n"], sample["rows"], sample["cols"]))
     return seconds
 
 
@@ -611,8 +621,7 @@ def main():
             calibration.prepare_product("right", fmt_text, rows, cols,
                                         sparsity, validating)
     calibration.time_all(args.rounds or plan["rounds"])
-    transposes = [dict(n=right["n"], elements=right["n"] * (right["rows"] +
-                                                           right["cols"]),
+    transposes = [dict(n=right["n"], rows=right["rows"], cols=right["cols"],
                        seconds=max(right["seconds"] - left["seconds"], 0.0),
                        layer_seconds=right["seconds"])
                   for left, right in transpose_pairs]
@@ -674,7 +683,8 @@ def main():
                 "kernel_rows", "seconds"]
         with open(args.samples, "w") as f:
             f.write(",".join(keys) + "\n")
-            for s in samples + validating:
+            pairs = [s for pair in transpose_pairs for s in pair]
+            for s in samples + pairs + validating:
                 f.write(",".join(str(s[k]) for k in keys) + "\n")
     print(f"  outer cache: {kernels['outer_cache_bytes'] / 2**20:g} MiB "
           f"fits best", file=sys.stderr)

@@ -120,8 +120,14 @@ constexpr llvm::StringRef kFeatureNames[] = {
     "outputs",
     "output_vectors",
     "inputs"};
-// Of the transposes around a product whose weight is on the right.
-constexpr llvm::StringRef kTransposeFeatureNames[] = {"calls", "elements"};
+// Of the transposes around a product whose weight is on the right, per
+// transposed buffer: `paged_elements` are its elements if it is larger than
+// glibc's default mmap threshold. Such a buffer, allocated and freed inside
+// the call, is page-faulted in again on every call (measured: twice the
+// time of the transpose itself).
+constexpr llvm::StringRef kTransposeFeatureNames[] = {"calls", "elements",
+                                                      "paged_elements"};
+constexpr int64_t kPagedBufferBytes = 128 * 1024;
 
 /// Column tiles the kernels cover N with (emitColumnTiles): full tiles of
 /// `tile` vectors, one tile each of tile/2, ..., 1 vectors, a masked one.
@@ -454,10 +460,15 @@ std::optional<double> CostModel::predict(const WeightFormat &format,
   if (!fit)
     return std::nullopt;
   double seconds = evaluate(*fit, format, footprint, layer);
+  // X^T and the product before its transpose back.
   if (layer.weightOnRight && !format.isDense())
     for (int64_t elements : {layer.n * layer.cols, layer.n * layer.rows})
       seconds += dot(transposeFit, [&](llvm::StringRef name) -> double {
-        return name == "calls" ? 1.0 : double(elements);
+        if (name == "calls")
+          return 1.0;
+        if (name == "elements")
+          return double(elements);
+        return 4 * elements > kPagedBufferBytes ? double(elements) : 0.0;
       });
   return seconds;
 }

@@ -26,8 +26,8 @@ std::string modelText(const std::string &extra = "",
              "l1d_bytes": 1024, "l2_bytes": 4096,
              "outer_cache_bytes": 16384},
   "kernels": {"n_tile": 8, "accumulator_registers": 16},
-  "transpose": {"features": ["calls", "elements"],
-                "coefficients": [1e-6, 1e-9]},
+  "transpose": {"features": ["calls", "elements", "paged_elements"],
+                "coefficients": [1e-6, 1e-9, 2e-9]},
   "formats": {
     "dense": {"vector": {"features": ["calls", "stored"],
                          "coefficients": [1e-6, 1e-9]},
@@ -155,6 +155,12 @@ TEST(CostModel, PredictsFromTheFits) {
                        1e-9 * (200 * 32 + 200 * 64));
   EXPECT_DOUBLE_EQ(*model.predict(WeightFormat(), {64 * 32, 64}, layer),
                    1e-9 * 64 * 32 * 200);
+  // Transposed buffers above 128 KiB are paged: X^T (1000 x 32 floats,
+  // 125 KiB) is not, the product (1000 x 64) is.
+  layer.n = 1000;
+  EXPECT_DOUBLE_EQ(*model.predict(format("nm:2:4"), {1024, 64}, layer),
+                   1e-9 * (1024 + 32 * 1000 + 64 * 1000) + 2 * 1e-6 +
+                       1e-9 * (1000 * 32 + 1000 * 64) + 2e-9 * 1000 * 64);
 }
 
 TEST(CostModel, CacheMissFeatures) {
