@@ -60,8 +60,8 @@ FIT_FEATURES = {
     "dense": {"vector": ["calls", "rows", "stored", "stored_l2_miss",
                          "stored_outer_miss"],
               "matrix": ["calls", "stored", "stored_n", "stored_n_l2_miss",
-                         "stored_n_outer_miss", "stored_vectors", "outputs",
-                         "inputs"]},
+                         "stored_n_outer_miss", "stored_vectors",
+                         "outputs"]},
     "sparse": {"vector": ["calls", "rows", "stored", "stored_l2_miss",
                           "stored_outer_miss"],
                "matrix": ["calls", "rows", "stored", "stored_vectors",
@@ -88,7 +88,11 @@ def transpose_values(n, rows, cols):
                                         if 4 * b > PAGED_BUFFER_BYTES))}
 
 FULL = dict(
-    shapes=[(256, 256), (768, 768), (3072, 768), (768, 3072), (512, 2048)],
+    shapes=[(64, 128), (256, 256), (768, 768), (3072, 768), (768, 3072),
+            (512, 2048)],
+    # More for dense alone: one compilation per shape, and too few shapes
+    # leave its per-call and per-element costs confounded.
+    dense_shapes=[(128, 128), (1024, 256), (256, 1024)],
     n=[1, 8, 32, 128, 256],
     sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
     formats=["csr", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:16x1",
@@ -99,6 +103,7 @@ FULL = dict(
     repeat=5, rounds=3)
 QUICK = dict(
     shapes=[(64, 128), (128, 64)],
+    dense_shapes=[],
     n=[1, 16, 64],
     sparsities=[0.5, 0.9],
     formats=["csr", "bsr:4x4", "nm:2:4"],
@@ -614,6 +619,9 @@ def main():
             for sparsity in plan["sparsities"]:
                 calibration.prepare_product("left", fmt_text, rows, cols,
                                             sparsity, samples)
+    for rows, cols in plan["dense_shapes"]:
+        calibration.prepare_product("right", "dense", rows, cols, 0.0,
+                                    samples)
     transpose_pairs = calibration.prepare_transposes()
     validating = []
     for fmt_text, rows, cols, sparsity in plan["validation"]:
