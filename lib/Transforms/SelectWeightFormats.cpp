@@ -23,6 +23,8 @@
 #include "mlir/Dialect/SparseTensor/IR/SparseTensor.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/GlobPattern.h"
 
@@ -475,7 +477,7 @@ struct SelectWeightFormatsPass
     }
     decision.format = chosen.str();
     layers.push_back(std::move(row));
-    if (!chosen.isDense())
+    if (!chosen.isDense() && rewrite)
       rewriteProduct(cast<linalg::LinalgOp>(op), *weight, chosen, indexBits,
                      narrowCoordinates, rewriter);
     return success();
@@ -513,3 +515,65 @@ struct SelectWeightFormatsPass
 };
 
 } // namespace
+
+namespace {
+
+/// The options of `sparse-opt-report`: those of the pass that shape the
+/// decision and the report.
+struct ReportOptions : public PassPipelineOptions<ReportOptions> {
+  Option<std::string> file{*this, "file",
+                           llvm::cl::desc("Report file ('-': stdout)"),
+                           llvm::cl::init("-")};
+  Option<std::string> format{*this, "format",
+                             llvm::cl::desc("text or json"),
+                             llvm::cl::init("text")};
+  Option<std::string> formats{
+      *this, "formats",
+      llvm::cl::desc("auto (cost model), dense, csr, bsr:RxC or nm:N:M"),
+      llvm::cl::init("auto")};
+  Option<std::string> costModel{
+      *this, "cost-model",
+      llvm::cl::desc("Cost model file; empty: the shipped one"),
+      llvm::cl::init("")};
+  Option<std::string> targetCpu{*this, "target-cpu",
+                                llvm::cl::desc("LLVM CPU the code is for"),
+                                llvm::cl::init("host")};
+  Option<std::string> targetFeatures{
+      *this, "target-features", llvm::cl::desc("Extra LLVM target features"),
+      llvm::cl::init("")};
+  Option<std::string> overrides{
+      *this, "overrides",
+      llvm::cl::desc("PATTERN=FORMAT,...: formats by layer-name glob"),
+      llvm::cl::init("")};
+  Option<double> minSparsity{
+      *this, "min-sparsity",
+      llvm::cl::desc("Keep weights less sparse than this dense"),
+      llvm::cl::init(0.0)};
+  Option<int64_t> dynamicN{
+      *this, "dynamic-n",
+      llvm::cl::desc("Activation count assumed where it is dynamic"),
+      llvm::cl::init(1)};
+};
+
+} // namespace
+
+void mlir::sparse_opt::registerWeightReportPipeline() {
+  PassPipelineRegistration<ReportOptions>(
+      "sparse-opt-report",
+      "Explain the storage format sparse-opt-select-weight-formats would "
+      "choose for each constant weight, without changing the IR",
+      [](OpPassManager &pm, const ReportOptions &options) {
+        SparseOptSelectWeightFormatsOptions select;
+        select.report = options.file;
+        select.reportFormat = options.format;
+        select.formats = options.formats;
+        select.costModel = options.costModel;
+        select.targetCpu = options.targetCpu;
+        select.targetFeatures = options.targetFeatures;
+        select.overrides = options.overrides;
+        select.minSparsity = options.minSparsity;
+        select.dynamicN = options.dynamicN;
+        select.rewrite = false;
+        pm.addPass(createSparseOptSelectWeightFormats(select));
+      });
+}

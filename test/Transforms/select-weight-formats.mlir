@@ -17,6 +17,13 @@
 // The same through the pipeline option and sparse-compile's flag.
 // RUN: sparse-compile %s -o %t.mlir --emit=mlir --target-cpu=skylake-avx512 --pipeline-options="weight-formats=auto cost-model=%inputs/cost-model-crossover.json" --sparse-opt-report=%t.pipeline.txt
 // RUN: diff %t.txt %t.pipeline.txt
+// sparse-opt --sparse-opt-report: the same report, the IR unchanged.
+// RUN: sparse-opt %s --sparse-opt-report="cost-model=%inputs/cost-model-crossover.json target-cpu=skylake-avx512 file=%t.explain.txt" | FileCheck %s --check-prefix=UNCHANGED
+// RUN: diff %t.txt %t.explain.txt
+// UNCHANGED-NOT: #sparse_tensor.encoding
+// UNCHANGED: func.func @csr_above_crossover
+// UNCHANGED-NOT: sparse_tensor.convert
+// UNCHANGED-NOT: sparse_opt.format
 
 // CHECK-DAG: #[[$CSR:.*]] = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 : dense, d1 : compressed), posWidth = 32, crdWidth = 16 }>
 // CHECK-DAG: #[[$BSR:.*]] = #sparse_tensor.encoding<{ map = (d0, d1) -> (d0 floordiv 4 : dense, d1 floordiv 4 : compressed, d0 mod 4 : dense, d1 mod 4 : dense), posWidth = 32, crdWidth = 16 }>

@@ -477,7 +477,9 @@ def SparseOptSelectWeightFormats
     for stdout) each layer gets a row: the weight analysis' statistics, N,
     the format chosen, the reason and the predicted time of each candidate,
     as text or JSON (`report-format`). Convolutions are reported and left
-    dense (no sparse convolution kernel yet).
+    dense (no sparse convolution kernel yet). With `rewrite=false` the IR
+    is left as it is (the `sparse-opt-report` pipeline: decide and
+    explain only).
   }];
   let options = [
     Option<"formats", "formats", "std::string", /*default=*/"\"auto\"",
@@ -504,6 +506,8 @@ def SparseOptSelectWeightFormats
            /*default=*/"true",
            "16-bit column (block column) indices where they fit, 8-bit N:M "
            "offsets">,
+    Option<"rewrite", "rewrite", "bool", /*default=*/"true",
+           "Rewrite the products (false: decide and report only)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
