@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Sparse convolutions on ResNet-50's layer shapes: im2col + CSR SpMM
-(sparse-opt-convolution-to-matmul, then sparse-opt-sparsify-weights) against
+(sparse-opt-convolution-to-matmul, then sparse-opt-select-weight-formats) against
 the dense convolution as sparse-opt compiles it today and against
 onnxruntime, in one run.
 
@@ -23,7 +23,8 @@ share the cores fairly):
 - sparse-opt, dense: sparse-compile without weight-min-sparsity (the
   convolution lowered as it is, a generic op with 7 loops; one call per
   round: it is slow);
-- sparse-opt, CSR: sparse-compile with weight-min-sparsity=0 (every
+- sparse-opt, CSR: sparse-compile with weight-formats=csr
+  weight-min-sparsity=0 (every
   filter converted, whatever its sparsity) and --csr-options at each
   sparsity;
 - with --versus-options: CSR builds with those options instead (e.g. the
@@ -147,13 +148,14 @@ def bench_layer(layer, args, work, thread_counts):
         return compiled
 
     dense = build(args.sparsity[0], None, "dense")
-    csr = {key: build(key, f"weight-min-sparsity=0 {args.csr_options}".strip(),
+    csr = {key: build(key, f"weight-formats=csr weight-min-sparsity=0 {args.csr_options}".strip(),
                       "csr")
            for key in [*args.sparsity, "im2col"]}
     if args.versus_options is not None:
         for sparsity in args.sparsity:
             csr[("versus", sparsity)] = build(
-                sparsity, f"weight-min-sparsity=0 {args.versus_options}", "vs")
+                sparsity, f"weight-formats=csr weight-min-sparsity=0 "
+                f"{args.versus_options}", "vs")
     rows = []
     for threads in thread_counts:
         options = onnxruntime.SessionOptions()

@@ -1,17 +1,28 @@
 #!/usr/bin/env python3
 """Whole models: a model built by sparse_opt.models, pruned by
-sparse_opt.prune, compiled by sparse-compile with dense weights and with its
-pruned matmul weights stored as CSR (weight-min-sparsity), run next to
+sparse_opt.prune, compiled by sparse-compile once per weight-format choice
+(dense, CSR, the cost model's automatic choice, ...), run next to
 onnxruntime on the same inputs, every output checked against onnxruntime.
 
-    bench/model.py [--model bert] [--sparsity 0.9] [--threads 1,2]
-                   [--repeat 10] [--model-option layers=4 ...]
+    bench/model.py [--model bert] [--sparsity 0.9] [--prune magnitude]
+                   [--formats dense,csr] [--threads 1,2] [--repeat 10]
+                   [--model-option layers=4 ...]
+
+--formats lists `weight-formats` values of the pipeline (dense, csr, auto,
+bsr:RxC, nm:N:M); a fixed sparse format keeps weights below 0.3 sparsity
+dense (`weight-min-sparsity`: layers pruning left dense), auto decides by
+itself. --prune is magnitude (to --sparsity),
+nm (2:4) or block (4x4 blocks, to --sparsity). Each row of the table gives
+every variant's time, its ratio to onnxruntime and, with auto among them,
+auto against the faster of dense and csr. Until dense matmuls are compiled
+to tiled vector code, `auto` and `dense` compare against scalar dense loops
+(docs/cost-model.md).
 
 The libraries run in this process through sparse_opt.onnx_frontend's
 CompiledModel (the time of a call includes copying the inputs and results,
 well under 1% of a model call); thread counts are set per library
-(Library.num_threads) and
-per onnxruntime session (intra_op_num_threads). Prints a Markdown table.
+(Library.num_threads) and per onnxruntime session (intra_op_num_threads).
+Prints a Markdown table.
 """
 
 import argparse
@@ -57,6 +68,11 @@ def main():
     parser.add_argument("--model-option", action="append", default=[],
                         help="builder option KEY=VALUE (overrides defaults)")
     parser.add_argument("--sparsity", type=float, default=0.9)
+    parser.add_argument("--prune", choices=("magnitude", "nm", "block"),
+                        default="magnitude")
+    parser.add_argument("--formats", default="dense,csr",
+                        help="comma-separated weight-formats to compile "
+                             "with (dense, csr, auto, bsr:RxC, nm:N:M)")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
@@ -69,7 +85,12 @@ def main():
     build = getattr(models, f"build_{args.model}")
     work = tempfile.mkdtemp(prefix="sparse-opt-model-")
     model = build(seed=args.seed, **options)
-    prune.prune_model(model, method="magnitude", sparsity=args.sparsity)
+    pruning = {"magnitude": dict(method="magnitude", sparsity=args.sparsity),
+               "nm": dict(method="nm", nm=(2, 4)),
+               "block": dict(method="block", sparsity=args.sparsity,
+                             block=(4, 4))}[args.prune]
+    prune.prune_model(model, **pruning)
+    formats = [f for f in args.formats.split(",") if f]
     path = os.path.join(work, "model.onnx")
     models.save_model(model, path)
     inputs = random_inputs(path, seed=args.seed)
@@ -94,19 +115,26 @@ def main():
                                      lambda: session.run(None, inputs))
 
     compiled = {}
-    for name, pipeline in (("dense", ""),
-                           ("CSR", "weight-min-sparsity=0.7")):
+    for name in formats:
+        pipeline = f"weight-formats={name}"
+        if name not in ("dense", "auto"):
+            pipeline += " weight-min-sparsity=0.3"
         start = time.perf_counter()
         compiled[name] = compile_onnx(path, os.path.join(work, f"{name}.so"),
-                                      pipeline_options=pipeline or None)
+                                      pipeline_options=pipeline)
         print(f"compiled {name} in {time.perf_counter() - start:.1f} s",
               file=sys.stderr)
-    print(f"\n{args.model} {options}, magnitude-pruned to {args.sparsity}, "
-          f"best of {args.repeat}\n")
-    print("| threads | onnxruntime (dense) ms | sparse-opt dense ms "
-          "| sparse-opt CSR ms | CSR vs onnxruntime | CSR vs dense "
-          "| max error (CSR) |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"\n{args.model} {options}, pruned ({args.prune}"
+          f"{'' if args.prune == 'nm' else f' to {args.sparsity}'}), "
+          f"best of {args.repeat}; the machine is shared, so ratios are "
+          f"indicative\n")
+    auto_vs = "auto" in compiled and {"dense", "csr"} <= set(compiled)
+    print("| threads | onnxruntime ms | "
+          + " | ".join(f"{name} ms" for name in compiled) + " | "
+          + " | ".join(f"{name} vs onnxruntime" for name in compiled)
+          + (" | auto vs best of dense, csr" if auto_vs else "")
+          + " | max error |")
+    print("|---|---|" + "---|" * (2 * len(compiled) + auto_vs + 1))
     for threads in thread_counts:
         timed = {}
         error = 0.0
@@ -118,13 +146,16 @@ def main():
                 if not np.allclose(actual, want, **tolerances):
                     sys.exit(f"error: {name} output differs from onnxruntime "
                              f"beyond {tolerances}")
-                if name == "CSR":
-                    error = max(error, float(np.abs(actual - want).max()))
+                error = max(error, float(np.abs(actual - want).max()))
             timed[name] = best_of(args.repeat, lambda: model.run(inputs))
-        print(f"| {threads} | {reference[threads] * 1e3:.2f} "
-              f"| {timed['dense'] * 1e3:.2f} | {timed['CSR'] * 1e3:.2f} "
-              f"| {reference[threads] / timed['CSR']:.2f}x "
-              f"| {timed['dense'] / timed['CSR']:.2f}x | {error:.1e} |")
+        row = [f"{threads}", f"{reference[threads] * 1e3:.2f}"]
+        row += [f"{timed[name] * 1e3:.2f}" for name in compiled]
+        row += [f"{reference[threads] / timed[name]:.2f}x"
+                for name in compiled]
+        if auto_vs:
+            row.append(f"{min(timed['dense'], timed['csr']) / timed['auto']:.2f}x")
+        row.append(f"{error:.1e}")
+        print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":

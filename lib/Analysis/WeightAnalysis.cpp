@@ -2,8 +2,10 @@
 
 #include "sparse-opt/Analysis/WeightAnalysis.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 
@@ -224,4 +226,84 @@ llvm::json::Object WeightStats::toJson() const {
       {"nm", std::move(nmArray)},
       {"blocks", std::move(blockArray)},
       {"exact_formats", std::move(formats)}};
+}
+
+namespace {
+
+std::optional<LayerWeight> constantOperand(Operation *op, unsigned operand,
+                                           int64_t rank) {
+  ElementsAttr values;
+  if (!matchPattern(op->getOperand(operand), m_Constant(&values)))
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(values.getType());
+  if (!type || !type.hasStaticShape() || type.getEncoding() ||
+      type.getRank() != rank)
+    return std::nullopt;
+  return LayerWeight{operand, values, 0, 0, 0, 0};
+}
+
+ArrayRef<int64_t> shapeOf(const LayerWeight &weight) {
+  return cast<RankedTensorType>(weight.values.getType()).getShape();
+}
+
+} // namespace
+
+std::optional<LayerWeight> mlir::sparse_opt::findLayerWeight(Operation *op) {
+  if (auto matmul = dyn_cast<linalg::MatmulOp>(op)) {
+    if (matmul.hasUserDefinedMaps())
+      return std::nullopt;
+    // X W with a constant W (K x N): output features are W's columns.
+    if (auto weight = constantOperand(op, 1, 2)) {
+      ArrayRef<int64_t> shape = shapeOf(*weight);
+      weight->rows = shape[1];
+      weight->cols = shape[0];
+      weight->rowStride = 1;
+      weight->colStride = shape[1];
+      return weight;
+    }
+    if (auto weight = constantOperand(op, 0, 2)) {
+      ArrayRef<int64_t> shape = shapeOf(*weight);
+      weight->rows = shape[0];
+      weight->cols = shape[1];
+      weight->rowStride = shape[1];
+      weight->colStride = 1;
+      return weight;
+    }
+    return std::nullopt;
+  }
+  if (isa<linalg::MatvecOp>(op)) {
+    if (auto weight = constantOperand(op, 0, 2)) {
+      ArrayRef<int64_t> shape = shapeOf(*weight);
+      *weight = LayerWeight{0, weight->values, shape[0], shape[1], shape[1], 1};
+      return weight;
+    }
+    return std::nullopt;
+  }
+  // Filters, output features first: F x (C KH KW) as stored (FCHW, FHWC),
+  // or F last (HWCF).
+  bool featuresFirst =
+      isa<linalg::Conv2DNchwFchwOp, linalg::Conv2DNhwcFhwcOp>(op);
+  if (featuresFirst || isa<linalg::Conv2DNhwcHwcfOp>(op)) {
+    auto weight = constantOperand(op, 1, 4);
+    if (!weight)
+      return std::nullopt;
+    ArrayRef<int64_t> shape = shapeOf(*weight);
+    int64_t features = featuresFirst ? shape[0] : shape[3];
+    int64_t reduction = shape[0] * shape[1] * shape[2] * shape[3] / features;
+    weight->rows = features;
+    weight->cols = reduction;
+    weight->rowStride = featuresFirst ? reduction : 1;
+    weight->colStride = featuresFirst ? 1 : features;
+    return weight;
+  }
+  return std::nullopt;
+}
+
+std::string mlir::sparse_opt::layerName(Operation *op) {
+  if (auto name = dyn_cast<NameLoc>(op->getLoc()))
+    return name.getName().str();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  op->getLoc().print(os);
+  return text;
 }

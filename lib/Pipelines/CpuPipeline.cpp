@@ -58,10 +58,12 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
     return vectorLength.takeError();
 
   // Convolutions become matrix products before the weights' storage is
-  // chosen; with `sparse`, only those whose filter will be stored sparse.
+  // chosen; with `sparse`, only those whose filter may be stored sparse
+  // (some format other than dense asked for, and sparse enough).
+  bool sparseWeightsAsked =
+      options.weightFormats != "dense" || !options.weightOverrides.empty();
   if (options.convToMatmul == ConvToMatmul::All ||
-      (options.convToMatmul == ConvToMatmul::Sparse &&
-       options.weightMinSparsity >= 0)) {
+      (options.convToMatmul == ConvToMatmul::Sparse && sparseWeightsAsked)) {
     SparseOptConvolutionToMatmulOptions conv;
     bool all = options.convToMatmul == ConvToMatmul::All;
     conv.convert = all ? "all" : "sparse";
@@ -70,11 +72,18 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
     conv.panelBytes = options.convPanelBytes;
     pm.addNestedPass<func::FuncOp>(createSparseOptConvolutionToMatmul(conv));
   }
-  if (options.weightMinSparsity >= 0) {
-    SparseOptSparsifyWeightsOptions sparsify;
-    sparsify.minSparsity = options.weightMinSparsity;
-    pm.addNestedPass<func::FuncOp>(createSparseOptSparsifyWeights(sparsify));
-  }
+  // Each constant weight's storage format, before the ABI and the kernels.
+  SparseOptSelectWeightFormatsOptions weights;
+  weights.formats = options.weightFormats;
+  weights.minSparsity = options.weightMinSparsity;
+  weights.overrides = options.weightOverrides;
+  weights.costModel = options.costModel;
+  weights.dynamicN = options.weightDynamicN;
+  weights.report = options.weightReport;
+  weights.reportFormat = options.weightReportFormat;
+  weights.targetCpu = options.targetCpu;
+  weights.targetFeatures = options.targetFeatures;
+  pm.addPass(createSparseOptSelectWeightFormats(weights));
   // Record the tensor signatures before the stable ABI erases them; public
   // functions then take pos/crd/val buffers.
   SparseOptExportSignaturesOptions signatures;

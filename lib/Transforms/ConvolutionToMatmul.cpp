@@ -51,9 +51,8 @@ struct ConversionRule {
   double minSparsity;
 
   /// With `all`, every one; otherwise those whose filter
-  /// sparse-opt-sparsify-weights will store sparse (f32, at least
-  /// `minSparsity` of its elements zero), since dense convolutions are
-  /// compiled as convolutions.
+  /// sparse-opt-select-weight-formats may store sparse (f32, at least
+  /// `minSparsity` of its elements zero).
   bool converts(ElementsAttr filter) const {
     if (all)
       return true;

@@ -132,53 +132,90 @@ def prepare_arguments(where: str, signature: Signature,
                 f"{_shape_text(tensor.shape)} for {_type_text(tensor)}, got "
                 f"{_shape_text(value.shape)}")
         # A copy even when already contiguous: the kernel may write into it.
-        prepared.append(np.array(value, dtype=dtype, order="C", copy=True))
+        prepared.append(aligned_copy(value, dtype))
     return prepared
+
+
+# Cache-line alignment of the copies: numpy's buffers start 16 bytes into
+# a line, so every vector load of the kernels would straddle two lines
+# (runtime.md: about half the speed of an SpMM).
+_ALIGNMENT = 64
+
+
+def aligned_copy(value: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A C-contiguous copy of `value` as `dtype` whose data starts on a
+    64-byte boundary."""
+    size = max(int(np.prod(value.shape)), 1) * dtype.itemsize
+    raw = np.empty(size + _ALIGNMENT, dtype=np.uint8)
+    start = -raw.ctypes.data % _ALIGNMENT
+    copy = raw[start:start + size].view(dtype)[:int(np.prod(value.shape))]
+    copy = copy.reshape(value.shape)
+    copy[...] = value
+    return copy
+
+
+class DenseCall:
+    """A call of ``function`` (an entry's address) on ``arguments`` (from
+    prepare_arguments), its descriptors built once: ``invoke()`` runs the
+    kernel, leaving its results in ``result_descriptors`` until
+    ``release()``."""
+
+    def __init__(self, function: int, signature: Signature,
+                 arguments: list[np.ndarray]):
+        self.results = signature.results
+        self.arguments = arguments
+        argument_descriptors = [_describe(a) for a in arguments]
+        if len(self.results) == 0:
+            holder = None
+            self.result_descriptors = []
+        elif len(self.results) == 1:
+            holder = descriptor_type(len(self.results[0].shape))()
+            self.result_descriptors = [holder]
+        else:
+            fields = [(f"result{i}", descriptor_type(len(t.shape)))
+                      for i, t in enumerate(self.results)]
+            holder = type("Results", (Structure,), {"_fields_": fields})()
+            self.result_descriptors = [getattr(holder, name)
+                                       for name, _ in fields]
+        parameters = ([c_void_p] if holder is not None else []) + \
+            [c_void_p] * len(arguments)
+        pointers = [ctypes.addressof(holder)] if holder is not None else []
+        pointers += [ctypes.addressof(d) for d in argument_descriptors]
+        # Kept alive with the call: the pointers point into them.
+        self._keep = (holder, argument_descriptors)
+        self._pointers = pointers
+        self._function = ctypes.CFUNCTYPE(None, *parameters)(function)
+
+    def invoke(self) -> None:
+        self._function(*self._pointers)
+
+    def release(self) -> None:
+        """Frees the buffers the last call allocated, each once; never an
+        argument's or a constant's."""
+        borrowed = {a.ctypes.data for a in self.arguments}
+        borrowed.add(_GLOBAL_MARKER)
+        owned = {d.allocated for d in self.result_descriptors} - borrowed
+        for allocated in owned:
+            if allocated:
+                runtime().so_memref_release(allocated)
 
 
 def call_dense(function: int, where: str, signature: Signature,
                arguments: list[np.ndarray]) -> list[np.ndarray]:
     """Calls ``function`` (an entry's address) with ``arguments`` (from
     prepare_arguments) and returns its results as numpy arrays it owns."""
-    results = signature.results
-    argument_descriptors = [_describe(a) for a in arguments]
-    if len(results) == 0:
-        result_holder = None
-        result_descriptors = []
-    elif len(results) == 1:
-        result_holder = descriptor_type(len(results[0].shape))()
-        result_descriptors = [result_holder]
-    else:
-        fields = [(f"result{i}", descriptor_type(len(t.shape)))
-                  for i, t in enumerate(results)]
-        result_holder = type("Results", (Structure,), {"_fields_": fields})()
-        result_descriptors = [getattr(result_holder, name)
-                              for name, _ in fields]
-
-    parameters = ([c_void_p] if result_holder is not None else []) + \
-        [c_void_p] * len(arguments)
-    prototype = ctypes.CFUNCTYPE(None, *parameters)
-    pointers = ([ctypes.addressof(result_holder)]
-                if result_holder is not None else [])
-    pointers += [ctypes.addressof(d) for d in argument_descriptors]
-    prototype(function)(*pointers)
-
+    call = DenseCall(function, signature, arguments)
+    call.invoke()
     outputs = []
     try:
         # Every result is copied before any buffer is freed: two results
         # may share one.
-        for index, (descriptor, tensor) in enumerate(zip(result_descriptors,
-                                                         results)):
+        for index, (descriptor, tensor) in enumerate(zip(
+                call.result_descriptors, call.results)):
             outputs.append(_copy_out(where, index, descriptor, tensor))
     finally:
-        # Released even after an error, each buffer once; never an
-        # argument's or a constant's.
-        borrowed = {a.ctypes.data for a in arguments}
-        borrowed.add(_GLOBAL_MARKER)
-        owned = {d.allocated for d in result_descriptors} - borrowed
-        for allocated in owned:
-            if allocated:
-                runtime().so_memref_release(allocated)
+        # Released even after an error.
+        call.release()
     return outputs
 
 

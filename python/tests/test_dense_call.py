@@ -211,6 +211,36 @@ def test_results_are_freed(library):
     assert resident_bytes() - before < 16 * 2**20
 
 
+def test_bound_calls_free_their_results(library):
+    """Library.bind: checked like run, then calls without copies; 1000 of
+    them must not keep the 64 MiB of results they allocate."""
+    a = np.ones((128, 6), dtype=np.float32)
+    b = np.ones((6, 128), dtype=np.float32)
+    call = library.bind("matmul", a, b)
+    for _ in range(20):
+        call()
+    before = resident_bytes()
+    for _ in range(1000):
+        assert call() is None
+    assert resident_bytes() - before < 16 * 2**20
+    # Constants and returned arguments are not freed either.
+    constants = library.bind("constants")
+    for _ in range(3):
+        constants()
+    np.testing.assert_array_equal(library.run("constants")[0], [[1, 2], [3, 4]])
+    with pytest.raises(ValueError, match=r"argument 0 must have shape \?x6"):
+        library.bind("matmul", np.ones((2, 5), np.float32), b)
+
+
+def test_bound_call_after_close(tmp_path):
+    library = sparse_opt.compile(SOURCE, tmp_path / "bound.so", header=False)
+    call = library.bind("identity", np.arange(3))
+    call()
+    library.close()
+    with pytest.raises(ValueError, match="library is closed"):
+        call()
+
+
 @pytest.mark.parametrize("call,message", [
     (lambda lib: lib.run("matmul", np.ones((2, 6), np.float32)),
      "takes 2 argument(s) (tensor<?x6xf32>, tensor<6x?xf32>), got 1"),

@@ -9,6 +9,7 @@ use other exp / erf / rsqrt approximations, and those float32 differences
 MLP use the per-dtype defaults (onnx_frontend.TOLERANCES).
 """
 
+import json
 import subprocess
 import time
 
@@ -198,22 +199,81 @@ def test_pruned_mlp(tmp_path, require_ops, method):
     check_model(tmp_path, model, require_ops)
 
 
-# sparse-opt-sparsify-weights through the pipeline: the pruned weights are
-# stored as CSR at compile time and the products run in our CSR kernels
-# (the IR is checked in test/Transforms/sparsify-weights.mlir); the result
-# must still match onnxruntime, with a batch (SpMM) and batch 1 (row dots).
+# sparse-opt-select-weight-formats through the pipeline: the pruned weights
+# are stored in the format asked for (weight-formats) or chosen by the cost
+# model (auto) at compile time and the products run in our CSR, BSR and N:M
+# kernels (the IR is checked in test/Transforms/select-weight-formats*.mlir);
+# the result must still match onnxruntime, with a batch (SpMM) and batch 1
+# (row dots).
+PRUNED_VARIANTS = {
+    "csr": dict(method="magnitude", sparsity=0.9),
+    "bsr:4x4": dict(method="block", sparsity=0.8, block=(4, 4)),
+    "nm:2:4": dict(method="nm", nm=(2, 4)),
+}
+
+
+def compile_with_report(tmp_path, model, require_ops, pipeline_options,
+                        **options):
+    """check_model with the weight report as JSON: its layers."""
+    report = tmp_path / "report.json"
+    check_model(tmp_path, model, require_ops,
+                pipeline_options=pipeline_options,
+                extra_arguments=[f"--sparse-opt-report={report}",
+                                 "--sparse-opt-report-format=json"],
+                **options)
+    return json.loads(report.read_text())["layers"]
+
+
 @pytest.mark.parametrize("batch", [8, 1])
-def test_pruned_mlp_with_csr_weights(tmp_path, require_ops, batch):
+@pytest.mark.parametrize("fmt", sorted(PRUNED_VARIANTS))
+def test_pruned_mlp_in_each_format(tmp_path, require_ops, fmt, batch):
     model = models.build_mlp(in_features=64, hidden=(128, 64),
                              out_features=16, batch=batch)
+    prune.prune_model(model, **PRUNED_VARIANTS[fmt])
+    layers = compile_with_report(tmp_path, model, require_ops,
+                                 f"weight-formats={fmt}")
+    # All three imported weights are stored in the format.
+    assert [layer["format"] for layer in layers] == [fmt] * 3
+    assert all(layer["reason"] == f"formats={fmt}" for layer in layers)
+
+
+def shipped_cost_model_or_skip(error):
+    if "no cost model ships" in str(error):
+        pytest.skip(f"no cost model ships for this machine: {error}")
+    raise error
+
+
+@pytest.mark.parametrize("fmt", sorted(PRUNED_VARIANTS))
+def test_pruned_mlp_with_automatic_formats(tmp_path, require_ops, fmt):
+    """weight-formats=auto with the cost model shipped for this machine:
+    whatever it picks per layer must compute the same result."""
+    model = models.build_mlp(in_features=64, hidden=(128, 64),
+                             out_features=16, batch=8)
+    prune.prune_model(model, **PRUNED_VARIANTS[fmt])
+    try:
+        layers = compile_with_report(tmp_path, model, require_ops,
+                                     "weight-formats=auto")
+    except CompileError as error:
+        shipped_cost_model_or_skip(error)
+    assert len(layers) == 3
+    for layer in layers:
+        predicted = {p["format"]: p["seconds"] for p in layer["predicted"]}
+        assert {"dense", "csr"} <= set(predicted)
+        # The variant's own structure is one of the candidates.
+        assert fmt in predicted
+        assert layer["format"] == min(predicted, key=predicted.get)
+        assert layer["reason"].startswith("fastest predicted")
+
+
+def test_pruned_mlp_rewritten_weights(tmp_path, require_ops):
+    model = models.build_mlp(in_features=64, hidden=(128, 64),
+                             out_features=16, batch=8)
     prune.prune_model(model, method="magnitude", sparsity=0.9)
-    check_model(tmp_path, model, require_ops,
-                pipeline_options="weight-min-sparsity=0.7")
-    # All three imported weights are the ones the pass rewrites.
-    imported = import_onnx(tmp_path / "model.onnx", tmp_path / "model.mlir")
+    path = save(model, tmp_path / "model.onnx")
+    imported = import_onnx(path, tmp_path / "model.mlir")
     rewritten = subprocess.run(
         [find_executable("sparse-opt"), imported,
-         "--sparse-opt-sparsify-weights=min-sparsity=0.7"],
+         "--sparse-opt-select-weight-formats=formats=csr min-sparsity=0.7"],
         check=True, capture_output=True, text=True).stdout
     assert rewritten.count("sparse_tensor.convert") == 3
 
@@ -286,7 +346,22 @@ def test_tiny_bert_with_csr_weights(tmp_path, require_ops):
     model = models.build_bert(**TINY_BERT)
     prune.prune_model(model, method="magnitude", sparsity=0.9)
     check_model(tmp_path, model, require_ops, inputs=bert_inputs(16, 500),
-                tolerances="model", pipeline_options="weight-min-sparsity=0.7")
+                tolerances="model",
+                pipeline_options="weight-formats=csr weight-min-sparsity=0.7")
+
+
+def test_tiny_bert_with_automatic_formats(tmp_path, require_ops):
+    model = models.build_bert(**TINY_BERT)
+    prune.prune_model(model, method="nm", nm=(2, 4))
+    try:
+        layers = compile_with_report(tmp_path, model, require_ops,
+                                     "weight-formats=auto",
+                                     inputs=bert_inputs(16, 500),
+                                     tolerances="model")
+    except CompileError as error:
+        shipped_cost_model_or_skip(error)
+    # 2 layers x (4 attention projections + 2 FFN) linear layers at least.
+    assert sum(layer["op"] == "linalg.matmul" for layer in layers) >= 12
 
 
 # Full size (CTest label models-large) -----------------------------------------

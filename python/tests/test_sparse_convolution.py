@@ -1,8 +1,8 @@
 """Sparse convolutions: sparse-opt-convolution-to-matmul turns convolutions
-with pruned constant filters into products that sparse-opt-sparsify-weights
-stores as CSR (pipeline option weight-min-sparsity; conv-to-matmul=sparse
-is the default). The compiled models must still match onnxruntime, and the
-IR checks below show that the convolutions really were rewritten (the IR
+with pruned constant filters into products that
+sparse-opt-select-weight-formats stores as CSR (pipeline options
+weight-formats=csr weight-min-sparsity=...). The compiled models must
+still match onnxruntime, and the IR checks below show that the convolutions really were rewritten (the IR
 itself is checked in test/Transforms/convolution-to-matmul.mlir).
 
 NCHW comes through the ONNX importer (which makes conv_2d_nchw_fchw and,
@@ -27,25 +27,28 @@ from test_onnx_frontend import check_model
 
 pytest.importorskip("onnxruntime")
 
-CSR_WEIGHTS = "weight-min-sparsity=0.7"
+CSR_WEIGHTS = "weight-formats=csr weight-min-sparsity=0.7"
 
 
 def rewritten(mlir, min_sparsity=0.7):
-    """The IR after the pipeline's first two steps for weight-min-sparsity
-    `min_sparsity`: convolutions to products, then sparse weights to CSR."""
+    """The IR after the pipeline's first two steps for weight-formats=csr
+    weight-min-sparsity=`min_sparsity`: convolutions to products, then
+    sparse weights to CSR."""
     return subprocess.run(
         [find_executable("sparse-opt"), str(mlir),
          f"--sparse-opt-convolution-to-matmul=min-sparsity={min_sparsity}",
-         f"--sparse-opt-sparsify-weights=min-sparsity={min_sparsity}"],
+         "--sparse-opt-select-weight-formats=formats=csr "
+         f"min-sparsity={min_sparsity}"],
         check=True, capture_output=True, text=True).stdout
 
 
 def check_with_csr_weights(tmp_path, model, require_ops, min_sparsity=0.7):
-    """Compiles the pruned `model` with weight-min-sparsity `min_sparsity`,
+    """Compiles the pruned `model` with CSR weights from `min_sparsity`,
     checks it against onnxruntime and returns the rewritten IR of its
     import."""
     check_model(tmp_path, model, require_ops, tolerances="model",
-                pipeline_options=f"weight-min-sparsity={min_sparsity}")
+                pipeline_options="weight-formats=csr "
+                f"weight-min-sparsity={min_sparsity}")
     return rewritten(import_onnx(tmp_path / "model.onnx",
                                  tmp_path / "model.mlir"), min_sparsity)
 

@@ -1,10 +1,10 @@
-// Convolutions in the first stage: with weight-min-sparsity, those with a
-// filter that sparse (conv-to-matmul=sparse, the default) become CSR
+// Convolutions in the first stage: with weight-formats=csr and
+// weight-min-sparsity, those with a filter that sparse (conv-to-matmul=sparse, the default) become CSR
 // products run by the CSR kernels; conv-to-matmul=none keeps them
 // convolutions, conv-to-matmul=all rewrites dense ones too (dense products).
-// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 weight-min-sparsity=0.7" %s | FileCheck %s --check-prefix=SPARSE
+// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 weight-formats=csr weight-min-sparsity=0.7" %s | FileCheck %s --check-prefix=SPARSE
 // RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512" %s | FileCheck %s --check-prefix=DENSE
-// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 weight-min-sparsity=0.7 conv-to-matmul=none" %s | FileCheck %s --check-prefix=DENSE
+// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 weight-formats=csr weight-min-sparsity=0.7 conv-to-matmul=none" %s | FileCheck %s --check-prefix=DENSE
 // RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 conv-to-matmul=all" %s | FileCheck %s --check-prefix=ALL
 // RUN: not sparse-opt --sparse-opt-cpu-bufferize="conv-to-matmul=some" %s 2>&1 | FileCheck %s --check-prefix=BAD
 

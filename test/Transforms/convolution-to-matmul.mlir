@@ -1,7 +1,7 @@
 // RUN: sparse-opt --sparse-opt-convolution-to-matmul="convert=all" %s | FileCheck %s
 // RUN: sparse-opt --sparse-opt-convolution-to-matmul %s | FileCheck %s --check-prefix=SPARSE
 // RUN: sparse-opt --sparse-opt-convolution-to-matmul="min-sparsity=0.9" %s | FileCheck %s --check-prefix=HIGH
-// RUN: sparse-opt --sparse-opt-convolution-to-matmul="convert=all" --sparse-opt-sparsify-weights="min-sparsity=0.6" %s | FileCheck %s --check-prefix=CSR
+// RUN: sparse-opt --sparse-opt-convolution-to-matmul="convert=all" --sparse-opt-select-weight-formats="formats=csr min-sparsity=0.6" %s | FileCheck %s --check-prefix=CSR
 // RUN: sparse-opt --sparse-opt-convolution-to-matmul="convert=all panel-bytes=900 panel-min-columns=8" %s | FileCheck %s --check-prefix=PANEL
 // RUN: not sparse-opt --sparse-opt-convolution-to-matmul="convert=some" %s 2>&1 | FileCheck %s --check-prefix=BADCONVERT
 // RUN: not sparse-opt --sparse-opt-convolution-to-matmul="min-sparsity=-0.5" %s 2>&1 | FileCheck %s --check-prefix=BADSPARSITY
@@ -34,13 +34,13 @@
 // HIGH-LABEL:   func.func @nchw(
 // HIGH:           linalg.conv_2d_nchw_fchw
 // HIGH-NOT:       linalg.matmul
-// Then sparsify-weights stores the left weight as CSR as it is (no
+// Then select-weight-formats stores the left weight as CSR as it is (no
 // transposes): rows = output features.
 // CSR-LABEL:    func.func @nchw(
 // CSR:            %[[W:.*]] = arith.constant sparse<{{\[}}[0, 0], [1, 3]], [1.000000e+00, 2.000000e+00]> : tensor<2x4xf32>
 // CSR:            %[[S:.*]] = sparse_tensor.convert %[[W]]
 // CSR-NOT:        linalg.transpose
-// CSR:            linalg.matmul ins(%[[S]], %{{.*}} : tensor<2x4xf32, #sparse{{[0-9]*}}>, tensor<4x4xf32>)
+// CSR:            linalg.matmul {sparse_opt.format = "csr"} ins(%[[S]], %{{.*}} : tensor<2x4xf32, #sparse{{[0-9]*}}>, tensor<4x4xf32>)
 func.func @nchw(%x: tensor<1x1x3x3xf32>) -> tensor<1x2x2x2xf32> {
   %w = arith.constant dense<[[[[1.0, 0.0], [0.0, 0.0]]], [[[0.0, 0.0], [0.0, 2.0]]]]> : tensor<2x1x2x2xf32>
   %zero = arith.constant 0.0 : f32
@@ -146,7 +146,7 @@ func.func @nhwc_hwcf(%x: tensor<?x4x4x2xf32>, %b: tensor<?x3x3x3xf32>) -> tensor
 
 // NHWC, FHWC filter (F = 2, KH = KW = 1, C = 3): W^T (C x F) is the filter
 // transposed at compile time; 1x1 stride 1: the input reshaped. With
-// sparsify-weights the right weight W^T goes back to the stored F x C as
+// select-weight-formats the right weight W^T goes back to the stored F x C as
 // CSR, the product computed transposed.
 // CHECK-LABEL: func.func @nhwc_fhwc(
 // CHECK-SAME:      %[[X:.*]]: tensor<1x2x2x3xf32>
@@ -158,7 +158,7 @@ func.func @nhwc_hwcf(%x: tensor<?x4x4x2xf32>, %b: tensor<?x3x3x3xf32>) -> tensor
 // CSR-LABEL:    func.func @nhwc_fhwc(
 // CSR:            arith.constant sparse<{{\[}}[0, 0], [1, 2]], [1.000000e+00, 4.000000e+00]> : tensor<2x3xf32>
 // CSR:            linalg.transpose
-// CSR:            linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<2x3xf32, #sparse{{[0-9]*}}>, tensor<3x4xf32>)
+// CSR:            linalg.matmul {sparse_opt.format = "csr"} ins(%{{.*}}, %{{.*}} : tensor<2x3xf32, #sparse{{[0-9]*}}>, tensor<3x4xf32>)
 func.func @nhwc_fhwc(%x: tensor<1x2x2x3xf32>) -> tensor<1x2x2x2xf32> {
   %w = arith.constant dense<[[[[1.0, 0.0, 0.0]]], [[[0.0, 0.0, 4.0]]]]> : tensor<2x1x1x3xf32>
   %zero = arith.constant 0.0 : f32
@@ -263,7 +263,7 @@ func.func @panels(%x: tensor<2x3x8x6xf32>, %b: tensor<2x4x6x4xf32>) -> tensor<2x
 }
 
 // Left alone: a filter that is no constant; depthwise convolutions; in
-// convert=sparse, a sparse filter that is not f32 (sparsify-weights stores
+// convert=sparse, a sparse filter that is not f32 (select-weight-formats stores
 // f32 only), which convert=all rewrites.
 // CHECK-LABEL: func.func @unchanged(
 // CHECK:         linalg.conv_2d_nchw_fchw

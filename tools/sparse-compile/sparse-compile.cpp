@@ -91,6 +91,15 @@ cl::list<std::string> onnxInputShapes(
 cl::opt<std::string> onnxEntry(
     "entry", cl::desc("For .onnx input: name of the entry function"),
     cl::init("forward"), cl::cat(category));
+cl::opt<std::string> weightReport(
+    "sparse-opt-report",
+    cl::desc("Write the per-layer weight format report (the format chosen "
+             "for each constant weight and why) to this file ('-': stdout)"),
+    cl::value_desc("path"), cl::init(""), cl::cat(category));
+cl::opt<std::string> weightReportFormat(
+    "sparse-opt-report-format",
+    cl::desc("Format of --sparse-opt-report: text (default) or json"),
+    cl::init("text"), cl::cat(category));
 cl::opt<bool> noHeader("no-header", cl::desc("Do not write a C header"),
                        cl::init(false), cl::cat(category));
 
@@ -112,6 +121,10 @@ LogicalResult collectPipelineOptions(CpuPipelineOptions &options) {
     append("target-features", "'" + targetFeatures + "'");
   if (numThreads.getNumOccurrences())
     append("num-threads", std::to_string(numThreads));
+  if (weightReport.getNumOccurrences())
+    append("weight-report", "'" + weightReport + "'");
+  if (weightReportFormat.getNumOccurrences())
+    append("weight-report-format", weightReportFormat);
   return options.parseFromString(text);
 }
 

@@ -18,6 +18,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::sparse_opt::registerSparseOptPasses();
   mlir::sparse_opt::registerCpuPipelines();
+  mlir::sparse_opt::registerWeightReportPipeline();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

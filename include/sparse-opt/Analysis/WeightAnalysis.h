@@ -12,6 +12,7 @@
 #define SPARSE_OPT_ANALYSIS_WEIGHTANALYSIS_H
 
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Operation.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
@@ -115,6 +116,27 @@ struct WeightStats {
 WeightStats analyzeWeight(const NonZeroMatrix &matrix,
                           llvm::ArrayRef<NmPattern> patterns,
                           llvm::ArrayRef<BlockShape> shapes);
+
+/// A layer's constant weight: the operand it is, its values, and how its
+/// elements map to (output feature, reduction index): element (r, c) is
+/// values[rowStride * r + colStride * c].
+struct LayerWeight {
+  unsigned operand;
+  ElementsAttr values;
+  int64_t rows, cols, rowStride, colStride;
+};
+
+/// The weight of `op` if it is a layer with a static, unencoded constant
+/// weight: `linalg.matmul` with a constant right operand W (K x N, as in
+/// X W: output features are W's columns) or, failing that, left operand;
+/// `linalg.matvec` with a constant matrix; `conv_2d_nchw_fchw`,
+/// `conv_2d_nhwc_fhwc`, `conv_2d_nhwc_hwcf` with a constant filter
+/// (reduction: C x KH x KW in the filter's order).
+std::optional<LayerWeight> findLayerWeight(Operation *op);
+
+/// The name of the layer `op`: its location's name (the ONNX node name
+/// the importer gives), else the printed location.
+std::string layerName(Operation *op);
 
 } // namespace mlir::sparse_opt
 

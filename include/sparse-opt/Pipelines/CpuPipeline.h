@@ -161,11 +161,6 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "and every call on one thread, run serially (0: always "
                      "enter the OpenMP runtime)"),
       llvm::cl::init(16384)};
-  PassOptions::Option<double> weightMinSparsity{
-      *this, "weight-min-sparsity",
-      llvm::cl::desc("Store constant matmul weights at least this sparse as "
-                     "CSR (sparse-opt-sparsify-weights; negative: never)"),
-      llvm::cl::init(-1.0)};
   PassOptions::Option<ConvToMatmul> convToMatmul{
       *this, "conv-to-matmul",
       llvm::cl::desc("Which 2-D convolutions with a constant filter become "
@@ -174,8 +169,9 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(ConvToMatmul::Sparse),
       llvm::cl::values(clEnumValN(ConvToMatmul::None, "none", "None"),
                        clEnumValN(ConvToMatmul::Sparse, "sparse",
-                                  "Those whose filter is stored sparse "
-                                  "(weight-min-sparsity)"),
+                                  "Those whose filter may be stored sparse "
+                                  "(weight-formats / weight-overrides, at "
+                                  "least weight-min-sparsity)"),
                        clEnumValN(ConvToMatmul::All, "all", "Every one"))};
   PassOptions::Option<uint64_t> convPanelBytes{
       *this, "conv-panel-bytes",
@@ -183,6 +179,41 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "panels of output rows of at most this many bytes, "
                      "each just before its product (0: whole)"),
       llvm::cl::init(262144)};
+  // Storage formats of constant weights (sparse-opt-select-weight-formats).
+  PassOptions::Option<std::string> weightFormats{
+      *this, "weight-formats",
+      llvm::cl::desc("Storage of constant matmul / matvec weights: dense "
+                     "(unless an attribute or weight-overrides says "
+                     "otherwise), auto (the cost model's choice per layer), "
+                     "csr, bsr:RxC or nm:N:M"),
+      llvm::cl::init("dense")};
+  PassOptions::Option<double> weightMinSparsity{
+      *this, "weight-min-sparsity",
+      llvm::cl::desc("Keep weights less sparse than this (0..1) dense"),
+      llvm::cl::init(0.0)};
+  PassOptions::Option<std::string> weightOverrides{
+      *this, "weight-overrides",
+      llvm::cl::desc("PATTERN=FORMAT,...: weight formats by layer-name glob"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> costModel{
+      *this, "cost-model",
+      llvm::cl::desc("Cost model file for weight-formats=auto (empty: the "
+                     "one shipped for the target)"),
+      llvm::cl::init("")};
+  PassOptions::Option<int64_t> weightDynamicN{
+      *this, "weight-dynamic-n",
+      llvm::cl::desc("Activation count the cost model assumes where it is "
+                     "dynamic"),
+      llvm::cl::init(1)};
+  PassOptions::Option<std::string> weightReport{
+      *this, "weight-report",
+      llvm::cl::desc("Write the per-layer weight format report to this file "
+                     "('-': stdout)"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> weightReportFormat{
+      *this, "weight-report-format",
+      llvm::cl::desc("Weight report format: text or json"),
+      llvm::cl::init("text")};
   PassOptions::Option<bool> enableSIMDIndex32{
       *this, "enable-simd-index32",
       llvm::cl::desc("Use 32-bit indices in vector gathers/scatters (only "

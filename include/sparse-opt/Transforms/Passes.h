@@ -23,6 +23,10 @@ namespace mlir::sparse_opt {
 #define GEN_PASS_REGISTRATION
 #include "sparse-opt/Transforms/Passes.h.inc"
 
+/// Registers `sparse-opt-report`: sparse-opt-select-weight-formats with
+/// its report on stdout and the IR left unchanged.
+void registerWeightReportPipeline();
+
 } // namespace mlir::sparse_opt
 
 #endif // SPARSE_OPT_TRANSFORMS_PASSES_H

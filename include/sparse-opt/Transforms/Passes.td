@@ -482,39 +482,84 @@ def SparseOptAnalyzeWeights : Pass<"sparse-opt-analyze-weights", "ModuleOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
-def SparseOptSparsifyWeights
-    : Pass<"sparse-opt-sparsify-weights", "func::FuncOp"> {
-  let summary = "Store the sparse constant weights of linear layers as CSR";
+def SparseOptSelectWeightFormats
+    : Pass<"sparse-opt-select-weight-formats", "ModuleOp"> {
+  let summary = "Choose each constant weight's storage format (dense, CSR, "
+                "BSR, N:M) with a calibrated cost model";
   let description = [{
-    Rewrites `linalg.matmul` X (M x K) times a constant f32 weight W (K x N,
-    dense elements or a resource blob) whose sparsity (zeros / elements) is
-    at least `min-sparsity` into the transposed product our CSR kernels
-    take: `(X W)^T = W^T X^T`, with W^T (N x K) a CSR constant (a
-    `sparse<...>` constant holding only the non-zeros, converted to CSR, so
-    `sparse-opt-materialize-sparse-constants` stores it at compile time) and
-    X, the init (unless it is a zero fill) and the result transposed by
-    `linalg.transpose`. Positions have `index-bits`; column indices 16 bits
-    when K <= 65536 (`narrow-coordinates`, 6 instead of 8 bytes per stored
-    weight; the kernels widen them as they load them), else `index-bits`. M may be dynamic; M = 1 (batch-1 inference) runs as
-    row dot products.
+    For every `linalg.matmul` with a constant f32 weight (right operand W,
+    K x N, as in X W; or left operand) and every `linalg.matvec` with a
+    constant f32 matrix, predicts the time of the product with the weight
+    dense, as CSR, as BSR for every block shape the cost model has a fit
+    for and that tiles the weight (with the fill the weight analysis
+    measures), and in every N:M pattern of the model it conforms to, and
+    rewrites the op to the fastest (docs/cost-model.md). N, the activation
+    count, is X's row count (B's column count for a left weight, 1 for
+    matvec); when dynamic, `dynamic-n`.
 
-    A constant weight on the left, W (M x K) times X (K x N), as
-    `sparse-opt-convolution-to-matmul` makes of NCHW convolutions, is
-    stored as CSR as it is, without transposes (a constant on each side:
-    the right one is taken).
+    A sparse weight becomes a `sparse<...>` constant (its non-zeros)
+    converted to the format's encoding, which
+    `sparse-opt-materialize-sparse-constants` lays out at compile time for
+    the CSR, BSR and N:M kernels. Those take the sparse operand on the left,
+    so X W is computed transposed, `(X W)^T = W^T X^T`: X, a non-zero init
+    and the result go through `linalg.transpose` (the model predicts those
+    transposes too). A left weight or a matvec matrix is replaced in place.
+    CSR positions have `index-bits`; with `narrow-coordinates` column
+    indices are 16-bit when they fit (BSR: block columns), N:M in-group
+    offsets 8-bit.
 
-    This is the threshold rule; the cost-model format choice replaces it.
-    Weights below the threshold, other element types and other ops are left
-    alone.
+    What decides, first match first:
+    1. a `sparse_opt.format` string attribute on the op (`"dense"`,
+       `"csr"`, `"bsr:4x4"`, `"nm:2:4"`);
+    2. `overrides`, `PATTERN=FORMAT` pairs separated by commas, PATTERN a
+       glob on the layer name (the location name the ONNX importer gives,
+       as in the weight report), e.g. `*attention*=dense,*ffn*=bsr:4x4`;
+    3. a weight less sparse than `min-sparsity` stays dense;
+    4. `formats`: `auto` (the cost model's choice), or one format for every
+       layer that format can store (the others stay dense).
+    A format asked for by 1 or 2 that cannot store the weight exactly (a
+    block shape that does not tile it, an N:M pattern it breaks) is an
+    error naming the layer: the compiler does not prune.
+
+    The cost model is `cost-model` (JSON, written by scripts/calibrate.py)
+    or, when empty, the one shipped for the target's vector width; it is
+    read when `formats` is `auto` or `cost-model` is given. Its target must
+    have the vector width of `target-cpu` / `target-features` (an error
+    otherwise); another CPU name is a warning. With `report` (a file, `-`
+    for stdout) each layer gets a row: the weight analysis' statistics, N,
+    the format chosen, the reason and the predicted time of each candidate,
+    as text or JSON (`report-format`). Convolutions are reported and left
+    dense (no sparse convolution kernel yet). With `rewrite=false` the IR
+    is left as it is (the `sparse-opt-report` pipeline: decide and
+    explain only).
   }];
   let options = [
-    Option<"minSparsity", "min-sparsity", "double", /*default=*/"0.7",
-           "Store a weight as CSR from this sparsity (0..1)">,
+    Option<"formats", "formats", "std::string", /*default=*/"\"auto\"",
+           "auto (cost model), dense, csr, bsr:RxC or nm:N:M">,
+    Option<"costModel", "cost-model", "std::string", /*default=*/"\"\"",
+           "Cost model file (JSON); empty: the shipped one for the target">,
+    Option<"targetCpu", "target-cpu", "std::string", /*default=*/"\"host\"",
+           "LLVM CPU the code is for, checked against the cost model's">,
+    Option<"targetFeatures", "target-features", "std::string",
+           /*default=*/"\"\"", "Extra LLVM target features">,
+    Option<"overrides", "overrides", "std::string", /*default=*/"\"\"",
+           "PATTERN=FORMAT,...: formats by layer-name glob">,
+    Option<"minSparsity", "min-sparsity", "double", /*default=*/"0.0",
+           "Keep weights less sparse than this dense (0..1)">,
+    Option<"dynamicN", "dynamic-n", "int64_t", /*default=*/"1",
+           "Activation count assumed where it is dynamic">,
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "Write the per-layer report to this file ('-': stdout)">,
+    Option<"reportFormat", "report-format", "std::string",
+           /*default=*/"\"text\"", "Report format: text or json">,
     Option<"indexBits", "index-bits", "unsigned", /*default=*/"32",
-           "Position and coordinate width of the CSR weights (32 or 64)">,
+           "Position (and wide coordinate) width of sparse weights: 32 or 64">,
     Option<"narrowCoordinates", "narrow-coordinates", "bool",
            /*default=*/"true",
-           "16-bit column indices when K <= 65536">,
+           "16-bit column (block column) indices where they fit, 8-bit N:M "
+           "offsets">,
+    Option<"rewrite", "rewrite", "bool", /*default=*/"true",
+           "Rewrite the products (false: decide and report only)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
@@ -641,7 +686,7 @@ def SparseOptConvolutionToMatmul
   let description = [{
     Convolutions with sparse weights run as sparse matrix products: the
     filter, seen as a matrix of output features x reduction, times the
-    patches of the input (im2col), so that `sparse-opt-sparsify-weights`
+    patches of the input (im2col), so that `sparse-opt-select-weight-formats`
     stores the filter sparse and the SpMM kernels run it. On tensors, before
     the format choice. Rewritten, with a constant filter of static shape
     (dense elements or a resource blob), one float element type, and static
@@ -656,8 +701,8 @@ def SparseOptConvolutionToMatmul
     - `linalg.conv_2d_nhwc_hwcf` and `linalg.conv_2d_nhwc_fhwc`: patches
       (N Ho Wo x KH KW C) times W^T (KH KW C x F: the HWCF filter reshaped,
       the FHWC one transposed at compile time) into N Ho Wo x F: the weight
-      on the right, as in a linear layer (sparsify-weights then computes
-      the product transposed).
+      on the right, as in a linear layer (select-weight-formats then
+      computes a sparse product transposed).
 
     The patches are one `linalg.generic` copy whose input map is affine
     (`h = oh * stride + kh * dilation`), so strides and dilations cost no
@@ -670,8 +715,8 @@ def SparseOptConvolutionToMatmul
     read.
 
     `convert=sparse` (the default) rewrites only convolutions whose filter
-    sparsify-weights will store sparse: f32 with at least `min-sparsity` of
-    its elements zero (the pipeline passes its `weight-min-sparsity`);
+    select-weight-formats may store sparse: f32 with at least `min-sparsity`
+    of its elements zero (the pipeline passes its `weight-min-sparsity`);
     `convert=all` rewrites every one it can (e.g. to compare dense im2col).
 
     NCHW patches larger than `panel-bytes` (default 256 KiB, half of a

@@ -1,0 +1,745 @@
+#!/usr/bin/env python3
+"""Calibrates the cost model of the weight format selection on this machine.
+
+Runs micro-benchmarks of the code this compiler generates for one layer's
+product with a constant weight, in every format, over weight shapes,
+sparsities and activation counts N, and fits a linear model per format and
+kernel regime (N = 1: row dot products; N > 1: register-tiled kernels) by
+non-negative least squares on relative errors; writes it as the JSON
+`sparse-opt-select-weight-formats` reads (docs/cost-model.md).
+
+  scripts/calibrate.py -o cost-models/x86-64-avx512.json
+  scripts/calibrate.py -o avx2.json --target-cpu haswell
+  scripts/calibrate.py -o /tmp/quick.json --quick        # ~1 minute, tests
+
+What is measured, each kernel compiled by sparse-compile from a module with
+the weight as a constant (as the ONNX importer leaves it) and called through
+the Python package on 64-byte aligned operands, its result checked against
+numpy:
+
+* sparse formats: `W B` with W (rows x cols) constant and B (cols x N): the
+  product our kernels run (`weight-formats=FORMAT` rewrites it in place);
+* dense: `X W` with X (N x cols) and W (cols x rows) constant, the form of
+  a linear layer, compiled as the dense pipeline compiles it (not a BLAS);
+* the transposes a sparse `X W` adds around the kernel, fitted as their
+  own model: the time of a CSR `X W` minus that of the same weight as
+  `W B`, for a few shapes;
+* validation: a few sparse `X W` layers end to end, compared with the
+  model's kernel + transposes prediction (reported, not fitted);
+* the harness's own time per call (an entry returning its argument),
+  taken off every sample: a layer inside a model does not pay it.
+
+Weights are random with a fixed seed: CSR uniformly sparse, BSR R x C whole
+random blocks, N:M exactly N random non-zeros per group of M. Every time is
+the best of --repeat calls after a warm-up call (fewer when calls are slow,
+--budget). The machine's load distorts the numbers: calibrate on a quiet
+machine.
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+from sparse_opt import Library  # noqa: E402
+from sparse_opt._tools import BUILD_DIR_ENV, find_compiler  # noqa: E402
+
+# The fits: features per format family and regime. The feature names and
+# their values are those of lib/CostModel/CostModel.cpp (docs/cost-model.md).
+FIT_FEATURES = {
+    "dense": {"vector": ["calls", "rows", "stored", "stored_l2_miss",
+                         "stored_outer_miss"],
+              "matrix": ["calls", "stored", "stored_n", "stored_n_l2_miss",
+                         "stored_n_outer_miss", "stored_vectors",
+                         "outputs"]},
+    "sparse": {"vector": ["calls", "rows", "stored", "stored_l2_miss",
+                          "stored_outer_miss"],
+               "matrix": ["calls", "rows", "stored", "stored_vectors",
+                          "stored_vectors_l1_miss", "stored_vectors_l2_miss",
+                          "stored_vectors_outer_miss", "stored_tiles",
+                          "output_vectors"]},
+}
+# Candidates for the effective capacity beyond L2 (outer_cache_bytes): the
+# one whose fits have the smallest errors is kept.
+OUTER_CACHE_CANDIDATES = [int(m * 2**20) for m in
+                          (1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)]
+TRANSPOSE_FEATURES = ["calls", "elements", "paged_elements"]
+# Buffers above glibc's default mmap threshold are page-faulted in again on
+# every call when freed inside it (CostModel.cpp, kPagedBufferBytes).
+PAGED_BUFFER_BYTES = 128 * 1024
+
+
+def transpose_values(n, rows, cols):
+    """The transpose features of the two transposes around a sparse X W:
+    X^T (N x cols) and the product (rows x N)."""
+    buffers = (n * cols, n * rows)
+    return {"calls": 2.0, "elements": float(sum(buffers)),
+            "paged_elements": float(sum(b for b in buffers
+                                        if 4 * b > PAGED_BUFFER_BYTES))}
+
+FULL = dict(
+    shapes=[(64, 128), (256, 256), (768, 768), (3072, 768), (768, 3072),
+            (512, 2048)],
+    # More for dense alone: one compilation per shape, and too few shapes
+    # leave its per-call and per-element costs confounded.
+    dense_shapes=[(128, 128), (1024, 256), (256, 1024)],
+    n=[1, 8, 32, 128, 256],
+    sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
+    formats=["csr", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:16x1",
+             "bsr:8x8", "nm:2:4", "nm:1:4", "nm:2:8", "nm:4:8"],
+    transposes=[(256, 256), (768, 768), (3072, 768), (768, 3072)],
+    validation=[("csr", 768, 768, 0.9), ("bsr:4x4", 768, 768, 0.9),
+                ("nm:2:4", 768, 768, 0.5)],
+    repeat=5, rounds=3)
+QUICK = dict(
+    shapes=[(64, 128), (128, 64)],
+    dense_shapes=[],
+    n=[1, 16, 64],
+    sparsities=[0.5, 0.9],
+    formats=["csr", "bsr:4x4", "nm:2:4"],
+    transposes=[(128, 64)],
+    validation=[("csr", 128, 64, 0.9)],
+    repeat=3, rounds=1)
+
+
+# --- features: the same definitions as lib/CostModel/CostModel.cpp ---------
+
+def parse_format(text):
+    """("dense",), ("csr",), ("bsr", R, C) or ("nm", N, M)."""
+    if text in ("dense", "csr"):
+        return (text,)
+    match = (re.fullmatch(r"bsr:([0-9]+)x([0-9]+)", text) or
+             re.fullmatch(r"nm:([0-9]+):([0-9]+)", text))
+    if not match:
+        raise ValueError(f"format must be dense, csr, bsr:RxC or nm:N:M, "
+                         f"got {text!r}")
+    a, b = int(match.group(1)), int(match.group(2))
+    if a <= 0 or b <= 0 or (text.startswith("nm") and a > b):
+        raise ValueError(f"bad format {text!r}")
+    return (text.split(":")[0], a, b)
+
+
+def column_tiles(n, lanes, tile):
+    width = lanes * tile
+    rest = n % width
+    return n // width + bin(rest // lanes).count("1") + (rest % lanes != 0)
+
+
+def miss_share(cache_bytes, data_bytes):
+    return 1.0 - cache_bytes / data_bytes if data_bytes > cache_bytes else 0.0
+
+
+def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
+    """Every feature of the vocabulary for a product of a rows x cols
+    weight stored as `fmt` (a parse_format tuple) times N columns."""
+    lanes = kernels["lanes"]
+    vectors = -(-n // lanes)
+    tile = kernels["n_tile"]
+    if fmt[0] == "bsr":
+        fit = max(1, kernels["accumulator_registers"] // fmt[1])
+        tile = min(tile, 1 << (fit.bit_length() - 1))
+    stored = float(stored)
+    weight_bytes, operand_bytes = 4.0 * stored, 4.0 * cols * n
+    l1, l2 = float(kernels["l1d_bytes"]), float(kernels["l2_bytes"])
+    outer = float(kernels["outer_cache_bytes"])
+    return {
+        "calls": 1.0, "rows": float(kernel_rows), "stored": stored,
+        "stored_l1_miss": stored * miss_share(l1, weight_bytes),
+        "stored_l2_miss": stored * miss_share(l2, weight_bytes),
+        "stored_outer_miss": stored * miss_share(outer, weight_bytes),
+        "stored_n": stored * n,
+        "stored_n_l1_miss": stored * n * miss_share(l1, weight_bytes),
+        "stored_n_l2_miss": stored * n * miss_share(l2, weight_bytes),
+        "stored_n_outer_miss": stored * n * miss_share(outer, weight_bytes),
+        "stored_vectors": stored * vectors,
+        "stored_vectors_l1_miss":
+            stored * vectors * miss_share(l1, operand_bytes),
+        "stored_vectors_l2_miss":
+            stored * vectors * miss_share(l2, operand_bytes),
+        "stored_vectors_outer_miss":
+            stored * vectors * miss_share(outer, operand_bytes),
+        "stored_tiles": stored * column_tiles(n, lanes, tile),
+        "outputs": float(rows) * n, "output_vectors": float(rows) * vectors,
+        "inputs": float(cols) * n,
+    }
+
+
+def data_caches():
+    """(L1 data, L2) bytes per core, from Linux's sysfs."""
+    sizes = {}
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for index in sorted(os.listdir(base)):
+            if not index.startswith("index"):
+                continue
+            path = os.path.join(base, index)
+
+            def read(name):
+                with open(os.path.join(path, name)) as f:
+                    return f.read().strip()
+            if read("type") in ("Data", "Unified"):
+                size = read("size")
+                scale = {"K": 1024, "M": 1024 ** 2}.get(size[-1], 1)
+                sizes[int(read("level"))] = int(size.rstrip("KM")) * scale
+    except OSError as error:
+        sys.exit(f"error: cannot read the cache sizes from {base}: {error}")
+    if 1 not in sizes or 2 not in sizes:
+        sys.exit(f"error: {base} names no L1 data or L2 cache")
+    return sizes[1], sizes[2]
+
+
+def predict(fit, values):
+    return sum(c * values[f] for f, c in zip(fit["features"],
+                                             fit["coefficients"]))
+
+
+# --- weights and kernels -----------------------------------------------------
+
+def random_weight(fmt, rows, cols, sparsity, rng):
+    """A rows x cols float32 weight in format `fmt` at about `sparsity`
+    (N:M: exactly 1 - N/M), and the values its format stores."""
+    values = rng.standard_normal((rows, cols)).astype(np.float32)
+    values[values == 0] = 1.0
+    if fmt[0] == "dense":
+        return values, rows * cols
+    if fmt[0] == "csr":
+        keep = int(round((1 - sparsity) * rows * cols))
+        mask = np.zeros(rows * cols, bool)
+        mask[rng.choice(rows * cols, keep, replace=False)] = True
+        weight = np.where(mask.reshape(rows, cols), values, 0)
+        return weight, keep
+    if fmt[0] == "bsr":
+        r, c = fmt[1], fmt[2]
+        blocks = (rows // r) * (cols // c)
+        keep = max(1, int(round((1 - sparsity) * blocks)))
+        mask = np.zeros(blocks, bool)
+        mask[rng.choice(blocks, keep, replace=False)] = True
+        mask = np.kron(mask.reshape(rows // r, cols // c),
+                       np.ones((r, c), bool))
+        return np.where(mask, values, 0), keep * r * c
+    n, m = fmt[1], fmt[2]
+    groups = values.reshape(rows, cols // m, m)
+    order = np.argsort(rng.random(groups.shape), axis=2)
+    mask = order < n
+    return np.where(mask, groups, 0).reshape(rows, cols), rows * cols // m * n
+
+
+def resource(name, array):
+    """A builtin dialect resource holding `array` (little-endian f32)."""
+    data = np.ascontiguousarray(array, dtype="<f4").tobytes()
+    return f'      {name}: "0x04000000{data.hex()}"'
+
+
+def module(body, resources):
+    return (body + "\n{-#\n  dialect_resources: {\n    builtin: {\n"
+            + ",\n".join(resources) + "\n    }\n  }\n#-}\n")
+
+
+def kernel_source(form, rows, cols, n, weight):
+    """MLIR of one measured product; `n` is static or None (dynamic).
+
+    form "left": W (rows x cols, constant) times B (cols x N);
+    "right": X (N x cols) times W^T (cols x rows, constant), a linear
+    layer."""
+    d = "?" if n is None else str(n)
+    dim = "" if n is not None else "%n"
+    # The operand, the weight (constant) and the result, as tensor types,
+    # in the product's operand order, and which dimension of the operand N
+    # is.
+    operand = f"{cols}x{d}" if form == "left" else f"{d}x{cols}"
+    weight_type = f"{rows}x{cols}" if form == "left" else f"{cols}x{rows}"
+    result = f"{rows}x{d}" if form == "left" else f"{d}x{rows}"
+    n_dim = 1 if form == "left" else 0
+    ins = ("%w, %x", f"tensor<{weight_type}xf32>, tensor<{operand}xf32>") \
+        if form == "left" else \
+        ("%x, %w", f"tensor<{operand}xf32>, tensor<{weight_type}xf32>")
+    text = f"""module {{
+  func.func @layer(%x: tensor<{operand}xf32>) -> tensor<{result}xf32>
+      attributes {{ llvm.emit_c_interface }} {{
+    %c{n_dim} = arith.constant {n_dim} : index
+    %n = tensor.dim %x, %c{n_dim} : tensor<{operand}xf32>
+    %w = arith.constant dense_resource<weight> : tensor<{weight_type}xf32>
+    %zero = arith.constant 0.0 : f32
+    %e = tensor.empty({dim}) : tensor<{result}xf32>
+    %i = linalg.fill ins(%zero : f32) outs(%e : tensor<{result}xf32>)
+        -> tensor<{result}xf32>
+    %y = linalg.matmul ins({ins[0]} : {ins[1]})
+        outs(%i : tensor<{result}xf32>) -> tensor<{result}xf32>
+    return %y : tensor<{result}xf32>
+  }}
+}}"""
+    return module(text, [resource("weight",
+                                  weight if form == "left" else weight.T)])
+
+
+class Calibration:
+    """Compiles and checks every measured library first, then times them
+    all in rounds: a measurement is the best over all rounds, so a burst of
+    load from other processes during one round does not decide it."""
+
+    def __init__(self, args, plan):
+        self.args = args
+        self.plan = plan
+        self.tmp = tempfile.mkdtemp(prefix="sparse-opt-calibrate-")
+        try:
+            self.compiler = str(find_compiler())
+        except FileNotFoundError as error:
+            sys.exit(f"error: {error}")
+        self.rng = np.random.default_rng(args.seed)
+        self.compiled = 0
+        # (library path, [sample dicts it is timed for]) in plan order.
+        self.libraries = []
+
+    def compile(self, source, weight_format):
+        """The path of a library of `source` with weights as
+        `weight_format`."""
+        self.compiled += 1
+        stem = os.path.join(self.tmp, f"k{self.compiled}")
+        with open(stem + ".mlir", "w") as f:
+            f.write(source)
+        command = [self.compiler, stem + ".mlir", "-o", stem + ".so",
+                   "--no-header", f"--target-cpu={self.args.target_cpu}",
+                   f"--pipeline-options=weight-formats={weight_format}"]
+        if self.args.target_features:
+            command.append(f"--target-features={self.args.target_features}")
+        done = subprocess.run(command, capture_output=True, text=True)
+        os.remove(stem + ".mlir")
+        if done.returncode != 0:
+            sys.exit(f"error: sparse-compile failed ({weight_format}):\n"
+                     f"{done.stderr}")
+        return stem + ".so"
+
+    def open(self, path):
+        library = Library(path)
+        library.num_threads = self.args.threads
+        return library
+
+    def target(self):
+        """The CPU name and features sparse-compile resolves, from the
+        attributes of the LLVM IR it writes, and the data caches."""
+        path = os.path.join(self.tmp, "target.mlir")
+        with open(path, "w") as f:
+            f.write("func.func @f() attributes { llvm.emit_c_interface } "
+                    "{ return }\n")
+        command = [self.compiler, path, "-o", "-", "--emit=llvm",
+                   f"--target-cpu={self.args.target_cpu}"]
+        if self.args.target_features:
+            command.append(f"--target-features={self.args.target_features}")
+        ir = subprocess.run(command, capture_output=True, text=True,
+                            check=True).stdout
+        cpu = re.search(r'"target-cpu"="([^"]*)"', ir)
+        features = re.search(r'"target-features"="([^"]*)"', ir)
+        triple = re.search(r'target triple = "([^"]*)"', ir)
+        if not cpu or not features:
+            sys.exit("error: cannot read the target from sparse-compile's "
+                     "LLVM IR")
+        enabled = set(f[1:] for f in features.group(1).split(",")
+                      if f.startswith("+"))
+        bits = 512 if "avx512f" in enabled else 256 if "avx" in enabled \
+            else 128
+        l1, l2 = data_caches()
+        return dict(cpu=cpu.group(1), triple=triple.group(1) if triple else "",
+                    features=features.group(1), vector_bits=bits,
+                    l1d_bytes=l1, l2_bytes=l2)
+
+    def activations(self, shape):
+        return self.rng.standard_normal(shape).astype(np.float32)
+
+    def check(self, path, operand, reference, scale):
+        """Fails the calibration unless `path`'s result on `operand` is
+        `reference` within 1e-4 x `scale` (elementwise)."""
+        library = self.open(path)
+        result = library.run("layer", operand)
+        library.close()
+        error = np.abs(result.astype(np.float64) - reference)
+        if not np.all(error <= 1e-4 * scale + 1e-30):
+            sys.exit(f"error: a compiled kernel is wrong (max error "
+                     f"{error.max():.3g}); not calibrating on it")
+
+    def prepare_product(self, form, fmt_text, rows, cols, sparsity, samples,
+                        weight=None):
+        """Compiles and checks the product of a random rows x cols weight
+        (or `weight`, a (values, stored) pair) in `fmt_text` (`form` as
+        kernel_source) for every N of the plan; appends a sample per N
+        (timed later)."""
+        fmt = parse_format(fmt_text)
+        weight, stored = weight or random_weight(fmt, rows, cols, sparsity,
+                                                 self.rng)
+        kernel_rows = rows // fmt[1] if fmt[0] == "bsr" else rows
+        weight64 = weight.astype(np.float64)
+        n_values = self.plan["n"]
+        for n_static in (n_values if self.args.static_n else [None]):
+            path = self.compile(kernel_source(form, rows, cols, n_static,
+                                              weight), fmt_text)
+            timed = []
+            for n in ([n_static] if n_static else n_values):
+                shape = (cols, n) if form == "left" else (n, cols)
+                operand = self.activations(shape)
+                if form == "left":
+                    reference = weight64 @ operand
+                    scale = np.abs(weight64) @ np.abs(operand)
+                else:
+                    reference = operand.astype(np.float64) @ weight64.T
+                    scale = np.abs(operand) @ np.abs(weight64.T)
+                self.check(path, operand, reference, scale)
+                sample = dict(
+                    format=fmt_text, form=form, rows=rows, cols=cols, n=n,
+                    sparsity=1 - np.count_nonzero(weight) / weight.size,
+                    stored=stored, kernel_rows=kernel_rows, shape=shape,
+                    seconds=math.inf)
+                samples.append(sample)
+                timed.append(sample)
+            self.libraries.append((path, timed))
+        print(f"  compiled and checked {fmt_text} {form} {rows}x{cols} "
+              f"sparsity {sparsity:g}", file=sys.stderr)
+
+    def prepare_call_overhead(self):
+        """A library whose entry returns its argument: the time of calling
+        it is the harness's (ctypes, descriptors), which a layer inside a
+        model does not pay; it is taken off every sample after timing.
+        Returns its sample."""
+        path = self.compile("""module {
+  func.func @layer(%x: tensor<?x8xf32>) -> tensor<?x8xf32>
+      attributes { llvm.emit_c_interface } {
+    return %x : tensor<?x8xf32>
+  }
+}
+""", "dense")
+        sample = dict(shape=(1, 8), seconds=math.inf)
+        self.libraries.append((path, [sample]))
+        return sample
+
+    def prepare_transposes(self):
+        """The transposes a sparse X W adds, measured as they run in a
+        layer: for each shape of the plan, one CSR weight (0.95 sparse)
+        both as W B and as X W^T, whose difference is the two transposes
+        and their buffers (which a stand-alone transpose measures wrongly:
+        allocated and freed inside the call, they page-fault each time).
+        Returns the (W B, X W^T) sample pairs."""
+        pairs = []
+        for rows, cols in self.plan["transposes"]:
+            weight = random_weight(("csr",), rows, cols, 0.95, self.rng)
+            left, right = [], []
+            self.prepare_product("left", "csr", rows, cols, 0.95, left, weight)
+            self.prepare_product("right", "csr", rows, cols, 0.95, right,
+                                 weight)
+            pairs += zip(left, right)
+        return pairs
+
+    def time_all(self, rounds):
+        """Times every prepared sample in `rounds` rounds: best of --repeat
+        calls after a warm-up (fewer past --budget seconds), the best over
+        the rounds kept."""
+        repeat = self.args.repeat or self.plan["repeat"]
+        for index in range(rounds):
+            started = time.time()
+            for path, timed in self.libraries:
+                library = self.open(path)
+                for sample in timed:
+                    call = library.bind("layer",
+                                        self.activations(sample["shape"]))
+                    call()
+                    spent = 0.0
+                    for attempt in range(repeat):
+                        start = time.perf_counter()
+                        call()
+                        elapsed = time.perf_counter() - start
+                        sample["seconds"] = min(sample["seconds"], elapsed)
+                        spent += elapsed
+                        if attempt >= 1 and spent > self.args.budget:
+                            break
+                library.close()
+            print(f"  timing round {index + 1}/{rounds}: "
+                  f"{time.time() - started:.0f} s", file=sys.stderr)
+
+
+def nnls(a, b, iterations=500):
+    """Non-negative least squares (Lawson-Hanson): argmin |a x - b|, x >= 0."""
+    rows, cols = a.shape
+    x = np.zeros(cols)
+    passive = np.zeros(cols, bool)
+    for _ in range(iterations):
+        gradient = a.T @ (b - a @ x)
+        candidates = ~passive & (gradient > 1e-12 * max(1.0, np.abs(gradient).max()))
+        if not candidates.any():
+            break
+        passive[np.argmax(np.where(candidates, gradient, -np.inf))] = True
+        while True:
+            z = np.zeros(cols)
+            z[passive] = np.linalg.lstsq(a[:, passive], b, rcond=None)[0]
+            if (z[passive] > 0).all():
+                x = z
+                break
+            negative = passive & (z <= 0)
+            step = np.min(x[negative] / (x[negative] - z[negative]))
+            x = x + step * (z - x)
+            passive &= x > 1e-15
+    return x
+
+
+def fit(features, rows, relative_to=None):
+    """Fits `features` to [(values, seconds)] minimizing the errors
+    relative to the seconds (or to `relative_to`, one time per row); the
+    fit dict with its error statistics."""
+    a = np.array([[values[f] for f in features] for values, _ in rows])
+    t = np.array([seconds for _, seconds in rows])
+    base = t if relative_to is None else np.array(relative_to)
+    weighted = a / base[:, None]
+    scale = np.linalg.norm(weighted, axis=0)
+    scale[scale == 0] = 1.0
+    coefficients = nnls(weighted / scale, t / base) / scale
+    errors = np.abs(a @ coefficients - t) / base
+    return dict(features=features,
+                coefficients=[float(c) for c in coefficients],
+                samples=len(t), median_error=float(np.median(errors)),
+                max_error=float(errors.max()),
+                rms_error=float(np.sqrt(np.mean(errors ** 2))))
+
+
+def fit_all(product_samples, transpose_samples, kernels):
+    # Each sample is a pair of transposes, as CostModel::predict adds them;
+    # its error counts relative to the time of the layer it is part of (the
+    # difference itself may be near zero).
+    transpose = fit(TRANSPOSE_FEATURES, [
+        (transpose_values(s["n"], s["rows"], s["cols"]), s["seconds"])
+        for s in transpose_samples],
+        relative_to=[s["layer_seconds"] for s in transpose_samples])
+    formats = {}
+    for fmt_text in sorted({s["format"] for s in product_samples}):
+        fmt = parse_format(fmt_text)
+        family = "dense" if fmt[0] == "dense" else "sparse"
+        regimes = {}
+        for regime in ("vector", "matrix"):
+            rows = [(feature_values(fmt, s["stored"], s["kernel_rows"],
+                                    s["rows"], s["cols"], s["n"], kernels),
+                     s["seconds"])
+                    for s in product_samples
+                    if s["format"] == fmt_text
+                    and (s["n"] == 1) == (regime == "vector")]
+            if rows:
+                regimes[regime] = fit(FIT_FEATURES[family][regime], rows)
+        formats[fmt_text] = regimes
+    return transpose, formats
+
+
+def fit_with_outer_cache(product_samples, transpose_samples, kernels):
+    """fit_all at each candidate outer_cache_bytes above L2; the kernels
+    dict completed with the candidate whose fits have the smallest mean
+    RMS relative error, and its fits."""
+    best = None
+    for outer in OUTER_CACHE_CANDIDATES:
+        if outer <= kernels["l2_bytes"]:
+            continue
+        trial = dict(kernels, outer_cache_bytes=outer)
+        transpose, formats = fit_all(product_samples, transpose_samples,
+                                     trial)
+        fits = [f for regimes in formats.values() for f in regimes.values()]
+        score = sum(f["rms_error"] for f in fits) / len(fits)
+        if best is None or score < best[0]:
+            best = (score, trial, transpose, formats)
+    return best[1:]
+
+
+def predicted(model, sample, kernels):
+    """The model's prediction for a sample, transposes included for a
+    sparse X W (as CostModel::predict)."""
+    fmt = parse_format(sample["format"])
+    regime = "vector" if sample["n"] == 1 else "matrix"
+    values = feature_values(fmt, sample["stored"], sample["kernel_rows"],
+                            sample["rows"], sample["cols"], sample["n"],
+                            kernels)
+    seconds = predict(model["formats"][sample["format"]][regime], values)
+    if sample["form"] == "right" and fmt[0] != "dense":
+        seconds += predict(model["transpose"], transpose_values(
+            sample["n"], sample["rows"], sample["cols"]))
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-o", "--output", required=True,
+                        help="the cost model file to write (JSON)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a small plan (2 shapes, 3 formats), for tests")
+    parser.add_argument("--build", help="the build directory whose tools "
+                        "and runtime to use (default: as the Python package "
+                        "finds them: $SPARSE_OPT_BUILD_DIR, else build/)")
+    parser.add_argument("--target-cpu", default="host")
+    parser.add_argument("--target-features", default="")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="OpenMP threads the kernels run on (default 1)")
+    parser.add_argument("--repeat", type=int, default=0,
+                        help="timed calls per measurement and round "
+                             "(default: 5, quick 3)")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="rounds over all measurements, the best kept "
+                             "(default: 3, quick 1)")
+    parser.add_argument("--budget", type=float, default=1.0,
+                        help="seconds after which a measurement stops "
+                             "repeating (after 2 timed calls)")
+    parser.add_argument("--static-n", action="store_true",
+                        help="compile one library per N (static shapes, as "
+                             "imported models have) instead of one with N "
+                             "dynamic; 5x the compilations")
+    parser.add_argument("--formats", default="",
+                        help="comma-separated sparse formats (default: the "
+                             "plan's)")
+    parser.add_argument("--samples", help="also write the measurements as "
+                                          "CSV here")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if args.build:
+        os.environ[BUILD_DIR_ENV] = args.build
+    plan = dict(QUICK if args.quick else FULL)
+    if args.formats:
+        plan["formats"] = args.formats.split(",")
+    for text in plan["formats"]:
+        try:
+            parse_format(text)
+        except ValueError as error:
+            parser.error(str(error))
+
+    started = time.time()
+    calibration = Calibration(args, plan)
+    target = calibration.target()
+    kernels = dict(lanes=target["vector_bits"] // 32, n_tile=8,
+                   accumulator_registers=16 if target["vector_bits"] >= 512
+                   else 8, l1d_bytes=target["l1d_bytes"],
+                   l2_bytes=target["l2_bytes"])
+    print(f"calibrating for {target['cpu']} ({target['vector_bits']}-bit "
+          f"vectors), {args.threads} thread(s)", file=sys.stderr)
+
+    samples = []
+    for rows, cols in plan["shapes"]:
+        calibration.prepare_product("right", "dense", rows, cols, 0.0,
+                                    samples)
+        for fmt_text in plan["formats"]:
+            fmt = parse_format(fmt_text)
+            if fmt[0] == "bsr" and (rows % fmt[1] or cols % fmt[2]):
+                continue
+            if fmt[0] == "nm":
+                if cols % fmt[2] == 0:
+                    calibration.prepare_product("left", fmt_text, rows, cols,
+                                                1 - fmt[1] / fmt[2], samples)
+                continue
+            for sparsity in plan["sparsities"]:
+                calibration.prepare_product("left", fmt_text, rows, cols,
+                                            sparsity, samples)
+    for rows, cols in plan["dense_shapes"]:
+        calibration.prepare_product("right", "dense", rows, cols, 0.0,
+                                    samples)
+    transpose_pairs = calibration.prepare_transposes()
+    overhead = calibration.prepare_call_overhead()
+    validating = []
+    for fmt_text, rows, cols, sparsity in plan["validation"]:
+        if fmt_text in ["dense"] + plan["formats"]:
+            calibration.prepare_product("right", fmt_text, rows, cols,
+                                        sparsity, validating)
+    calibration.time_all(args.rounds or plan["rounds"])
+    for sample in samples + validating + [s for pair in transpose_pairs
+                                          for s in pair]:
+        sample["seconds"] = max(sample["seconds"] - overhead["seconds"],
+                                1e-9)
+    transposes = [dict(n=right["n"], rows=right["rows"], cols=right["cols"],
+                       seconds=max(right["seconds"] - left["seconds"], 0.0),
+                       layer_seconds=right["seconds"])
+                  for left, right in transpose_pairs]
+
+    kernels, transpose, formats = fit_with_outer_cache(samples, transposes,
+                                                       kernels)
+    target["outer_cache_bytes"] = kernels["outer_cache_bytes"]
+    model = {
+        "sparse_opt_cost_model": 1,
+        "target": target,
+        "kernels": {"n_tile": kernels["n_tile"],
+                    "accumulator_registers": kernels["accumulator_registers"]},
+        "transpose": transpose,
+        "formats": formats,
+    }
+
+    validation = []
+    for sample in validating:
+        guess = predicted(model, sample, kernels)
+        validation.append(dict(
+            format=sample["format"], rows=sample["rows"],
+            cols=sample["cols"], n=sample["n"],
+            sparsity=round(sample["sparsity"], 4),
+            measured_seconds=sample["seconds"], predicted_seconds=guess,
+            error=abs(guess - sample["seconds"]) / sample["seconds"]))
+    # What this calibration predicts for one sample of each fit: the
+    # compiler re-computes them and rejects the file if it disagrees.
+    checks = []
+    for fmt_text, regimes in formats.items():
+        for regime in regimes:
+            sample = next(s for s in samples if s["format"] == fmt_text and
+                          (s["n"] == 1) == (regime == "vector"))
+            checks.append(dict(
+                format=fmt_text, rows=sample["rows"], cols=sample["cols"],
+                n=sample["n"], weight_on_right=sample["form"] != "left",
+                stored=sample["stored"], kernel_rows=sample["kernel_rows"],
+                seconds=predicted(model, sample, kernels)))
+    model["checks"] = checks
+    try:
+        revision = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
+                                   "HEAD"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        revision = "unknown"
+    model["calibration"] = dict(
+        command=" ".join(["scripts/calibrate.py"] + sys.argv[1:]),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"),
+        host=platform.node(), revision=revision, threads=args.threads,
+        quick=args.quick, static_n=args.static_n,
+        call_overhead_seconds=overhead["seconds"],
+        libraries=calibration.compiled,
+        samples=len(samples) + 2 * len(transpose_pairs) + len(validating),
+        seconds=round(time.time() - started, 1), validation=validation)
+    with open(args.output, "w") as f:
+        json.dump(model, f, indent=1)
+        f.write("\n")
+    if args.samples:
+        keys = ["format", "form", "rows", "cols", "n", "sparsity", "stored",
+                "kernel_rows", "seconds"]
+        with open(args.samples, "w") as f:
+            f.write(",".join(keys) + "\n")
+            pairs = [s for pair in transpose_pairs for s in pair]
+            for s in samples + pairs + validating:
+                f.write(",".join(str(s[k]) for k in keys) + "\n")
+    print(f"  harness overhead per call: {overhead['seconds'] * 1e6:.1f} us "
+          f"(taken off every sample)", file=sys.stderr)
+    print(f"  outer cache: {kernels['outer_cache_bytes'] / 2**20:g} MiB "
+          f"fits best", file=sys.stderr)
+    print(f"  transposes: {transpose['samples']} samples, median error "
+          f"{transpose['median_error']:.1%} of the layer, max "
+          f"{transpose['max_error']:.1%}", file=sys.stderr)
+    print(f"wrote {args.output}: {len(formats)} formats, "
+          f"{model['calibration']['samples']} measurements, "
+          f"{calibration.compiled} libraries, "
+          f"{model['calibration']['seconds']:.0f} s", file=sys.stderr)
+    for fmt_text, regimes in formats.items():
+        for regime, f in regimes.items():
+            print(f"  {fmt_text:9} {regime:6}: {f['samples']:3} samples, "
+                  f"median error {f['median_error']:.1%}, max "
+                  f"{f['max_error']:.1%}", file=sys.stderr)
+    for v in validation:
+        print(f"  validation {v['format']} X W {v['rows']}x{v['cols']} N = "
+              f"{v['n']}: measured {v['measured_seconds'] * 1e3:.3f} ms, "
+              f"predicted {v['predicted_seconds'] * 1e3:.3f} ms",
+              file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

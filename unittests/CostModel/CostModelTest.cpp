@@ -1,0 +1,315 @@
+//===- CostModelTest.cpp - Reading cost models and predicting with them ---===//
+
+#include "sparse-opt/CostModel/CostModel.h"
+#include "sparse-opt/Target/CpuTarget.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace mlir::sparse_opt;
+
+namespace {
+
+/// A model for 512-bit vectors (16 lanes), tiles of 8 vectors, 16
+/// accumulators: dense and CSR fits of both regimes, BSR 4x4 and 2:4 for
+/// N > 1, transposes at 1 ns per element plus 1 us per call.
+std::string modelText(const std::string &extra = "",
+                      const std::string &cpu = "testcpu") {
+  return R"({
+  "sparse_opt_cost_model": 1,
+  "target": {"cpu": ")" + cpu + R"(", "vector_bits": 512,
+             "triple": "x86_64-unknown-linux-gnu",
+             "l1d_bytes": 1024, "l2_bytes": 4096,
+             "outer_cache_bytes": 16384},
+  "kernels": {"n_tile": 8, "accumulator_registers": 16},
+  "transpose": {"features": ["calls", "elements", "paged_elements"],
+                "coefficients": [1e-6, 1e-9, 2e-9]},
+  "formats": {
+    "dense": {"vector": {"features": ["calls", "stored"],
+                         "coefficients": [1e-6, 1e-9]},
+              "matrix": {"features": ["stored_n"], "coefficients": [1e-9]}},
+    "csr": {"vector": {"features": ["rows", "stored"],
+                       "coefficients": [2e-9, 3e-9]},
+            "matrix": {"features": ["stored_vectors", "stored_tiles",
+                                    "output_vectors"],
+                       "coefficients": [1e-9, 2e-9, 4e-9]}},
+    "bsr:4x4": {"matrix": {"features": ["stored_tiles", "rows"],
+                           "coefficients": [1e-9, 1e-6]}},
+    "nm:2:4": {"matrix": {"features": ["stored", "inputs", "outputs"],
+                          "coefficients": [1e-9, 1e-9, 1e-9]}}
+  })" + extra + R"(
+})";
+}
+
+CostModel parsed(const std::string &text) {
+  llvm::Expected<CostModel> model = CostModel::parse(text, "model.json");
+  if (!model) {
+    ADD_FAILURE() << llvm::toString(model.takeError());
+    return *CostModel::parse(modelText(), "model.json");
+  }
+  return std::move(*model);
+}
+
+/// The message of parsing `text`, which must fail.
+std::string parseError(const std::string &text) {
+  llvm::Expected<CostModel> model = CostModel::parse(text, "bad.json");
+  if (model) {
+    ADD_FAILURE() << "parsed: " << text;
+    return "";
+  }
+  return llvm::toString(model.takeError());
+}
+
+WeightFormat format(const char *text) {
+  std::optional<WeightFormat> parsedFormat = WeightFormat::parse(text);
+  EXPECT_TRUE(parsedFormat) << text;
+  return parsedFormat.value_or(WeightFormat());
+}
+
+/// Statistics of a rows x cols weight with `nonZeros` non-zeros, analyzed
+/// for 4x4 blocks (`blocks` of them holding a non-zero) and 2:4.
+WeightStats stats(int64_t rows, int64_t cols, int64_t nonZeros,
+                  int64_t blocks, bool conforms24) {
+  WeightStats s;
+  s.rows = rows;
+  s.cols = cols;
+  s.nonZeros = nonZeros;
+  s.density = double(nonZeros) / double(rows * cols);
+  s.blocks.push_back(
+      {{4, 4}, blocks, (rows / 4) * (cols / 4), double(nonZeros) / (16.0 * blocks)});
+  s.nm.push_back({{2, 4}, cols % 4 == 0, conforms24 ? 0 : 3});
+  return s;
+}
+
+TEST(WeightFormat, ParsesAndPrints) {
+  for (const char *text : {"dense", "csr", "bsr:4x4", "bsr:8x1", "nm:2:4"})
+    EXPECT_EQ(format(text).str(), text);
+  EXPECT_EQ(format("bsr:1x1").str(), "csr");
+  for (const char *text : {"", "coo", "bsr:4", "bsr:0x4", "bsr:4x-1",
+                           "nm:3:2", "nm:0:4", "nm:2:256", "nm:2", "csr:1"})
+    EXPECT_FALSE(WeightFormat::parse(text)) << text;
+}
+
+TEST(FormatFootprint, PerFormat) {
+  WeightStats s = stats(64, 32, 100, 40, true);
+  auto footprint = [&](const char *text) {
+    return formatFootprint(s, format(text));
+  };
+  EXPECT_EQ(footprint("dense")->storedValues, 64 * 32);
+  EXPECT_EQ(footprint("csr")->storedValues, 100);
+  EXPECT_EQ(footprint("csr")->kernelRows, 64);
+  EXPECT_EQ(footprint("bsr:4x4")->storedValues, 40 * 16);
+  EXPECT_EQ(footprint("bsr:4x4")->kernelRows, 16);
+  EXPECT_EQ(footprint("nm:2:4")->storedValues, 64 * 8 * 2);
+  // Not analyzed, not tiling, not conforming.
+  EXPECT_FALSE(footprint("bsr:8x8"));
+  EXPECT_FALSE(footprint("nm:1:4"));
+  EXPECT_FALSE(formatFootprint(stats(62, 32, 100, 40, true), format("bsr:4x4")));
+  EXPECT_FALSE(formatFootprint(stats(64, 32, 100, 40, false), format("nm:2:4")));
+}
+
+TEST(CostModel, PredictsFromTheFits) {
+  CostModel model = parsed(modelText());
+  EXPECT_EQ(model.lanes(), 16u);
+  EXPECT_EQ(model.target().cpu, "testcpu");
+  std::vector<std::string> names;
+  for (const WeightFormat &f : model.formats())
+    names.push_back(f.str());
+  EXPECT_EQ(names, (std::vector<std::string>{"dense", "csr", "bsr:4x4",
+                                             "nm:2:4"}));
+
+  LayerShape layer{64, 32, 1, false};
+  FormatFootprint csr{100, 64};
+  // N = 1: the vector fits.
+  EXPECT_DOUBLE_EQ(*model.predict(format("csr"), csr, layer),
+                   2e-9 * 64 + 3e-9 * 100);
+  EXPECT_DOUBLE_EQ(*model.predict(WeightFormat(), {64 * 32, 64}, layer),
+                   1e-6 + 1e-9 * 64 * 32);
+  // No vector fit for BSR.
+  EXPECT_FALSE(model.predict(format("bsr:4x4"), {640, 16}, layer));
+  EXPECT_FALSE(model.predict(format("bsr:8x8"), {640, 8}, layer));
+
+  // N = 200 on 16 lanes: 13 vectors; tiles of 128 columns: 1 full, then
+  // 72 = 64 (4 vectors) + 8 (masked): 3 tiles.
+  layer.n = 200;
+  EXPECT_DOUBLE_EQ(*model.predict(format("csr"), csr, layer),
+                   1e-9 * 100 * 13 + 2e-9 * 100 * 3 + 4e-9 * 64 * 13);
+  EXPECT_DOUBLE_EQ(*model.predict(WeightFormat(), {64 * 32, 64}, layer),
+                   1e-9 * 64 * 32 * 200);
+  // BSR 4x4 tiles are narrowed to 16 / 4 = 4 vectors (64 columns): 3
+  // full, then 8 columns (masked): 4 tiles.
+  EXPECT_DOUBLE_EQ(*model.predict(format("bsr:4x4"), {640, 16}, layer),
+                   1e-9 * 640 * 4 + 1e-6 * 16);
+  EXPECT_DOUBLE_EQ(*model.predict(format("nm:2:4"), {1024, 64}, layer),
+                   1e-9 * (1024 + 32 * 200 + 64 * 200));
+
+  // X W: the sparse product adds the transposes of X (N x K) and of the
+  // result (N x rows); dense does not transpose.
+  layer.weightOnRight = true;
+  EXPECT_DOUBLE_EQ(*model.predict(format("nm:2:4"), {1024, 64}, layer),
+                   1e-9 * (1024 + 32 * 200 + 64 * 200) + 2 * 1e-6 +
+                       1e-9 * (200 * 32 + 200 * 64));
+  EXPECT_DOUBLE_EQ(*model.predict(WeightFormat(), {64 * 32, 64}, layer),
+                   1e-9 * 64 * 32 * 200);
+  // Transposed buffers above 128 KiB are paged: X^T (1000 x 32 floats,
+  // 125 KiB) is not, the product (1000 x 64) is.
+  layer.n = 1000;
+  EXPECT_DOUBLE_EQ(*model.predict(format("nm:2:4"), {1024, 64}, layer),
+                   1e-9 * (1024 + 32 * 1000 + 64 * 1000) + 2 * 1e-6 +
+                       1e-9 * (1000 * 32 + 1000 * 64) + 2e-9 * 1000 * 64);
+}
+
+TEST(CostModel, CacheMissFeatures) {
+  // L1 1 KiB, L2 4 KiB, outer 16 KiB: a weight of 2048 stored values
+  // (8 KiB) misses L1 for 7/8 and L2 for 1/2 of its accesses and stays in
+  // the outer cache, and so does a 512 x 4 dense operand (8 KiB); 8192
+  // stored values (32 KiB) miss the outer cache for 1/2.
+  std::string text = modelText();
+  text.insert(text.find("\"formats\": {") + 12, R"(
+    "bsr:8x8": {"vector": {"features": ["stored_l1_miss", "stored_l2_miss",
+                                        "stored_outer_miss"],
+                           "coefficients": [1e-9, 1e-9, 1e-9]},
+                "matrix": {"features": ["stored_vectors_l1_miss",
+                                        "stored_vectors_l2_miss",
+                                        "stored_n_l1_miss",
+                                        "stored_n_l2_miss"],
+                           "coefficients": [1e-9, 1e-9, 1e-9, 1e-9]}},)");
+  CostModel model = parsed(text);
+  FormatFootprint footprint{2048, 8};
+  LayerShape layer{64, 512, 1, false};
+  EXPECT_DOUBLE_EQ(*model.predict(format("bsr:8x8"), footprint, layer),
+                   1e-9 * 2048 * (0.875 + 0.5));
+  layer.n = 4;
+  EXPECT_DOUBLE_EQ(*model.predict(format("bsr:8x8"), footprint, layer),
+                   1e-9 * (2048 * (0.875 + 0.5) + 2048 * 4 * (0.875 + 0.5)));
+  layer.n = 1;
+  EXPECT_DOUBLE_EQ(*model.predict(format("bsr:8x8"), {8192, 8}, layer),
+                   1e-9 * 8192 * (1 - 1.0 / 32 + 1 - 4.0 / 32 + 0.5));
+  // Both fit in L1: no misses.
+  EXPECT_DOUBLE_EQ(*model.predict(format("bsr:8x8"), {64, 8}, {64, 8, 4, false}),
+                   0.0);
+}
+
+TEST(CostModel, RecordedPredictionsMustMatch) {
+  std::string check = R"(, "checks": [{"format": "csr", "rows": 64,
+      "cols": 32, "n": 1, "weight_on_right": false, "stored": 100,
+      "kernel_rows": 64, "seconds": )";
+  EXPECT_TRUE(bool(CostModel::parse(
+      modelText(check + "4.28e-7}]"), "model.json")));
+  std::string error = parseError(modelText(check + "5e-7}]"));
+  EXPECT_NE(error.find("bad.json: checks[0]: the calibration predicted"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("other feature definitions"), std::string::npos);
+}
+
+TEST(CostModel, BadFilesGetClearErrors) {
+  auto expectError = [](const std::string &text, const std::string &part) {
+    std::string error = parseError(text);
+    EXPECT_EQ(error.rfind("bad.json: ", 0), 0u) << error;
+    EXPECT_NE(error.find(part), std::string::npos) << error;
+  };
+  expectError("{", "not valid JSON");
+  expectError("[]", "not a sparse-opt cost model");
+  expectError("{}", "sparse_opt_cost_model");
+  std::string good = modelText();
+  auto replaced = [&](const std::string &from, const std::string &to) {
+    std::string text = good;
+    size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  expectError(replaced("\"sparse_opt_cost_model\": 1", "\"sparse_opt_cost_model\": 2"),
+              "version 2, this compiler reads version 1");
+  expectError(replaced("\"vector_bits\": 512", "\"vector_bits\": 100"),
+              "vector_bits");
+  expectError(replaced("\"cpu\": \"testcpu\", ", ""), "cpu");
+  expectError(replaced("\"l2_bytes\": 4096", "\"l2_bytes\": 0"),
+              "expected positive l1d_bytes, l2_bytes, outer_cache_bytes");
+  expectError(replaced("\"n_tile\": 8", "\"n_tile\": 6"), "power of two");
+  expectError(replaced("\"stored_n\"", "\"flops\""), "unknown feature");
+  expectError(replaced("[\"stored_n\"], \"coefficients\": [1e-9]",
+                       "[\"stored_n\"], \"coefficients\": [-1e-9]"),
+              "non-negative");
+  expectError(replaced("[\"stored_n\"], \"coefficients\": [1e-9]",
+                       "[\"stored_n\"], \"coefficients\": [1e-9, 1]"),
+              "one coefficient per feature");
+  expectError(replaced("\"bsr:4x4\"", "\"bsr:4\""), "bsr:RxC");
+  expectError(replaced("{\"matrix\": {\"features\": [\"stored_tiles\"",
+                       "{\"batch\": {\"features\": [\"stored_tiles\""),
+              "'vector' (N = 1) or 'matrix' (N > 1)");
+  expectError(replaced("\"dense\":", "\"nm:1:4\":"), "'dense'");
+  expectError(replaced("\"transpose\"", "\"transposes\""), "transpose");
+
+  llvm::Expected<CostModel> missing =
+      CostModel::readFile("/nonexistent/model.json");
+  ASSERT_FALSE(missing);
+  std::string error = llvm::toString(missing.takeError());
+  EXPECT_NE(error.find("/nonexistent/model.json: cannot read the cost model"),
+            std::string::npos)
+      << error;
+}
+
+TEST(CostModel, ReadsFiles) {
+  llvm::SmallString<128> path;
+  ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("cost-model", "json", path));
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    ASSERT_FALSE(ec);
+    os << modelText();
+  }
+  llvm::Expected<CostModel> model = CostModel::readFile(path);
+  llvm::sys::fs::remove(path);
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  EXPECT_EQ(model->name(), path.str().str());
+}
+
+TEST(CostModel, ChecksTheTarget) {
+  CostModel model = parsed(modelText());
+  CpuTarget target;
+  target.cpu = "testcpu";
+  target.vectorBits = 512;
+  std::string warning;
+  EXPECT_FALSE(bool(model.checkTarget(target, warning)));
+  EXPECT_TRUE(warning.empty());
+  target.cpu = "othercpu";
+  EXPECT_FALSE(bool(model.checkTarget(target, warning)));
+  EXPECT_NE(warning.find("measured on testcpu, the target is othercpu"),
+            std::string::npos)
+      << warning;
+  target.vectorBits = 256;
+  llvm::Error error = model.checkTarget(target, warning);
+  ASSERT_TRUE(bool(error));
+  std::string message = llvm::toString(std::move(error));
+  EXPECT_NE(message.find("512-bit vectors, the target (othercpu) has 256"),
+            std::string::npos)
+      << message;
+}
+
+TEST(CostModel, ShippedModelsAreByVectorWidth) {
+  CpuTarget target;
+  target.triple = "x86_64-unknown-linux-gnu";
+  for (auto [bits, file] : {std::pair<unsigned, const char *>{512, "x86-64-avx512.json"},
+                            {256, "x86-64-avx2.json"}}) {
+    target.vectorBits = bits;
+    // Only the models measured so far ship; each must read and match.
+    if (std::optional<std::string> path = shippedCostModel(target)) {
+      EXPECT_NE(path->find(file), std::string::npos) << *path;
+      llvm::Expected<CostModel> model = CostModel::readFile(*path);
+      ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+      EXPECT_EQ(model->target().vectorBits, bits);
+    }
+  }
+  target.vectorBits = 128;
+  EXPECT_FALSE(shippedCostModel(target));
+  target.triple = "aarch64-unknown-linux-gnu";
+  target.vectorBits = 512;
+  EXPECT_FALSE(shippedCostModel(target));
+}
+
+} // namespace
