@@ -1,11 +1,14 @@
-// Convolutions in the first stage: with weight-formats=csr and
-// weight-min-sparsity, those with a filter that sparse (conv-to-matmul=sparse, the default) become CSR
-// products run by the CSR kernels; conv-to-matmul=none keeps them
-// convolutions, conv-to-matmul=all rewrites dense ones too (dense products).
+// Convolutions in the first stage: every one becomes a product
+// (conv-to-matmul=all, the default), dense products for the dense kernel;
+// with weight-formats=csr and weight-min-sparsity, a filter that sparse
+// becomes a CSR product run by the CSR kernels (with conv-to-matmul=sparse
+// only those); conv-to-matmul=none keeps them convolutions.
 // RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 weight-formats=csr weight-min-sparsity=0.7" %s | FileCheck %s --check-prefix=SPARSE
-// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512" %s | FileCheck %s --check-prefix=DENSE
+// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 weight-formats=csr weight-min-sparsity=0.7 conv-to-matmul=sparse" %s | FileCheck %s --check-prefix=SPARSE
+// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512" %s | FileCheck %s --check-prefix=ALL
+// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 conv-to-matmul=sparse" %s | FileCheck %s --check-prefix=DENSE
+// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 weight-formats=csr weight-min-sparsity=0.9 conv-to-matmul=sparse" %s | FileCheck %s --check-prefix=DENSE
 // RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 weight-formats=csr weight-min-sparsity=0.7 conv-to-matmul=none" %s | FileCheck %s --check-prefix=DENSE
-// RUN: sparse-opt --sparse-opt-cpu-bufferize="target-cpu=skylake-avx512 conv-to-matmul=all" %s | FileCheck %s --check-prefix=ALL
 // RUN: not sparse-opt --sparse-opt-cpu-bufferize="conv-to-matmul=some" %s 2>&1 | FileCheck %s --check-prefix=BAD
 
 // The 0.875-sparse filter (7 of 8 zero) as CSR storage in read-only
@@ -22,7 +25,7 @@
 // DENSE-LABEL:   func.func @conv(
 // DENSE-NOT:       sparse_tensor
 // DENSE:           linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
-// With conv-to-matmul=all but no sparse weights, the dense product runs in
+// With conv-to-matmul=all and no sparse weights, the dense product runs in
 // sparse-opt-dense-kernels' register tiles (FMAs), after the patches copy;
 // no convolution loops left.
 // ALL-LABEL:     func.func @conv(

@@ -164,9 +164,9 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<ConvToMatmul> convToMatmul{
       *this, "conv-to-matmul",
       llvm::cl::desc("Which 2-D convolutions with a constant filter become "
-                     "matrix products (im2col) for the sparse kernels "
-                     "(sparse-opt-convolution-to-matmul)"),
-      llvm::cl::init(ConvToMatmul::Sparse),
+                     "matrix products (im2col) for the dense and sparse "
+                     "kernels (sparse-opt-convolution-to-matmul)"),
+      llvm::cl::init(ConvToMatmul::All),
       llvm::cl::values(clEnumValN(ConvToMatmul::None, "none", "None"),
                        clEnumValN(ConvToMatmul::Sparse, "sparse",
                                   "Those whose filter may be stored sparse "
