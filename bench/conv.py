@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Sparse convolutions on ResNet-50's layer shapes: im2col + CSR SpMM
-(sparse-opt-convolution-to-matmul, then sparse-opt-select-weight-formats) against
-the dense convolution as sparse-opt compiles it today and against
-onnxruntime, in one run.
+(sparse-opt-convolution-to-matmul, then sparse-opt-select-weight-formats)
+against the dense convolution as sparse-opt compiles it (im2col + the
+dense kernel) and against onnxruntime, in one run.
 
     bench/conv.py [--layers stem,layer1.conv2,...] [--sparsity 0.7,0.9]
                   [--threads 1,2] [--repeat 5] [--rounds 5] [--batch 1]
@@ -20,9 +20,8 @@ share the cores fairly):
 
 - onnxruntime's CPU provider on the pruned model (dense kernels: its time
   does not depend on the zeros, so it is timed on one pruned model);
-- sparse-opt, dense: sparse-compile without weight-min-sparsity (the
-  convolution lowered as it is, a generic op with 7 loops; one call per
-  round: it is slow);
+- sparse-opt, dense: sparse-compile with the default options (im2col +
+  the dense register-tiled kernel, conv-to-matmul=all);
 - sparse-opt, CSR: sparse-compile with weight-formats=csr
   weight-min-sparsity=0 (every
   filter converted, whatever its sparsity) and --csr-options at each
@@ -70,7 +69,6 @@ LAYERS = {
     "layer3.conv2": (256, 256, 3, 1, 14),
     "layer4.conv2": (512, 512, 3, 1, 7),
 }
-DENSE_REPEAT = 1
 
 
 def conv_model(layer, batch, seed):
@@ -170,8 +168,7 @@ def bench_layer(layer, args, work, thread_counts):
         variants = {"onnxruntime": (lambda: session.run(None, inputs),
                                     args.repeat)}
         dense.library.num_threads = threads
-        variants["dense"] = (lambda: dense.run(inputs),
-                             min(args.repeat, DENSE_REPEAT))
+        variants["dense"] = (lambda: dense.run(inputs), args.repeat)
         for key, compiled in csr.items():
             compiled.library.num_threads = threads
             variants[key] = (lambda compiled=compiled: compiled.run(inputs),
@@ -236,8 +233,7 @@ def main():
 
     print(f"\nResNet-50 convolutions, batch {args.batch}, bias (folded "
           f"batch-norm), magnitude-pruned per layer, best of {args.rounds} "
-          f"rounds of {args.repeat} calls (dense sparse-opt: of "
-          f"{min(args.repeat, DENSE_REPEAT)}); CSR options: "
+          f"rounds of {args.repeat} calls; CSR options: "
           f"'{args.csr_options}'\n")
     versus = args.versus_options is not None
     print("| layer | shape | GFLOP | sparsity | threads | onnxruntime ms "
@@ -249,9 +245,9 @@ def main():
     for r in rows:
         print(f"| {r['layer']} | {r['shape']} | {r['gflop']:.3f} "
               f"| {r['sparsity']} | {r['threads']} "
-              f"| {r['onnxruntime_ms']:.2f} | {r['dense_ms']:.1f} "
+              f"| {r['onnxruntime_ms']:.2f} | {r['dense_ms']:.2f} "
               f"| {r['csr_ms']:.2f} | {r['im2col_ms']:.2f} "
-              f"| {r['csr_vs_dense']:.1f}x | {r['csr_vs_onnxruntime']:.2f}x "
+              f"| {r['csr_vs_dense']:.2f}x | {r['csr_vs_onnxruntime']:.2f}x "
               f"| {r['im2col_share']:.0%} |"
               + (f" {r['versus_ms']:.2f} | {r['versus_gain']:.2f}x |"
                  if versus else ""))
@@ -265,7 +261,7 @@ def main():
                      and r["threads"] == threads]
             print(f"| {sparsity} | {threads} "
                   f"| {geomean([r['csr_vs_onnxruntime'] for r in group]):.2f}x "
-                  f"| {geomean([r['csr_vs_dense'] for r in group]):.1f}x "
+                  f"| {geomean([r['csr_vs_dense'] for r in group]):.2f}x "
                   f"| {geomean([r['im2col_share'] for r in group]):.0%} |"
                   + (f" {geomean([r['versus_gain'] for r in group]):.2f}x |"
                      if versus else ""))

@@ -11,12 +11,12 @@ onnxruntime on the same inputs, every output checked against onnxruntime.
 --formats lists `weight-formats` values of the pipeline (dense, csr, auto,
 bsr:RxC, nm:N:M); a fixed sparse format keeps weights below 0.3 sparsity
 dense (`weight-min-sparsity`: layers pruning left dense), auto decides by
-itself. --prune is magnitude (to --sparsity),
-nm (2:4) or block (4x4 blocks, to --sparsity). Each row of the table gives
-every variant's time, its ratio to onnxruntime and, with auto among them,
-auto against the faster of dense and csr. Until dense matmuls are compiled
-to tiled vector code, `auto` and `dense` compare against scalar dense loops
-(docs/cost-model.md).
+itself. --variant NAME=OPTIONS adds a build with other pipeline options.
+Models: bert, mlp, resnet50, mobilenetv2 (sparse_opt.models). --prune is
+magnitude (to --sparsity), nm (2:4), block (4x4 blocks, to --sparsity) or
+none. Each row of the table gives every variant's time, its ratio to
+onnxruntime and, with auto among them, auto against the faster of dense
+and csr. bench/formats.py sweeps models, prunings and sparsities.
 
 The libraries run in this process through sparse_opt.onnx_frontend's
 CompiledModel (the time of a call includes copying the inputs and results,
@@ -48,6 +48,8 @@ DEFAULT_OPTIONS = {
                  seq_len=128, vocab_size=2000),
     "mlp": dict(in_features=1024, hidden=(4096, 4096), out_features=1000,
                 batch=64),
+    "resnet50": {},
+    "mobilenetv2": {},
 }
 
 
@@ -68,11 +70,14 @@ def main():
     parser.add_argument("--model-option", action="append", default=[],
                         help="builder option KEY=VALUE (overrides defaults)")
     parser.add_argument("--sparsity", type=float, default=0.9)
-    parser.add_argument("--prune", choices=("magnitude", "nm", "block"),
+    parser.add_argument("--prune", choices=("magnitude", "nm", "block", "none"),
                         default="magnitude")
     parser.add_argument("--formats", default="dense,csr",
                         help="comma-separated weight-formats to compile "
                              "with (dense, csr, auto, bsr:RxC, nm:N:M)")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="NAME=PIPELINE-OPTIONS: also compile with these "
+                             "pipeline options (e.g. direct=conv-to-matmul=none)")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
@@ -82,15 +87,27 @@ def main():
 
     options = {**DEFAULT_OPTIONS[args.model],
                **parse_model_options(args.model_option)}
-    build = getattr(models, f"build_{args.model}")
+    build = models.BUILDERS[args.model]
     work = tempfile.mkdtemp(prefix="sparse-opt-model-")
     model = build(seed=args.seed, **options)
     pruning = {"magnitude": dict(method="magnitude", sparsity=args.sparsity),
                "nm": dict(method="nm", nm=(2, 4)),
                "block": dict(method="block", sparsity=args.sparsity,
-                             block=(4, 4))}[args.prune]
-    prune.prune_model(model, **pruning)
-    formats = [f for f in args.formats.split(",") if f]
+                             block=(4, 4)),
+               "none": None}[args.prune]
+    if pruning:
+        prune.prune_model(model, **pruning)
+    pipelines = {}
+    for name in (f for f in args.formats.split(",") if f):
+        pipelines[name] = f"weight-formats={name}"
+        if name not in ("dense", "auto"):
+            pipelines[name] += " weight-min-sparsity=0.3"
+    for variant in args.variant:
+        name, _, options = variant.partition("=")
+        if not name or name in pipelines:
+            sys.exit(f"error: --variant expects a new NAME=PIPELINE-OPTIONS, "
+                     f"found '{variant}'")
+        pipelines[name] = options
     path = os.path.join(work, "model.onnx")
     models.save_model(model, path)
     inputs = random_inputs(path, seed=args.seed)
@@ -115,17 +132,14 @@ def main():
                                      lambda: session.run(None, inputs))
 
     compiled = {}
-    for name in formats:
-        pipeline = f"weight-formats={name}"
-        if name not in ("dense", "auto"):
-            pipeline += " weight-min-sparsity=0.3"
+    for name, pipeline in pipelines.items():
         start = time.perf_counter()
         compiled[name] = compile_onnx(path, os.path.join(work, f"{name}.so"),
                                       pipeline_options=pipeline)
         print(f"compiled {name} in {time.perf_counter() - start:.1f} s",
               file=sys.stderr)
     print(f"\n{args.model} {options}, pruned ({args.prune}"
-          f"{'' if args.prune == 'nm' else f' to {args.sparsity}'}), "
+          f"{'' if args.prune in ('nm', 'none') else f' to {args.sparsity}'}), "
           f"best of {args.repeat}; the machine is shared, so ratios are "
           f"indicative\n")
     auto_vs = "auto" in compiled and {"dense", "csr"} <= set(compiled)

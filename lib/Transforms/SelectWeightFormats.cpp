@@ -19,6 +19,7 @@
 #include "KernelSupport.h"
 #include "WeightReport.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SparseTensor/IR/SparseTensor.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -429,7 +430,8 @@ struct SelectWeightFormatsPass
       return success();
     };
     if (!isa<linalg::MatmulOp, linalg::MatvecOp>(op))
-      return keepDense("convolution: no sparse convolution kernel yet");
+      return keepDense("convolution: sparse only as a product "
+                       "(sparse-opt-convolution-to-matmul first)");
     if (!rewritable)
       return keepDense("not an f32 product on dense tensors");
 
@@ -553,6 +555,12 @@ struct ReportOptions : public PassPipelineOptions<ReportOptions> {
       *this, "dynamic-n",
       llvm::cl::desc("Activation count assumed where it is dynamic"),
       llvm::cl::init(1)};
+  Option<std::string> convToMatmul{
+      *this, "conv-to-matmul",
+      llvm::cl::desc("Which convolutions become products first, as in the "
+                     "CPU pipeline: all, sparse (at least min-sparsity) or "
+                     "none"),
+      llvm::cl::init("all")};
 };
 
 } // namespace
@@ -561,8 +569,17 @@ void mlir::sparse_opt::registerWeightReportPipeline() {
   PassPipelineRegistration<ReportOptions>(
       "sparse-opt-report",
       "Explain the storage format sparse-opt-select-weight-formats would "
-      "choose for each constant weight, without changing the IR",
+      "choose for each constant weight, without changing the weights",
       [](OpPassManager &pm, const ReportOptions &options) {
+        // Convolutions are reported as the products the CPU pipeline makes
+        // of them before it chooses formats.
+        if (options.convToMatmul != "none") {
+          SparseOptConvolutionToMatmulOptions conv;
+          conv.convert = options.convToMatmul;
+          conv.minSparsity = options.minSparsity;
+          pm.addNestedPass<func::FuncOp>(
+              createSparseOptConvolutionToMatmul(conv));
+        }
         SparseOptSelectWeightFormatsOptions select;
         select.report = options.file;
         select.reportFormat = options.format;

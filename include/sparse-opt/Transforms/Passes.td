@@ -529,9 +529,10 @@ def SparseOptSelectWeightFormats
     for stdout) each layer gets a row: the weight analysis' statistics, N,
     the format chosen, the reason and the predicted time of each candidate,
     as text or JSON (`report-format`). Convolutions are reported and left
-    dense (no sparse convolution kernel yet). With `rewrite=false` the IR
-    is left as it is (the `sparse-opt-report` pipeline: decide and
-    explain only).
+    dense: `sparse-opt-convolution-to-matmul` makes them products first
+    (the CPU pipeline and `sparse-opt-report` run it before this pass).
+    With `rewrite=false` the IR is left as it is (the `sparse-opt-report`
+    pipeline: decide and explain only).
   }];
   let options = [
     Option<"formats", "formats", "std::string", /*default=*/"\"auto\"",
