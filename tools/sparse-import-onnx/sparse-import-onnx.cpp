@@ -49,6 +49,12 @@ cl::opt<bool> resourceWeights(
              "model's bytes (no copy) instead of dense elements"),
     cl::init(false), cl::cat(category));
 
+cl::opt<bool> printLocations(
+    "print-locations",
+    cl::desc("Print each op's location, the ONNX node name that weight "
+             "reports and weight-overrides call the layer (default on)"),
+    cl::init(true), cl::cat(category));
+
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "sparse-import-onnx") << message
                                                              << "\n";
@@ -95,7 +101,12 @@ int main(int argc, char **argv) {
   auto output = openOutputFile(outputFilename, &error);
   if (!output)
     return fail(error);
-  (*module)->print(output->os());
+  // The node names are the layer names of reports and weight-overrides;
+  // MLIR prints locations only when asked.
+  OpPrintingFlags flags;
+  if (printLocations)
+    flags.enableDebugInfo();
+  (*module)->print(output->os(), flags);
   output->keep();
   return 0;
 }
