@@ -611,6 +611,7 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
 
   LogicalResult matchAndRewrite(linalg::MatmulOp op,
                                 PatternRewriter &rewriter) const override {
+    KernelOptions options = scheduledOptions(this->options, op);
     if (op.hasUserDefinedMaps())
       return rewriter.notifyMatchFailure(op, "transposed or broadcast maps");
     FailureOr<CsrProduct> product =
@@ -684,6 +685,7 @@ struct CsrSpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
 
   LogicalResult matchAndRewrite(linalg::MatvecOp op,
                                 PatternRewriter &rewriter) const override {
+    KernelOptions options = scheduledOptions(this->options, op);
     FailureOr<CsrProduct> product =
         prepareCsrProduct(op, /*denseRank=*/1, options, rewriter);
     if (failed(product))
@@ -770,6 +772,7 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
+    KernelOptions options = scheduledOptions(this->options, op);
     if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
         op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
       return failure();
@@ -975,6 +978,8 @@ struct CsrKernelsPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (failed(verifySchedules(getOperation(), getArgument())))
+      return signalPassFailure();
     if (nTile == 0 || !llvm::isPowerOf2_32(nTile)) {
       getOperation().emitError()
           << "sparse-opt-csr-kernels: n-tile must be a power of two, got "

@@ -28,6 +28,8 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/GlobPattern.h"
 
+#include <limits>
+
 namespace mlir::sparse_opt {
 #define GEN_PASS_DEF_SPARSEOPTSELECTWEIGHTFORMATS
 #include "sparse-opt/Transforms/Passes.h.inc"
@@ -152,7 +154,8 @@ Value sparseWeight(OpBuilder &b, Location loc, const LayerWeight &weight,
 /// constant weight) to take the weight in `format`.
 void rewriteProduct(linalg::LinalgOp op, const LayerWeight &weight,
                     const WeightFormat &format, unsigned indexBits,
-                    bool narrowCoordinates, RewriterBase &rewriter) {
+                    bool narrowCoordinates, Attribute schedule,
+                    RewriterBase &rewriter) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   Value sparse =
@@ -163,6 +166,8 @@ void rewriteProduct(linalg::LinalgOp op, const LayerWeight &weight,
     rewriter.modifyOpInPlace(op, [&] {
       op->setOperand(0, sparse);
       op->setAttr(kFormatAttr, chosen);
+      if (schedule)
+        op->setAttr(kernels::kScheduleAttrName, schedule);
     });
     return;
   }
@@ -187,6 +192,8 @@ void rewriteProduct(linalg::LinalgOp op, const LayerWeight &weight,
   auto productT = linalg::MatmulOp::create(rewriter, loc, resultT.getType(),
                                            ValueRange{sparse, xT}, resultT);
   productT->setAttr(kFormatAttr, chosen);
+  if (schedule)
+    productT->setAttr(kernels::kScheduleAttrName, schedule);
   rewriter.replaceOp(op, transposed(rewriter, loc, productT.getResult(0)));
 }
 
@@ -476,11 +483,59 @@ struct SelectWeightFormatsPass
       decision.reason = describeChoice(decision.predictions, chosen.str());
     }
     decision.format = chosen.str();
+    // The kernel schedule: the op's own attribute (kept, and carried to the
+    // rewritten product), else the model's.
+    Attribute schedule = op->getAttr(kernels::kScheduleAttrName);
+    if (!schedule && model && schedules) {
+      decision.schedule =
+          scheduleFor(*model, stats, chosen, shape, decision.nAssumed,
+                      isa<linalg::MatmulOp>(op));
+      if (decision.schedule)
+        schedule = scheduleAttr(*decision.schedule);
+    }
     layers.push_back(std::move(row));
-    if (!chosen.isDense() && rewrite)
+    if (!rewrite)
+      return success();
+    if (!chosen.isDense())
       rewriteProduct(cast<linalg::LinalgOp>(op), *weight, chosen, indexBits,
-                     narrowCoordinates, rewriter);
+                     narrowCoordinates, schedule, rewriter);
+    else if (schedule)
+      rewriter.modifyOpInPlace(
+          op, [&] { op->setAttr(kernels::kScheduleAttrName, schedule); });
     return success();
+  }
+
+  /// The model's schedule of the layer's kernel in `format`: for a sparse
+  /// product (kernels sparse-opt-{csr,bsr,nm}-kernels) and a dense matmul
+  /// with a static N (sparse-opt-dense-kernels: parallel or not); none for a
+  /// dense matvec (left to sparse-opt-dense-loops) or a dynamic dense N.
+  static std::optional<KernelScheduleChoice>
+  scheduleFor(const CostModel &model, const WeightStats &stats,
+              const WeightFormat &format, const LayerShape &shape,
+              bool nDynamic, bool isMatmul) {
+    if (format.isDense() && (!isMatmul || nDynamic))
+      return std::nullopt;
+    std::optional<FormatFootprint> footprint = formatFootprint(stats, format);
+    if (!footprint)
+      return std::nullopt;
+    return model.schedule(format, *footprint, shape, nDynamic);
+  }
+
+  DictionaryAttr scheduleAttr(const KernelScheduleChoice &choice) {
+    Builder b(&getContext());
+    SmallVector<NamedAttribute> entries;
+    entries.push_back(b.getNamedAttr("parallel", b.getBoolAttr(choice.parallel)));
+    auto integer = [&](StringRef key, int64_t value) {
+      value = std::min<int64_t>(value, std::numeric_limits<int32_t>::max());
+      entries.push_back(b.getNamedAttr(key, b.getI64IntegerAttr(value)));
+    };
+    if (choice.minParallelWork)
+      integer("min_parallel_work", *choice.minParallelWork);
+    if (choice.nTile)
+      integer("n_tile", *choice.nTile);
+    if (choice.kBlock)
+      integer("k_block", *choice.kBlock);
+    return b.getDictionaryAttr(entries);
   }
 
   /// "fastest predicted, 2.50x dense" or, for dense, how much slower the

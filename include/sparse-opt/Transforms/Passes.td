@@ -560,6 +560,10 @@ def SparseOptSelectWeightFormats
            "offsets">,
     Option<"rewrite", "rewrite", "bool", /*default=*/"true",
            "Rewrite the products (false: decide and report only)">,
+    Option<"schedules", "schedules", "bool", /*default=*/"true",
+           "With a cost model, also decide each product's kernel schedule "
+           "(parallel or serial, column tile, K block) and record it as "
+           "sparse_opt.schedule; false: the kernel passes' options decide">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
