@@ -501,9 +501,10 @@ namespace {
 /// load and store per row and block cost more than B from L2 (the crossover
 /// measured in docs/performance.md, the kernels' k-block-min-nonzeros).
 constexpr double kKBlockMinStoredPerRow = 10;
-/// Column counts below which CSR and N:M SpMM use 4-vector tiles instead of
-/// the calibrated 8 (docs/cost-model.md, "Schedules": 1.07-1.26x at N = 64
-/// and 96 on AVX2, level at N = 48 and from 128).
+/// Column counts below which CSR and N:M SpMM that are not K-blocked use
+/// 4-vector tiles instead of the calibrated 8 (docs/cost-model.md,
+/// "Schedules": 1.07-1.26x at N = 64 and 96 on AVX2, level at N = 48 and
+/// from 128; K-blocked, 4-vector tiles lose).
 constexpr unsigned kNarrowTileVectors = 4;
 constexpr unsigned kNarrowTileBelowVectors = 16;
 
@@ -558,39 +559,29 @@ KernelScheduleChoice CostModel::schedule(const WeightFormat &format,
           "N dynamic: no N up to 2^20 reaches " + fork;
     }
   }
-  if (format.isDense() || layer.n == 1)
+  if (format.isDense() || (!nDynamic && layer.n == 1))
     return choice;
+  if (nDynamic) {
+    // N unknown: the calibrated tile, and K blocking left to the kernels'
+    // run-time rule.
+    choice.nTile = tileVectors;
+    choice.nTileReason =
+        llvm::formatv("{0} vectors, calibrated (N dynamic)", tileVectors)
+            .str();
+    return choice;
+  }
 
-  // Column tile: the calibrated tile (the register budget); CSR and N:M
-  // narrow it where N has fewer than 16 vectors.
+  // K blocking with the calibrated tile: when B misses L2 and the rows are
+  // dense enough per K block to pay for reloading their C tile. The K
+  // block's B panel (k x tile x lanes x 4 bytes) takes half of L1.
   int64_t vectors = llvm::divideCeil(layer.n, lanes);
-  bool narrow = !nDynamic && format.kind != WeightFormat::Kind::Bsr &&
-                tileVectors > kNarrowTileVectors &&
-                vectors < kNarrowTileBelowVectors;
-  choice.nTile = narrow ? kNarrowTileVectors : tileVectors;
-  choice.nTileReason =
-      nDynamic ? llvm::formatv("{0} vectors, calibrated (N dynamic)",
-                               tileVectors)
-                     .str()
-      : narrow ? llvm::formatv("{0} vectors: N = {1} is under {2} vectors",
-                               kNarrowTileVectors, layer.n,
-                               kNarrowTileBelowVectors)
-                     .str()
-               : llvm::formatv("{0} vectors, calibrated", tileVectors).str();
-
-  // K blocking, for a static N only (a dynamic one keeps the kernels'
-  // run-time rule): when B misses L2 and the rows are dense enough per K
-  // block to pay for reloading their C tile.
-  if (nDynamic)
-    return choice;
-  // The K block whose B panel (k x tile x lanes x 4 bytes) takes half of L1.
-  uint64_t panelRow = uint64_t(*choice.nTile) * uint64_t(lanes) * 4;
+  uint64_t panelRow = uint64_t(tileVectors) * uint64_t(lanes) * 4;
   unsigned kBlock = unsigned(llvm::bit_floor(std::max<uint64_t>(
       8, measuredOn.l1Bytes / 2 / std::max<uint64_t>(1, panelRow))));
   double operandBytes = 4.0 * double(layer.cols) * double(layer.n);
   double perRow = double(footprint.storedValues) / double(layer.rows) *
                   double(kBlock) / double(layer.cols);
-  bool fullTile = vectors >= int64_t(*choice.nTile);
+  bool fullTile = vectors >= int64_t(tileVectors);
   bool deep = layer.cols > int64_t(kBlock);
   bool missesL2 = operandBytes > double(measuredOn.l2Bytes);
   bool dense = perRow >= kKBlockMinStoredPerRow;
@@ -599,9 +590,8 @@ KernelScheduleChoice CostModel::schedule(const WeightFormat &format,
   if (!fullTile)
     choice.kBlockReason = "off: N below one full tile";
   else if (!deep)
-    choice.kBlockReason = llvm::formatv("off: K = {0} <= {1}", layer.cols,
-                                        kBlock)
-                              .str();
+    choice.kBlockReason =
+        llvm::formatv("off: K = {0} <= {1}", layer.cols, kBlock).str();
   else
     choice.kBlockReason =
         llvm::formatv("{0}: B {1:f0} KiB {2} L2 {3} KiB, {4:f1} stored per "
@@ -612,6 +602,21 @@ KernelScheduleChoice CostModel::schedule(const WeightFormat &format,
                       measuredOn.l2Bytes / 1024, perRow, dense ? ">=" : "<",
                       kKBlockMinStoredPerRow)
             .str();
+
+  // Column tile: the calibrated one (the register budget), K-blocked or
+  // from 16 vectors; otherwise CSR and N:M take 4-vector tiles (BSR
+  // narrows its own tile to its accumulator registers).
+  bool narrow = !on && format.kind != WeightFormat::Kind::Bsr &&
+                tileVectors > kNarrowTileVectors &&
+                vectors < kNarrowTileBelowVectors;
+  choice.nTile = narrow ? kNarrowTileVectors : tileVectors;
+  choice.nTileReason =
+      narrow ? llvm::formatv("{0} vectors: N = {1} is under {2} vectors, "
+                             "not K-blocked",
+                             kNarrowTileVectors, layer.n,
+                             kNarrowTileBelowVectors)
+                   .str()
+             : llvm::formatv("{0} vectors, calibrated", tileVectors).str();
   return choice;
 }
 

@@ -608,6 +608,10 @@ struct ReportOptions : public PassPipelineOptions<ReportOptions> {
       *this, "dynamic-n",
       llvm::cl::desc("Activation count assumed where it is dynamic"),
       llvm::cl::init(1)};
+  Option<bool> schedules{
+      *this, "schedules",
+      llvm::cl::desc("Also decide and report each kernel's schedule"),
+      llvm::cl::init(true)};
 };
 
 } // namespace
@@ -628,6 +632,7 @@ void mlir::sparse_opt::registerWeightReportPipeline() {
         select.overrides = options.overrides;
         select.minSparsity = options.minSparsity;
         select.dynamicN = options.dynamicN;
+        select.schedules = options.schedules;
         select.rewrite = false;
         pm.addPass(createSparseOptSelectWeightFormats(select));
       });

@@ -19,11 +19,17 @@ void writeText(llvm::raw_ostream &os, ArrayRef<LayerReport> layers) {
         "features, cols = reduction; row nnz min/mean/max (cv = std/mean); "
         "N:M patterns the weight conforms to; blocks RxC: non-zero block "
         "share / fill";
+  bool schedules = llvm::any_of(layers, [](const LayerReport &layer) {
+    return layer.decision && layer.decision->schedule;
+  });
   if (decisions)
     os << "; N = activations (* = assumed, dynamic in the IR), the format "
-          "chosen and why, the kernel schedule (parallel or serial, n_tile = "
-          "column tile in vectors, k_block = K block, 0: off) and why, "
-          "predicted time per candidate";
+          "chosen and why, "
+       << (schedules ? "the kernel schedule (parallel or serial, n_tile = "
+                       "column tile in vectors, k_block = K block, 0: off) "
+                       "and why, "
+                     : "")
+       << "predicted time per candidate";
   os << "\n";
   for (const LayerReport &layer : layers) {
     const WeightStats &s = layer.stats;
