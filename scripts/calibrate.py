@@ -438,7 +438,7 @@ class Calibration:
             pairs += zip(left, right)
         return pairs
 
-    def fork_join(self, threads, calls=300, rounds=5):
+    def fork_join(self, threads, calls=1000, rounds=5):
         """The cost of entering and leaving an OpenMP parallel region on
         `threads` threads: one tiny CSR SpMM (64 x 128 at 0.9 sparsity,
         N = 8: about a microsecond of work) compiled with its row loop
