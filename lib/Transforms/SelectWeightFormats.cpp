@@ -516,7 +516,9 @@ struct SelectWeightFormatsPass
     if (format.isDense() && (!isMatmul || nDynamic))
       return std::nullopt;
     std::optional<FormatFootprint> footprint = formatFootprint(stats, format);
-    if (!footprint)
+    // A format the model has no fit for (a fixed format) keeps the passes'
+    // options.
+    if (!footprint || !model.predictKernel(format, *footprint, shape))
       return std::nullopt;
     return model.schedule(format, *footprint, shape, nDynamic);
   }
