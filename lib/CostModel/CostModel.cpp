@@ -517,7 +517,8 @@ std::string microseconds(double seconds) {
 KernelScheduleChoice CostModel::schedule(const WeightFormat &format,
                                          const FormatFootprint &footprint,
                                          const LayerShape &layer,
-                                         bool nDynamic) const {
+                                         bool nDynamic,
+                                         double rowSplitImbalance) const {
   KernelScheduleChoice choice;
   double threshold = parallelMinSeconds();
   std::string fork =
@@ -561,7 +562,24 @@ KernelScheduleChoice CostModel::schedule(const WeightFormat &format,
   }
   if (format.isDense() || (!nDynamic && layer.n == 1))
     return choice;
+  // The row split: by non-zeros when an even split of rows is not one of
+  // the work (the K-blocked loops split row blocks evenly).
+  auto chooseSplit = [&](bool kBlocked) {
+    if (format.kind != WeightFormat::Kind::Csr || !choice.parallel)
+      return;
+    bool skewed = rowSplitImbalance >= kNnzBalanceMinImbalance;
+    choice.nnzBalanced = skewed && !kBlocked;
+    choice.splitReason =
+        llvm::formatv("{0}: an even row split gives one of 2 threads "
+                      "{1:f2}x its share{2}",
+                      choice.nnzBalanced ? "by non-zeros" : "by rows",
+                      rowSplitImbalance,
+                      skewed && kBlocked ? ", but K-blocked row blocks"
+                                         : "")
+            .str();
+  };
   if (nDynamic) {
+    chooseSplit(false);
     // N unknown: the calibrated tile, and K blocking left to the kernels'
     // run-time rule.
     choice.nTile = tileVectors;
@@ -609,6 +627,7 @@ KernelScheduleChoice CostModel::schedule(const WeightFormat &format,
   bool narrow = !on && format.kind != WeightFormat::Kind::Bsr &&
                 tileVectors > kNarrowTileVectors &&
                 vectors < kNarrowTileBelowVectors;
+  chooseSplit(on);
   choice.nTile = narrow ? kNarrowTileVectors : tileVectors;
   choice.nTileReason =
       narrow ? llvm::formatv("{0} vectors: N = {1} is under {2} vectors, "

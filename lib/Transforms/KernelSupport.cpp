@@ -302,11 +302,12 @@ FailureOr<std::optional<KernelSchedule>> readSchedule(Operation *op,
   KernelSchedule schedule;
   for (NamedAttribute entry : dict) {
     StringRef key = entry.getName().getValue();
-    if (key == "parallel") {
+    if (key == "parallel" || key == "nnz_balanced") {
       auto flag = dyn_cast<BoolAttr>(entry.getValue());
       if (!flag)
-        return fail("key 'parallel' must be a bool");
-      schedule.parallel = flag.getValue();
+        return fail("key '" + key + "' must be a bool");
+      (key == "parallel" ? schedule.parallel : schedule.nnzBalanced) =
+          flag.getValue();
       continue;
     }
     std::optional<unsigned> *slot =
@@ -321,7 +322,7 @@ FailureOr<std::optional<KernelSchedule>> readSchedule(Operation *op,
     if (!slot)
       return fail("has unknown key '" + key +
                   "' (expected parallel, min_parallel_work, n_tile, k_block, "
-                  "row_block, tile_rows, tile_vectors)");
+                  "row_block, tile_rows, tile_vectors, nnz_balanced)");
     auto integer = dyn_cast<IntegerAttr>(entry.getValue());
     if (!integer || !integer.getType().isSignlessInteger() ||
         integer.getValue().isNegative() ||

@@ -17,6 +17,7 @@
 #include "mlir/IR/PatternMatch.h"
 
 #include <optional>
+#include <type_traits>
 
 namespace mlir::sparse_opt::kernels {
 
@@ -33,6 +34,9 @@ struct RowKernelOptions {
   unsigned rowBlock;
   unsigned kBlockMinNonZeros;
   unsigned minParallelWork;
+  /// CSR SpMM: split the rows into chunks of equal non-zeros rather than
+  /// equal rows (the schedule's nnz_balanced).
+  bool nnzBalanced = false;
 };
 
 /// The per-op kernel schedule, a dictionary attribute that
@@ -53,7 +57,7 @@ struct RowKernelOptions {
 constexpr llvm::StringLiteral kScheduleAttrName = "sparse_opt.schedule";
 
 struct KernelSchedule {
-  std::optional<bool> parallel;
+  std::optional<bool> parallel, nnzBalanced;
   std::optional<unsigned> minParallelWork, nTile, kBlock, rowBlock, tileRows,
       tileVectors;
 };
@@ -92,6 +96,9 @@ Options scheduledOptions(const Options &options, Operation *op) {
   }
   if (schedule.rowBlock)
     result.rowBlock = *schedule.rowBlock;
+  if constexpr (std::is_same_v<Options, RowKernelOptions>)
+    if (schedule.nnzBalanced)
+      result.nnzBalanced = *schedule.nnzBalanced;
   return result;
 }
 

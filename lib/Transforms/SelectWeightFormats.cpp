@@ -489,7 +489,7 @@ struct SelectWeightFormatsPass
     if (!schedule && model && schedules) {
       decision.schedule =
           scheduleFor(*model, stats, chosen, shape, decision.nAssumed,
-                      isa<linalg::MatmulOp>(op));
+                      isa<linalg::MatmulOp>(op), rowSplitImbalance(*matrix));
       if (decision.schedule)
         schedule = scheduleAttr(*decision.schedule);
     }
@@ -509,10 +509,26 @@ struct SelectWeightFormatsPass
   /// product (kernels sparse-opt-{csr,bsr,nm}-kernels) and a dense matmul
   /// with a static N (sparse-opt-dense-kernels: parallel or not); none for a
   /// dense matvec (left to sparse-opt-dense-loops) or a dynamic dense N.
+  /// The heavier half's share of the non-zeros of `matrix` (rows in the
+  /// kernels' order) x 2: how uneven an even two-way row split is.
+  static double rowSplitImbalance(const NonZeroMatrix &matrix) {
+    int64_t half = matrix.rows() / 2, first = 0, total = 0;
+    for (int64_t r = 0; r < matrix.rows(); ++r)
+      for (int64_t c = 0; c < matrix.cols(); ++c)
+        if (matrix.at(r, c)) {
+          ++total;
+          first += r < half;
+        }
+    // A single row cannot be split at all.
+    if (total == 0 || matrix.rows() < 2)
+      return 1.0;
+    return 2.0 * double(std::max(first, total - first)) / double(total);
+  }
+
   static std::optional<KernelScheduleChoice>
   scheduleFor(const CostModel &model, const WeightStats &stats,
               const WeightFormat &format, const LayerShape &shape,
-              bool nDynamic, bool isMatmul) {
+              bool nDynamic, bool isMatmul, double imbalance) {
     if (format.isDense() && (!isMatmul || nDynamic))
       return std::nullopt;
     std::optional<FormatFootprint> footprint = formatFootprint(stats, format);
@@ -520,7 +536,7 @@ struct SelectWeightFormatsPass
     // options.
     if (!footprint || !model.predictKernel(format, *footprint, shape))
       return std::nullopt;
-    return model.schedule(format, *footprint, shape, nDynamic);
+    return model.schedule(format, *footprint, shape, nDynamic, imbalance);
   }
 
   DictionaryAttr scheduleAttr(const KernelScheduleChoice &choice) {
@@ -537,6 +553,8 @@ struct SelectWeightFormatsPass
       integer("n_tile", *choice.nTile);
     if (choice.kBlock)
       integer("k_block", *choice.kBlock);
+    if (choice.nnzBalanced)
+      entries.push_back(b.getNamedAttr("nnz_balanced", b.getBoolAttr(true)));
     return b.getDictionaryAttr(entries);
   }
 

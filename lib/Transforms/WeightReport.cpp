@@ -65,6 +65,8 @@ void writeText(llvm::raw_ostream &os, ArrayRef<LayerReport> layers) {
           os << ", n_tile " << *k->nTile << " (" << k->nTileReason << ")";
         if (k->kBlock)
           os << ", k_block " << *k->kBlock << " (" << k->kBlockReason << ")";
+        if (!k->splitReason.empty())
+          os << ", rows " << k->splitReason;
       }
       if (!d->predictions.empty()) {
         os << "  predicted";
@@ -106,6 +108,10 @@ void writeJson(llvm::raw_ostream &os, ArrayRef<LayerReport> layers) {
         if (k->kBlock) {
           schedule["k_block"] = int64_t(*k->kBlock);
           schedule["k_block_reason"] = k->kBlockReason;
+        }
+        if (!k->splitReason.empty()) {
+          schedule["nnz_balanced"] = k->nnzBalanced;
+          schedule["split_reason"] = k->splitReason;
         }
         row["schedule"] = std::move(schedule);
       }

@@ -14,7 +14,7 @@ func.func @not_a_dictionary(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>, %c: tensor
 // -----
 
 func.func @unknown_key(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>, %c: tensor<8x8xf32>) -> tensor<8x8xf32> {
-  // expected-error @+1 {{sparse_opt.schedule has unknown key 'threads' (expected parallel, min_parallel_work, n_tile, k_block, row_block, tile_rows, tile_vectors)}}
+  // expected-error @+1 {{sparse_opt.schedule has unknown key 'threads' (expected parallel, min_parallel_work, n_tile, k_block, row_block, tile_rows, tile_vectors, nnz_balanced)}}
   %r = linalg.matmul {sparse_opt.schedule = {threads = 2 : i64}} ins(%a, %b : tensor<8x8xf32>, tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) -> tensor<8x8xf32>
   return %r : tensor<8x8xf32>
 }

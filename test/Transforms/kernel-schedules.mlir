@@ -245,3 +245,21 @@ func.func @dense_tile(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>) -> tensor<64
   %r = linalg.matmul {sparse_opt.schedule = {tile_rows = 4 : i64, tile_vectors = 1 : i64}} ins(%a, %b : tensor<64x64xf32>, tensor<64x64xf32>) outs(%f : tensor<64x64xf32>) -> tensor<64x64xf32>
   return %r : tensor<64x64xf32>
 }
+
+// nnz_balanced: 64 chunks of equal non-zeros in parallel, each finding its
+// first row by a binary search over the row pointers (the last chunk ends
+// at the last row), then the rows of the chunk as before.
+// CSR-LABEL: func.func @csr_balanced(
+// CSR:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%c64{{(_[0-9]+)?}})
+// CSR:           scf.while
+// CSR:           scf.while
+// CSR:           scf.for
+func.func @csr_balanced(%a: tensor<64x256xf32, #CSR>, %b: tensor<256x?xf32>) -> tensor<64x?xf32> {
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %b, %c1 : tensor<256x?xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%n) : tensor<64x?xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<64x?xf32>) -> tensor<64x?xf32>
+  %r = linalg.matmul {sparse_opt.schedule = {parallel = true, nnz_balanced = true, k_block = 0 : i64}} ins(%a, %b : tensor<64x256xf32, #CSR>, tensor<256x?xf32>) outs(%f : tensor<64x?xf32>) -> tensor<64x?xf32>
+  return %r : tensor<64x?xf32>
+}

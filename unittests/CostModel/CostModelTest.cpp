@@ -453,3 +453,27 @@ TEST(CostModelSchedule, NarrowTilesUnder16VectorsUnlessKBlocked) {
   // N = 1: the row dot products, no tile.
   EXPECT_FALSE(scheduleOf(model, "csr", 1, 256, 40, 1).nTile);
 }
+
+TEST(CostModelSchedule, RowsSplitByNonZerosWhenSkewedAndNotKBlocked) {
+  CostModel model = scheduleModel();
+  // Parallel (50 x 1600 x 0.125 ns = 10 us), not K-blocked (6.25 per row
+  // and K block).
+  auto split = [&](const char *text, double imbalance) {
+    return model.schedule(format(text), FormatFootprint{50, 2},
+                          LayerShape{2, 256, 1600, false}, false, imbalance);
+  };
+  EXPECT_TRUE(split("csr", kNnzBalanceMinImbalance).nnzBalanced);
+  EXPECT_FALSE(split("csr", 1.09).nnzBalanced);
+  EXPECT_FALSE(split("nm:2:4", 1.6).nnzBalanced);
+  // Serial: nothing to split.
+  EXPECT_FALSE(model
+                   .schedule(format("csr"), FormatFootprint{50, 2},
+                             LayerShape{2, 256, 1000, false}, false, 1.6)
+                   .nnzBalanced);
+  // K-blocked (B 1 MiB, 25 per row and K block): its row blocks stay even.
+  KernelScheduleChoice blocked =
+      model.schedule(format("csr"), FormatFootprint{3200, 2},
+                     LayerShape{2, 4096, 64, false}, false, 1.6);
+  EXPECT_EQ(blocked.kBlock, 64u);
+  EXPECT_FALSE(blocked.nnzBalanced);
+}

@@ -102,6 +102,11 @@ struct CostTarget {
 /// (docs/cost-model.md, "Schedules").
 constexpr double kDefaultForkJoinSeconds = 4e-6;
 
+/// The imbalance of an even two-way row split (heavier half's share of the
+/// non-zeros x 2) from which CSR SpMM rows are split by non-zeros
+/// (docs/cost-model.md, "Schedules": 1.13-1.55x on 2 threads at 1.30).
+constexpr double kNnzBalanceMinImbalance = 1.1;
+
 /// A kernel schedule the model decides for one layer, besides its format
 /// (docs/cost-model.md, "Schedules"); the selection pass records it as the
 /// op's `sparse_opt.schedule` attribute, which the kernel passes honour.
@@ -117,8 +122,10 @@ struct KernelScheduleChoice {
   std::optional<unsigned> nTile;
   /// B rows per K block, 0: never K-blocked (sparse SpMM, static N only).
   std::optional<unsigned> kBlock;
+  /// CSR SpMM rows split over the threads by non-zeros, not rows.
+  bool nnzBalanced = false;
   /// Why, one phrase per decision.
-  std::string parallelReason, nTileReason, kBlockReason;
+  std::string parallelReason, nTileReason, kBlockReason, splitReason;
 };
 
 class CostModel {
@@ -172,9 +179,14 @@ public:
   /// serial from predictKernel against parallelMinSeconds (with a dynamic N,
   /// `nDynamic`, the threshold in vector steps instead), and for sparse
   /// SpMM the column tile and K blocking (docs/cost-model.md, "Schedules").
+  /// `rowSplitImbalance` is the share of the non-zeros in the heavier
+  /// half of the rows, times 2 (1: an even split of rows is an even split
+  /// of the work): from kNnzBalanceMinImbalance, a parallel CSR SpMM that
+  /// is not K-blocked splits its rows by non-zeros.
   KernelScheduleChoice schedule(const WeightFormat &format,
                                 const FormatFootprint &footprint,
-                                const LayerShape &layer, bool nDynamic) const;
+                                const LayerShape &layer, bool nDynamic,
+                                double rowSplitImbalance = 1.0) const;
 
   /// Whether the model describes code for `target`: an error if its
   /// vector width differs (other kernels run); otherwise `warning` is set
