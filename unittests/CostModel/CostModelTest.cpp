@@ -420,13 +420,15 @@ TEST(CostModelSchedule, DynamicNGivesARunTimeThreshold) {
   EXPECT_FALSE(never.minParallelWork);
 }
 
-TEST(CostModelSchedule, KBlockWhenBMissesL2AndRowsAreDense) {
+TEST(CostModelSchedule, KBlockWhenRowsAreDensePerKBlock) {
   CostModel model = scheduleModel();
   // K block: half of L1 over a B panel row of 8 vectors x 8 lanes x 4 bytes.
-  // B = 256 x N x 4 bytes against L2 512 KiB: N = 512 fits.
-  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 40, 512).kBlock, 0u);
-  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 40, 520).kBlock, 64u);
-  // 39 stored per row of 256: 9.75 per K block of 64 < 10.
+  // 40 stored per row of 256: 10 per K block of 64, from a full tile (N of
+  // 64 columns).
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 40, 64).kBlock, 64u);
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 40, 63).kBlock, 0u);
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 40, 2000).kBlock, 64u);
+  // 39: 9.75 per K block < 10.
   EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 39, 520).kBlock, 0u);
   // K not above the block.
   EXPECT_EQ(scheduleOf(model, "csr", 1, 64, 64, 4096).kBlock, 0u);
@@ -437,12 +439,13 @@ TEST(CostModelSchedule, KBlockWhenBMissesL2AndRowsAreDense) {
 
 TEST(CostModelSchedule, NarrowTilesUnder16VectorsUnlessKBlocked) {
   CostModel model = scheduleModel();
-  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 40, 120).nTile, 4u);
-  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 40, 128).nTile, 8u);
-  EXPECT_EQ(scheduleOf(model, "nm:2:4", 1, 256, 128, 64).nTile, 4u);
+  // 39 stored per row of 256: not K-blocked.
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 39, 120).nTile, 4u);
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 39, 128).nTile, 8u);
+  EXPECT_EQ(scheduleOf(model, "nm:2:4", 1, 256, 128, 63).nTile, 4u);
   // BSR narrows its own tile to its accumulators.
   EXPECT_EQ(scheduleOf(model, "bsr:4x4", 4, 256, 160, 64).nTile, 8u);
-  // K-blocked (B 1 MiB > L2, 25 stored per row and K block): 8 vectors.
+  // K-blocked (25 stored per row and K block): 8 vectors.
   KernelScheduleChoice blocked = scheduleOf(model, "csr", 1, 4096, 1600, 64);
   EXPECT_EQ(blocked.kBlock, 64u);
   EXPECT_EQ(blocked.nTile, 8u);
@@ -470,7 +473,7 @@ TEST(CostModelSchedule, RowsSplitByNonZerosWhenSkewedAndNotKBlocked) {
                    .schedule(format("csr"), FormatFootprint{50, 2},
                              LayerShape{2, 256, 1000, false}, false, 1.6)
                    .nnzBalanced);
-  // K-blocked (B 1 MiB, 25 per row and K block): its row blocks stay even.
+  // K-blocked (25 per row and K block): its row blocks stay even.
   KernelScheduleChoice blocked =
       model.schedule(format("csr"), FormatFootprint{3200, 2},
                      LayerShape{2, 4096, 64, false}, false, 1.6);
