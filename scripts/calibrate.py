@@ -438,6 +438,48 @@ class Calibration:
             pairs += zip(left, right)
         return pairs
 
+    def fork_join(self, threads, calls=1000, rounds=5):
+        """The cost of entering and leaving an OpenMP parallel region on
+        `threads` threads: one tiny CSR SpMM (64 x 128 at 0.9 sparsity,
+        N = 8: about a microsecond of work) compiled with its row loop
+        always parallel (min-parallel-work=0) and with the serial loop only
+        (the default threshold, which this call stays under), both timed
+        on `threads` threads, best of `calls` calls over `rounds` rounds,
+        interleaved; the difference (the split work it saves is below the
+        noise) is the fork / join. A few seconds."""
+        weight, _ = random_weight(("csr",), 64, 128, 0.9, self.rng)
+        source = kernel_source("left", 64, 128, None, weight)
+        compiled = {}
+        for name, extra in (("parallel", " min-parallel-work=0"),
+                            ("serial", "")):
+            compiled[name] = self.compile(source, "csr" + extra)
+        best = dict(parallel=math.inf, serial=math.inf)
+        operand = self.activations((128, 8))
+        libraries = {}
+        for name, path in compiled.items():
+            libraries[name] = Library(path)
+            libraries[name].num_threads = threads
+        try:
+            calls_of = {name: library.bind("layer", operand)
+                        for name, library in libraries.items()}
+            for _ in range(rounds):
+                for name, call in calls_of.items():
+                    call()
+                    for _ in range(calls):
+                        start = time.perf_counter()
+                        call()
+                        best[name] = min(best[name],
+                                         time.perf_counter() - start)
+        finally:
+            for library in libraries.values():
+                library.close()
+        return dict(fork_join_seconds=max(best["parallel"] - best["serial"],
+                                          0.0),
+                    threads=threads,
+                    parallel_call_seconds=best["parallel"],
+                    serial_call_seconds=best["serial"],
+                    kernel="csr 64x128 sparsity 0.9 N 8")
+
     def time_all(self, rounds):
         """Times every prepared sample in `rounds` rounds: best of --repeat
         calls after a warm-up (fewer past --budget seconds), the best over
@@ -567,6 +609,39 @@ def predicted(model, sample, kernels):
     return seconds
 
 
+def update_parallel(args):
+    """--parallel-only: measures the fork/join cost and writes it into the
+    model file -o FILE (which must exist), keeping everything else."""
+    try:
+        with open(args.output) as f:
+            model = json.load(f)
+    except (OSError, ValueError) as error:
+        sys.exit(f"error: --parallel-only needs an existing model file: "
+                 f"{error}")
+    if model.get("sparse_opt_cost_model") != 1:
+        sys.exit(f"error: {args.output} is not a sparse-opt cost model")
+    started = time.time()
+    calibration = Calibration(args, dict(QUICK))
+    target = calibration.target()
+    if target["vector_bits"] != model["target"]["vector_bits"]:
+        sys.exit(f"error: {args.output} was measured with "
+                 f"{model['target']['vector_bits']}-bit vectors, the target "
+                 f"has {target['vector_bits']}")
+    model["parallel"] = calibration.fork_join(max(args.parallel_threads, 2))
+    model["parallel"]["command"] = " ".join(["scripts/calibrate.py"] +
+                                            sys.argv[1:])
+    model["parallel"]["date"] = datetime.datetime.now(
+        datetime.timezone.utc).isoformat(timespec="seconds")
+    with open(args.output, "w") as f:
+        json.dump(model, f, indent=1)
+        f.write("\n")
+    print(f"{args.output}: fork/join on {model['parallel']['threads']} "
+          f"threads {model['parallel']['fork_join_seconds'] * 1e6:.2f} us "
+          f"(parallel call {model['parallel']['parallel_call_seconds'] * 1e6:.2f}"
+          f" us, serial {model['parallel']['serial_call_seconds'] * 1e6:.2f} "
+          f"us), {time.time() - started:.1f} s", file=sys.stderr)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", required=True,
@@ -599,9 +674,19 @@ def main():
     parser.add_argument("--samples", help="also write the measurements as "
                                           "CSV here")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--parallel-threads", type=int, default=2,
+                        help="threads the OpenMP fork/join cost is measured "
+                             "on (default 2)")
+    parser.add_argument("--parallel-only", action="store_true",
+                        help="measure only the fork/join cost (a few "
+                             "seconds) and add it to the existing model "
+                             "-o FILE, leaving its fits as they are")
     args = parser.parse_args()
     if args.build:
         os.environ[BUILD_DIR_ENV] = args.build
+    if args.parallel_only:
+        update_parallel(args)
+        return
     plan = dict(QUICK if args.quick else FULL)
     if args.formats:
         plan["formats"] = args.formats.split(",")
@@ -691,6 +776,10 @@ def main():
                 stored=sample["stored"], kernel_rows=sample["kernel_rows"],
                 seconds=predicted(model, sample, kernels)))
     model["checks"] = checks
+    model["parallel"] = calibration.fork_join(max(args.parallel_threads, 2))
+    print(f"  fork/join on {model['parallel']['threads']} threads: "
+          f"{model['parallel']['fork_join_seconds'] * 1e6:.2f} us",
+          file=sys.stderr)
     try:
         revision = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
                                    "HEAD"], capture_output=True, text=True,

@@ -296,6 +296,18 @@ llvm::Expected<CostModel> CostModel::parse(llvm::StringRef text,
   if (!top.map("target", model.measuredOn) || !top.map("kernels", kernels) ||
       !top.map("transpose", transpose))
     return invalid();
+  if (const llvm::json::Value *parallel = object->get("parallel")) {
+    llvm::json::Path parallelPath = rootPath.field("parallel");
+    const llvm::json::Object *fields = parallel->getAsObject();
+    std::optional<double> seconds =
+        fields ? fields->getNumber("fork_join_seconds") : std::nullopt;
+    if (!seconds || !std::isfinite(*seconds) || *seconds < 0) {
+      parallelPath.field("fork_join_seconds")
+          .report("expected a finite non-negative number of seconds");
+      return invalid();
+    }
+    model.forkJoin = *seconds;
+  }
   model.tileVectors = kernels.nTile;
   model.accumulators = kernels.accumulators;
   model.transposeFit = std::move(transpose.fit);
@@ -471,6 +483,156 @@ std::optional<double> CostModel::predict(const WeightFormat &format,
         return 4 * elements > kPagedBufferBytes ? double(elements) : 0.0;
       });
   return seconds;
+}
+
+std::optional<double>
+CostModel::predictKernel(const WeightFormat &format,
+                         const FormatFootprint &footprint,
+                         const LayerShape &layer) const {
+  LayerShape kernel = layer;
+  kernel.weightOnRight = false;
+  return predict(format, footprint, kernel);
+}
+
+namespace {
+
+/// Average non-zeros (stored values, BSR: block columns) per row and K block
+/// from which the SpMM kernels pay for K blocking: below it, the C tile's
+/// load and store per row and block cost more than B from L2 (the crossover
+/// measured in docs/performance.md, the kernels' k-block-min-nonzeros).
+constexpr double kKBlockMinStoredPerRow = 10;
+/// Column counts below which CSR and N:M SpMM that are not K-blocked use
+/// 4-vector tiles instead of the calibrated 8 (docs/cost-model.md,
+/// "Schedules": 1.07-1.26x at N = 64 and 96 on AVX2, level at N = 48 and
+/// from 128; K-blocked, 4-vector tiles lose).
+constexpr unsigned kNarrowTileVectors = 4;
+constexpr unsigned kNarrowTileBelowVectors = 16;
+
+std::string microseconds(double seconds) {
+  return llvm::formatv("{0:f1} us", seconds * 1e6).str();
+}
+
+} // namespace
+
+KernelScheduleChoice CostModel::schedule(const WeightFormat &format,
+                                         const FormatFootprint &footprint,
+                                         const LayerShape &layer,
+                                         bool nDynamic,
+                                         double rowSplitImbalance) const {
+  KernelScheduleChoice choice;
+  double threshold = parallelMinSeconds();
+  std::string fork =
+      llvm::formatv("2 x fork/join {0} ({1})", microseconds(forkJoinSeconds()),
+                    forkJoinMeasured() ? "calibrated" : "default")
+          .str();
+  int64_t lanes = this->lanes();
+  auto steps = [&](int64_t n) {
+    return footprint.storedValues * llvm::divideCeil(n, lanes);
+  };
+  if (!nDynamic || format.isDense()) {
+    double seconds = predictKernel(format, footprint, layer).value_or(0);
+    choice.parallel = seconds >= threshold;
+    choice.parallelReason =
+        llvm::formatv("predicted {0} on one thread {1} {2}",
+                      microseconds(seconds), choice.parallel ? ">=" : "<",
+                      fork)
+            .str();
+  } else {
+    // The smallest N at which the prediction reaches the threshold, as the
+    // serial twin's run-time test counts work.
+    std::optional<int64_t> first;
+    for (int64_t n = 1; n <= (int64_t(1) << 20) && !first;
+         n = n < 4096 ? n + 1 : 2 * n)
+      if (predictKernel(format, footprint, LayerShape{layer.rows, layer.cols,
+                                                      n, false})
+              .value_or(0) >= threshold)
+        first = n;
+    choice.parallel = first.has_value();
+    if (first) {
+      choice.minParallelWork = steps(*first);
+      choice.parallelReason =
+          llvm::formatv("N dynamic: threads from N = {0} ({1} vector steps), "
+                        "where the prediction reaches {2}",
+                        *first, *choice.minParallelWork, fork)
+              .str();
+    } else {
+      choice.parallelReason =
+          "N dynamic: no N up to 2^20 reaches " + fork;
+    }
+  }
+  if (format.isDense() || (!nDynamic && layer.n == 1))
+    return choice;
+  // The row split: by non-zeros when an even split of rows is not one of
+  // the work (the K-blocked loops split row blocks evenly).
+  auto chooseSplit = [&](bool kBlocked) {
+    if (format.kind != WeightFormat::Kind::Csr || !choice.parallel)
+      return;
+    bool skewed = rowSplitImbalance >= kNnzBalanceMinImbalance;
+    choice.nnzBalanced = skewed && !kBlocked;
+    choice.splitReason =
+        llvm::formatv("{0}: an even row split gives one of 2 threads "
+                      "{1:f2}x its share{2}",
+                      choice.nnzBalanced ? "by non-zeros" : "by rows",
+                      rowSplitImbalance,
+                      skewed && kBlocked ? ", but K-blocked row blocks"
+                                         : "")
+            .str();
+  };
+  if (nDynamic) {
+    chooseSplit(false);
+    // N unknown: the calibrated tile, and K blocking left to the kernels'
+    // run-time rule.
+    choice.nTile = tileVectors;
+    choice.nTileReason =
+        llvm::formatv("{0} vectors, calibrated (N dynamic)", tileVectors)
+            .str();
+    return choice;
+  }
+
+  // K blocking with the calibrated tile: when the rows are dense enough per
+  // K block to pay for reloading their C tile (whether B fits L2 or not:
+  // measured on constant weights, docs/cost-model.md). The K block's B panel
+  // (k x tile x lanes x 4 bytes) takes half of L1.
+  int64_t vectors = llvm::divideCeil(layer.n, lanes);
+  uint64_t panelRow = uint64_t(tileVectors) * uint64_t(lanes) * 4;
+  unsigned kBlock = unsigned(llvm::bit_floor(std::max<uint64_t>(
+      8, measuredOn.l1Bytes / 2 / std::max<uint64_t>(1, panelRow))));
+  double perRow = double(footprint.storedValues) / double(layer.rows) *
+                  double(kBlock) / double(layer.cols);
+  bool fullTile = layer.n >= int64_t(tileVectors) * lanes;
+  bool deep = layer.cols > int64_t(kBlock);
+  bool dense = perRow >= kKBlockMinStoredPerRow;
+  bool on = fullTile && deep && dense;
+  choice.kBlock = on ? kBlock : 0;
+  if (!fullTile)
+    choice.kBlockReason = "off: N below one full tile";
+  else if (!deep)
+    choice.kBlockReason =
+        llvm::formatv("off: K = {0} <= {1}", layer.cols, kBlock).str();
+  else
+    choice.kBlockReason =
+        llvm::formatv("{0}: {1:f1} stored per row and K block {2} {3:f0}",
+                      on ? llvm::formatv("{0} rows", kBlock).str()
+                         : std::string("off"),
+                      perRow, dense ? ">=" : "<", kKBlockMinStoredPerRow)
+            .str();
+
+  // Column tile: the calibrated one (the register budget), K-blocked or
+  // from 16 vectors; otherwise CSR and N:M take 4-vector tiles (BSR
+  // narrows its own tile to its accumulator registers).
+  bool narrow = !on && format.kind != WeightFormat::Kind::Bsr &&
+                tileVectors > kNarrowTileVectors &&
+                vectors < kNarrowTileBelowVectors;
+  chooseSplit(on);
+  choice.nTile = narrow ? kNarrowTileVectors : tileVectors;
+  choice.nTileReason =
+      narrow ? llvm::formatv("{0} vectors: N = {1} is under {2} vectors, "
+                             "not K-blocked",
+                             kNarrowTileVectors, layer.n,
+                             kNarrowTileBelowVectors)
+                   .str()
+             : llvm::formatv("{0} vectors, calibrated", tileVectors).str();
+  return choice;
 }
 
 llvm::Error CostModel::checkTarget(const CpuTarget &target,

@@ -79,6 +79,7 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   weights.overrides = options.weightOverrides;
   weights.costModel = options.costModel;
   weights.dynamicN = options.weightDynamicN;
+  weights.schedules = options.weightSchedules;
   weights.report = options.weightReport;
   weights.reportFormat = options.weightReportFormat;
   weights.targetCpu = options.targetCpu;

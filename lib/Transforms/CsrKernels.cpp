@@ -374,6 +374,76 @@ public:
         spmmWork(b, loc, cols));
   }
 
+  /// Chunks of equal non-zeros the rows of an nnz-balanced SpMM are split
+  /// into: the parallel loop's static split gives each of T threads
+  /// kBalancedChunks / T consecutive chunks, about as many non-zeros each
+  /// whatever T divides it.
+  static constexpr int64_t kBalancedChunks = 64;
+
+  /// The first row r in [0, rows] whose row pointer is at least `target`
+  /// (a binary search over the positions).
+  Value firstRowFrom(OpBuilder &b, Location loc, Value rows,
+                     Value target) const {
+    Value c1 = indexConstant(b, loc, 1);
+    auto search = scf::WhileOp::create(
+        b, loc, TypeRange{b.getIndexType(), b.getIndexType()},
+        ValueRange{indexConstant(b, loc, 0), rows},
+        [&](OpBuilder &cb, Location cl, ValueRange range) {
+          Value more = arith::CmpIOp::create(cb, cl, arith::CmpIPredicate::ult,
+                                             range[0], range[1]);
+          scf::ConditionOp::create(cb, cl, more, range);
+        },
+        [&](OpBuilder &sb, Location sl, ValueRange range) {
+          Value mid = arith::DivUIOp::create(
+              sb, sl, arith::AddIOp::create(sb, sl, range[0], range[1]),
+              indexConstant(sb, sl, 2));
+          Value at = toIndex(sb, sl,
+                             memref::LoadOp::create(sb, sl, p.positions, mid));
+          Value below = arith::CmpIOp::create(
+              sb, sl, arith::CmpIPredicate::ult, at, target);
+          Value low = arith::SelectOp::create(
+              sb, sl, below, arith::AddIOp::create(sb, sl, mid, c1), range[0]);
+          Value high = arith::SelectOp::create(sb, sl, below, range[1], mid);
+          scf::YieldOp::create(sb, sl, ValueRange{low, high});
+        });
+    return search.getResult(0);
+  }
+
+  /// The tiled SpMM rows in kBalancedChunks chunks of equal non-zeros in
+  /// parallel (rather than one parallel iteration per row, which the
+  /// OpenMP loop splits into equal row ranges): on a weight whose heavy
+  /// rows are contiguous (attention heads) the equal split leaves one
+  /// thread most of the work (docs/cost-model.md, "Schedules").
+  void emitBalancedRows(OpBuilder &b, Location loc, Value rows, Value cols,
+                        Value bFlat) const {
+    Value chunks = indexConstant(b, loc, kBalancedChunks);
+    Value nonZeros =
+        toIndex(b, loc, memref::LoadOp::create(b, loc, p.positions, rows));
+    forEachParallel(
+        b, loc, chunks,
+        [&](OpBuilder &cb, Location cl, Value chunk) {
+          auto boundary = [&](Value index) -> Value {
+            // The last chunk ends at `rows`: trailing empty rows too.
+            Value last = arith::CmpIOp::create(
+                cb, cl, arith::CmpIPredicate::eq, index, chunks);
+            Value target = arith::DivUIOp::create(
+                cb, cl, arith::MulIOp::create(cb, cl, index, nonZeros),
+                chunks);
+            return arith::SelectOp::create(cb, cl, last, rows,
+                                           firstRowFrom(cb, cl, rows, target));
+          };
+          Value first = boundary(chunk);
+          Value end = boundary(arith::AddIOp::create(
+              cb, cl, chunk, indexConstant(cb, cl, 1)));
+          emitLoop(cb, cl, first, end, indexConstant(cb, cl, 1),
+                   [&](OpBuilder &nb, Location nl, Value row) {
+                     auto [begin, rowEnd] = rowRange(nb, nl, row);
+                     emitTiledRow(nb, nl, row, begin, rowEnd, cols, bFlat);
+                   });
+        },
+        spmmWork(b, loc, cols));
+  }
+
   /// The work of an SpMM over `cols` columns, or of the row dot products
   /// without `cols` (see forEachParallel).
   ParallelWork spmmWork(OpBuilder &b, Location loc, Value cols) const {
@@ -611,6 +681,7 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
 
   LogicalResult matchAndRewrite(linalg::MatmulOp op,
                                 PatternRewriter &rewriter) const override {
+    KernelOptions options = scheduledOptions(this->options, op);
     if (op.hasUserDefinedMaps())
       return rewriter.notifyMatchFailure(op, "transposed or broadcast maps");
     FailureOr<CsrProduct> product =
@@ -641,6 +712,10 @@ struct CsrSpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
       emitter.emitAllRowDots(db, dl, bFlat, cFlat, rows);
     };
     auto emitRows = [&](OpBuilder &rb, Location rl) {
+      if (options.nnzBalanced) {
+        emitter.emitBalancedRows(rb, rl, rows, cols, bFlat);
+        return;
+      }
       forEachParallel(
           rb, rl, rows,
           [&](OpBuilder &nb, Location nl, Value row) {
@@ -684,6 +759,7 @@ struct CsrSpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
 
   LogicalResult matchAndRewrite(linalg::MatvecOp op,
                                 PatternRewriter &rewriter) const override {
+    KernelOptions options = scheduledOptions(this->options, op);
     FailureOr<CsrProduct> product =
         prepareCsrProduct(op, /*denseRank=*/1, options, rewriter);
     if (failed(product))
@@ -770,6 +846,7 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
+    KernelOptions options = scheduledOptions(this->options, op);
     if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
         op.getNumDpsInits() != 1 || op.getNumLoops() != 3)
       return failure();
@@ -975,6 +1052,8 @@ struct CsrKernelsPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (failed(verifySchedules(getOperation(), getArgument())))
+      return signalPassFailure();
     if (nTile == 0 || !llvm::isPowerOf2_32(nTile)) {
       getOperation().emitError()
           << "sparse-opt-csr-kernels: n-tile must be a power of two, got "

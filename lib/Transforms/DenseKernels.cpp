@@ -402,6 +402,21 @@ struct DenseProductPattern : public OpRewritePattern<Op> {
   LogicalResult matchAndRewrite(Op op,
                                 PatternRewriter &rewriter) const override {
     auto linalgOp = cast<linalg::LinalgOp>(op.getOperation());
+    // The op's schedule (verified by the pass): parallel and the register
+    // tile; a model-made `parallel` replaces the parallel-min-flops rule.
+    DenseKernelOptions options = this->options;
+    if (FailureOr<std::optional<KernelSchedule>> schedule =
+            readSchedule(op, "");
+        succeeded(schedule) && *schedule) {
+      if ((*schedule)->parallel) {
+        options.parallel = options.parallel && *(*schedule)->parallel;
+        options.parallelMinFlops = 0;
+      }
+      if ((*schedule)->tileRows)
+        options.tileRows = *(*schedule)->tileRows;
+      if ((*schedule)->tileVectors)
+        options.tileVectors = *(*schedule)->tileVectors;
+    }
     FailureOr<DenseProduct> product =
         prepareDenseProduct(linalgOp, options, rewriter);
     if (failed(product))
@@ -419,6 +434,8 @@ struct DenseKernelsPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (failed(verifySchedules(getOperation(), getArgument())))
+      return signalPassFailure();
     if (vectorLength == 0)
       return;
     if (!llvm::isPowerOf2_32(tileVectors) || tileRows == 0 || rowBlock == 0 ||

@@ -2,6 +2,8 @@
 
 #include "KernelSupport.h"
 
+#include "llvm/ADT/StringSwitch.h"
+
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -283,10 +285,78 @@ void emitLoop(OpBuilder &b, Location loc, Value lower, Value upper, Value step,
                      });
 }
 
+FailureOr<std::optional<KernelSchedule>> readSchedule(Operation *op,
+                                                      StringRef pass) {
+  Attribute attr = op->getAttr(kScheduleAttrName);
+  if (!attr)
+    return std::optional<KernelSchedule>();
+  auto fail = [&](const Twine &what) {
+    return op->emitError() << pass << (pass.empty() ? "" : ": ")
+                           << kScheduleAttrName << " " << what << ", got "
+                           << attr;
+  };
+  auto dict = dyn_cast<DictionaryAttr>(attr);
+  if (!dict)
+    return fail("must be a dictionary, e.g. {parallel = true, n_tile = 8 : "
+                "i64, k_block = 64 : i64}");
+  KernelSchedule schedule;
+  for (NamedAttribute entry : dict) {
+    StringRef key = entry.getName().getValue();
+    if (key == "parallel" || key == "nnz_balanced") {
+      auto flag = dyn_cast<BoolAttr>(entry.getValue());
+      if (!flag)
+        return fail("key '" + key + "' must be a bool");
+      (key == "parallel" ? schedule.parallel : schedule.nnzBalanced) =
+          flag.getValue();
+      continue;
+    }
+    std::optional<unsigned> *slot =
+        llvm::StringSwitch<std::optional<unsigned> *>(key)
+            .Case("min_parallel_work", &schedule.minParallelWork)
+            .Case("n_tile", &schedule.nTile)
+            .Case("k_block", &schedule.kBlock)
+            .Case("row_block", &schedule.rowBlock)
+            .Case("tile_rows", &schedule.tileRows)
+            .Case("tile_vectors", &schedule.tileVectors)
+            .Default(nullptr);
+    if (!slot)
+      return fail("has unknown key '" + key +
+                  "' (expected parallel, min_parallel_work, n_tile, k_block, "
+                  "row_block, tile_rows, tile_vectors, nnz_balanced)");
+    auto integer = dyn_cast<IntegerAttr>(entry.getValue());
+    if (!integer || !integer.getType().isSignlessInteger() ||
+        integer.getValue().isNegative() ||
+        integer.getValue().getActiveBits() > 31)
+      return fail("key '" + key + "' must be a non-negative integer");
+    unsigned value = unsigned(integer.getInt());
+    bool powerOfTwo = key == "n_tile" || key == "tile_vectors";
+    if (powerOfTwo && !llvm::isPowerOf2_32(value))
+      return fail("key '" + key + "' must be a power of two");
+    if (key != "k_block" && value == 0)
+      return fail("key '" + key + "' must be positive");
+    *slot = value;
+  }
+  if (schedule.minParallelWork && schedule.parallel != true)
+    return fail("has min_parallel_work without parallel = true");
+  return std::optional(schedule);
+}
+
+LogicalResult verifySchedules(Operation *root, StringRef pass) {
+  WalkResult result = root->walk([&](Operation *op) {
+    return failed(readSchedule(op, pass)) ? WalkResult::interrupt()
+                                          : WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
 ParallelWork productWork(OpBuilder &b, Location loc, Value values, Value cols,
                          unsigned lanes, unsigned minSteps) {
   if (minSteps == 0)
     return {};
+  if (minSteps == kSerialOnly)
+    return {Value(), kSerialOnly};
+  if (minSteps == kSerialOnly)
+    return {Value(), kSerialOnly};
   Value steps =
       b.createOrFold<memref::DimOp>(loc, values, indexConstant(b, loc, 0));
   if (cols)
@@ -307,6 +377,10 @@ void forEachParallel(OpBuilder &b, Location loc, Value count,
                               body(nb, nl, ivs[0]);
                             });
   };
+  if (work.minSteps == kSerialOnly) {
+    emitLoop(b, loc, c0, count, c1, body);
+    return;
+  }
   if (!work.steps || work.minSteps == 0) {
     emitParallel(b, loc);
     return;

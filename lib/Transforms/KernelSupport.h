@@ -16,6 +16,9 @@
 #include "mlir/Dialect/SparseTensor/IR/SparseTensorType.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <optional>
+#include <type_traits>
+
 namespace mlir::sparse_opt::kernels {
 
 /// The options of the row-wise SpMM / SpMV kernels (CSR, N:M); see the
@@ -31,7 +34,73 @@ struct RowKernelOptions {
   unsigned rowBlock;
   unsigned kBlockMinNonZeros;
   unsigned minParallelWork;
+  /// CSR SpMM: split the rows into chunks of equal non-zeros rather than
+  /// equal rows (the schedule's nnz_balanced).
+  bool nnzBalanced = false;
 };
+
+/// The per-op kernel schedule, a dictionary attribute that
+/// sparse-opt-select-weight-formats sets from the cost model (or a user
+/// writes) on a product; the kernel passes honour it over their pass-wide
+/// options (docs/pipelines.md, "Per-op schedules"). Keys, all optional:
+///   parallel (bool): the row loop on OpenMP threads (a one-thread call
+///     still takes the serial twin) or serially only;
+///   min_parallel_work (integer >= 1, with parallel = true): the run-time
+///     threshold of the serial twin in vector steps, for a dynamic N;
+///   n_tile (power of two): vectors per full column tile (SpMM);
+///   k_block (integer >= 0): B rows per K block, 0 never K-blocks; when
+///     given, K-blocking is not further gated by k-block-min-nonzeros;
+///   row_block (integer >= 1): rows per parallel K-blocked iteration;
+///   tile_rows (integer >= 1), tile_vectors (power of two): the dense
+///     kernel's register tile.
+/// Keys that a kernel does not use are ignored by it.
+constexpr llvm::StringLiteral kScheduleAttrName = "sparse_opt.schedule";
+
+struct KernelSchedule {
+  std::optional<bool> parallel, nnzBalanced;
+  std::optional<unsigned> minParallelWork, nTile, kBlock, rowBlock, tileRows,
+      tileVectors;
+};
+
+/// `op`'s schedule: nullopt without the attribute, failure (an error at
+/// `op` naming `pass`) if it is malformed.
+FailureOr<std::optional<KernelSchedule>> readSchedule(Operation *op,
+                                                      StringRef pass);
+
+/// Checks every schedule attribute under `root`; failure after the first
+/// malformed one's error.
+LogicalResult verifySchedules(Operation *root, StringRef pass);
+
+/// `minParallelWork` that means: never parallel, only the serial loop.
+constexpr unsigned kSerialOnly = ~0u;
+
+/// `options` (any of the kernels' option structs: nTile, kBlock, rowBlock,
+/// kBlockMinNonZeros, minParallelWork) with `op`'s schedule applied; the
+/// schedule was verified (verifySchedules) before.
+template <typename Options>
+Options scheduledOptions(const Options &options, Operation *op) {
+  FailureOr<std::optional<KernelSchedule>> read = readSchedule(op, "");
+  if (failed(read) || !*read)
+    return options;
+  const KernelSchedule &schedule = **read;
+  Options result = options;
+  if (schedule.parallel)
+    result.minParallelWork =
+        !*schedule.parallel ? kSerialOnly
+                            : schedule.minParallelWork.value_or(1);
+  if (schedule.nTile)
+    result.nTile = *schedule.nTile;
+  if (schedule.kBlock) {
+    result.kBlock = *schedule.kBlock;
+    result.kBlockMinNonZeros = 0;
+  }
+  if (schedule.rowBlock)
+    result.rowBlock = *schedule.rowBlock;
+  if constexpr (std::is_same_v<Options, RowKernelOptions>)
+    if (schedule.nnzBalanced)
+      result.nnzBalanced = *schedule.nnzBalanced;
+  return result;
+}
 
 /// Marks an `scf.if` whose then-branch is a kernel's parallel loop and whose
 /// else-branch the same loop run serially (see forEachParallel);
@@ -43,7 +112,8 @@ constexpr llvm::StringLiteral kSerialFallbackAttrName =
 /// How much work one call of a kernel's parallel loop does, to decide
 /// whether it is worth OpenMP threads: `steps` vector steps (one vector
 /// multiply-add, or one gathered lane, each) against `minSteps`. A null
-/// `steps` or a zero `minSteps` always runs parallel.
+/// `steps` or a zero `minSteps` always runs parallel; `minSteps` =
+/// kSerialOnly never does (only the serial loop is emitted).
 struct ParallelWork {
   Value steps;
   unsigned minSteps = 0;
@@ -277,6 +347,8 @@ struct SpmmPattern : public OpRewritePattern<linalg::MatmulOp> {
                                 PatternRewriter &rewriter) const override {
     if (op.hasUserDefinedMaps())
       return rewriter.notifyMatchFailure(op, "transposed or broadcast maps");
+    typename Emitter::Options options =
+        scheduledOptions(this->options, op.getOperation());
     FailureOr<Emitter> emitter =
         Emitter::create(op, /*denseRank=*/2, options, rewriter);
     if (failed(emitter))
@@ -332,6 +404,8 @@ struct SpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
 
   LogicalResult matchAndRewrite(linalg::MatvecOp op,
                                 PatternRewriter &rewriter) const override {
+    typename Emitter::Options options =
+        scheduledOptions(this->options, op.getOperation());
     FailureOr<Emitter> emitter =
         Emitter::create(op, /*denseRank=*/1, options, rewriter);
     if (failed(emitter))

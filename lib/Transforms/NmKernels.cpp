@@ -388,6 +388,8 @@ struct NmKernelsPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (failed(verifySchedules(getOperation(), getArgument())))
+      return signalPassFailure();
     if (nTile == 0 || !llvm::isPowerOf2_32(nTile)) {
       getOperation().emitError()
           << "sparse-opt-nm-kernels: n-tile must be a power of two, got "

@@ -29,6 +29,8 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/GlobPattern.h"
 
+#include <limits>
+
 namespace mlir::sparse_opt {
 #define GEN_PASS_DEF_SPARSEOPTSELECTWEIGHTFORMATS
 #include "sparse-opt/Transforms/Passes.h.inc"
@@ -153,7 +155,8 @@ Value sparseWeight(OpBuilder &b, Location loc, const LayerWeight &weight,
 /// constant weight) to take the weight in `format`.
 void rewriteProduct(linalg::LinalgOp op, const LayerWeight &weight,
                     const WeightFormat &format, unsigned indexBits,
-                    bool narrowCoordinates, RewriterBase &rewriter) {
+                    bool narrowCoordinates, Attribute schedule,
+                    RewriterBase &rewriter) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   Value sparse =
@@ -164,6 +167,8 @@ void rewriteProduct(linalg::LinalgOp op, const LayerWeight &weight,
     rewriter.modifyOpInPlace(op, [&] {
       op->setOperand(0, sparse);
       op->setAttr(kFormatAttr, chosen);
+      if (schedule)
+        op->setAttr(kernels::kScheduleAttrName, schedule);
     });
     return;
   }
@@ -188,6 +193,8 @@ void rewriteProduct(linalg::LinalgOp op, const LayerWeight &weight,
   auto productT = linalg::MatmulOp::create(rewriter, loc, resultT.getType(),
                                            ValueRange{sparse, xT}, resultT);
   productT->setAttr(kFormatAttr, chosen);
+  if (schedule)
+    productT->setAttr(kernels::kScheduleAttrName, schedule);
   rewriter.replaceOp(op, transposed(rewriter, loc, productT.getResult(0)));
 }
 
@@ -478,11 +485,79 @@ struct SelectWeightFormatsPass
       decision.reason = describeChoice(decision.predictions, chosen.str());
     }
     decision.format = chosen.str();
+    // The kernel schedule: the op's own attribute (kept, and carried to the
+    // rewritten product), else the model's.
+    Attribute schedule = op->getAttr(kernels::kScheduleAttrName);
+    if (!schedule && model && schedules) {
+      decision.schedule =
+          scheduleFor(*model, stats, chosen, shape, decision.nAssumed,
+                      isa<linalg::MatmulOp>(op), rowSplitImbalance(*matrix));
+      if (decision.schedule)
+        schedule = scheduleAttr(*decision.schedule);
+    }
     layers.push_back(std::move(row));
-    if (!chosen.isDense() && rewrite)
+    if (!rewrite)
+      return success();
+    if (!chosen.isDense())
       rewriteProduct(cast<linalg::LinalgOp>(op), *weight, chosen, indexBits,
-                     narrowCoordinates, rewriter);
+                     narrowCoordinates, schedule, rewriter);
+    else if (schedule)
+      rewriter.modifyOpInPlace(
+          op, [&] { op->setAttr(kernels::kScheduleAttrName, schedule); });
     return success();
+  }
+
+  /// The model's schedule of the layer's kernel in `format`: for a sparse
+  /// product (kernels sparse-opt-{csr,bsr,nm}-kernels) and a dense matmul
+  /// with a static N (sparse-opt-dense-kernels: parallel or not); none for a
+  /// dense matvec (left to sparse-opt-dense-loops) or a dynamic dense N.
+  /// The heavier half's share of the non-zeros of `matrix` (rows in the
+  /// kernels' order) x 2: how uneven an even two-way row split is.
+  static double rowSplitImbalance(const NonZeroMatrix &matrix) {
+    int64_t half = matrix.rows() / 2, first = 0, total = 0;
+    for (int64_t r = 0; r < matrix.rows(); ++r)
+      for (int64_t c = 0; c < matrix.cols(); ++c)
+        if (matrix.at(r, c)) {
+          ++total;
+          first += r < half;
+        }
+    // A single row cannot be split at all.
+    if (total == 0 || matrix.rows() < 2)
+      return 1.0;
+    return 2.0 * double(std::max(first, total - first)) / double(total);
+  }
+
+  static std::optional<KernelScheduleChoice>
+  scheduleFor(const CostModel &model, const WeightStats &stats,
+              const WeightFormat &format, const LayerShape &shape,
+              bool nDynamic, bool isMatmul, double imbalance) {
+    if (format.isDense() && (!isMatmul || nDynamic))
+      return std::nullopt;
+    std::optional<FormatFootprint> footprint = formatFootprint(stats, format);
+    // A format the model has no fit for (a fixed format) keeps the passes'
+    // options.
+    if (!footprint || !model.predictKernel(format, *footprint, shape))
+      return std::nullopt;
+    return model.schedule(format, *footprint, shape, nDynamic, imbalance);
+  }
+
+  DictionaryAttr scheduleAttr(const KernelScheduleChoice &choice) {
+    Builder b(&getContext());
+    SmallVector<NamedAttribute> entries;
+    entries.push_back(b.getNamedAttr("parallel", b.getBoolAttr(choice.parallel)));
+    auto integer = [&](StringRef key, int64_t value) {
+      value = std::min<int64_t>(value, std::numeric_limits<int32_t>::max());
+      entries.push_back(b.getNamedAttr(key, b.getI64IntegerAttr(value)));
+    };
+    if (choice.minParallelWork)
+      integer("min_parallel_work", *choice.minParallelWork);
+    if (choice.nTile)
+      integer("n_tile", *choice.nTile);
+    if (choice.kBlock)
+      integer("k_block", *choice.kBlock);
+    if (choice.nnzBalanced)
+      entries.push_back(b.getNamedAttr("nnz_balanced", b.getBoolAttr(true)));
+    return b.getDictionaryAttr(entries);
   }
 
   /// "fastest predicted, 2.50x dense" or, for dense, how much slower the
@@ -561,6 +636,10 @@ struct ReportOptions : public PassPipelineOptions<ReportOptions> {
                      "CPU pipeline: all, sparse (at least min-sparsity) or "
                      "none"),
       llvm::cl::init("all")};
+  Option<bool> schedules{
+      *this, "schedules",
+      llvm::cl::desc("Also decide and report each kernel's schedule"),
+      llvm::cl::init(true)};
 };
 
 } // namespace
@@ -590,6 +669,7 @@ void mlir::sparse_opt::registerWeightReportPipeline() {
         select.overrides = options.overrides;
         select.minSparsity = options.minSparsity;
         select.dynamicN = options.dynamicN;
+        select.schedules = options.schedules;
         select.rewrite = false;
         pm.addPass(createSparseOptSelectWeightFormats(select));
       });

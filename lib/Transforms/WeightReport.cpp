@@ -19,9 +19,17 @@ void writeText(llvm::raw_ostream &os, ArrayRef<LayerReport> layers) {
         "features, cols = reduction; row nnz min/mean/max (cv = std/mean); "
         "N:M patterns the weight conforms to; blocks RxC: non-zero block "
         "share / fill";
+  bool schedules = llvm::any_of(layers, [](const LayerReport &layer) {
+    return layer.decision && layer.decision->schedule;
+  });
   if (decisions)
     os << "; N = activations (* = assumed, dynamic in the IR), the format "
-          "chosen and why, predicted time per candidate";
+          "chosen and why, "
+       << (schedules ? "the kernel schedule (parallel or serial, n_tile = "
+                       "column tile in vectors, k_block = K block, 0: off) "
+                       "and why, "
+                     : "")
+       << "predicted time per candidate";
   os << "\n";
   for (const LayerReport &layer : layers) {
     const WeightStats &s = layer.stats;
@@ -48,6 +56,18 @@ void writeText(llvm::raw_ostream &os, ArrayRef<LayerReport> layers) {
     if (const std::optional<FormatDecision> &d = layer.decision) {
       os << "  N " << d->n << (d->nAssumed ? "*" : "") << "  -> " << d->format
          << " (" << d->reason << ")";
+      if (const std::optional<KernelScheduleChoice> &k = d->schedule) {
+        os << "  schedule " << (k->parallel ? "parallel" : "serial");
+        if (k->minParallelWork)
+          os << " from " << *k->minParallelWork << " steps";
+        os << " (" << k->parallelReason << ")";
+        if (k->nTile)
+          os << ", n_tile " << *k->nTile << " (" << k->nTileReason << ")";
+        if (k->kBlock)
+          os << ", k_block " << *k->kBlock << " (" << k->kBlockReason << ")";
+        if (!k->splitReason.empty())
+          os << ", rows " << k->splitReason;
+      }
       if (!d->predictions.empty()) {
         os << "  predicted";
         for (const auto &[format, seconds] : d->predictions)
@@ -76,6 +96,25 @@ void writeJson(llvm::raw_ostream &os, ArrayRef<LayerReport> layers) {
       row["format"] = d->format;
       row["reason"] = d->reason;
       row["predicted"] = std::move(predictions);
+      if (const std::optional<KernelScheduleChoice> &k = d->schedule) {
+        llvm::json::Object schedule{{"parallel", k->parallel},
+                                    {"parallel_reason", k->parallelReason}};
+        if (k->minParallelWork)
+          schedule["min_parallel_work"] = *k->minParallelWork;
+        if (k->nTile) {
+          schedule["n_tile"] = int64_t(*k->nTile);
+          schedule["n_tile_reason"] = k->nTileReason;
+        }
+        if (k->kBlock) {
+          schedule["k_block"] = int64_t(*k->kBlock);
+          schedule["k_block_reason"] = k->kBlockReason;
+        }
+        if (!k->splitReason.empty()) {
+          schedule["nnz_balanced"] = k->nnzBalanced;
+          schedule["split_reason"] = k->splitReason;
+        }
+        row["schedule"] = std::move(schedule);
+      }
     }
     rows.push_back(std::move(row));
   }

@@ -11,6 +11,7 @@
 #define SPARSE_OPT_LIB_TRANSFORMS_WEIGHTREPORT_H
 
 #include "sparse-opt/Analysis/WeightAnalysis.h"
+#include "sparse-opt/CostModel/CostModel.h"
 
 #include "mlir/IR/Operation.h"
 
@@ -31,6 +32,9 @@ struct FormatDecision {
   /// Predicted seconds per candidate format, in candidate order; empty
   /// without a cost model.
   std::vector<std::pair<std::string, double>> predictions;
+  /// The kernel schedule decided with the format (the op's
+  /// sparse_opt.schedule), if any.
+  std::optional<KernelScheduleChoice> schedule;
 };
 
 struct LayerReport {

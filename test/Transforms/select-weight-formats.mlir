@@ -9,16 +9,17 @@
 // per element. Every weight is 8 x 8 and N is 8 unless said otherwise, so
 // dense costs 512 ns.
 //
-// RUN: sparse-opt %s --sparse-opt-select-weight-formats="cost-model=%inputs/cost-model-crossover.json target-cpu=skylake-avx512 report=%t.txt" | FileCheck %s
+// Schedules (sparse_opt.schedule) are tested in select-weight-formats-schedule.mlir.
+// RUN: sparse-opt %s --sparse-opt-select-weight-formats="cost-model=%inputs/cost-model-crossover.json target-cpu=skylake-avx512 schedules=false report=%t.txt" | FileCheck %s
 // RUN: FileCheck %s --check-prefix=TEXT --input-file=%t.txt
-// RUN: sparse-opt %s --sparse-opt-select-weight-formats="cost-model=%inputs/cost-model-crossover.json target-cpu=skylake-avx512 report=%t.json report-format=json" -o /dev/null
+// RUN: sparse-opt %s --sparse-opt-select-weight-formats="cost-model=%inputs/cost-model-crossover.json target-cpu=skylake-avx512 schedules=false report=%t.json report-format=json" -o /dev/null
 // RUN: FileCheck %s --check-prefix=JSON --input-file=%t.json
-// RUN: sparse-opt %s --sparse-opt-select-weight-formats="cost-model=%inputs/cost-model-crossover.json target-cpu=skylake-avx512 dynamic-n=8" | FileCheck %s --check-prefix=N8
+// RUN: sparse-opt %s --sparse-opt-select-weight-formats="cost-model=%inputs/cost-model-crossover.json target-cpu=skylake-avx512 schedules=false dynamic-n=8" | FileCheck %s --check-prefix=N8
 // The same through the pipeline option and sparse-compile's flag.
-// RUN: sparse-compile %s -o %t.mlir --emit=mlir --target-cpu=skylake-avx512 --pipeline-options="weight-formats=auto cost-model=%inputs/cost-model-crossover.json" --sparse-opt-report=%t.pipeline.txt
+// RUN: sparse-compile %s -o %t.mlir --emit=mlir --target-cpu=skylake-avx512 --pipeline-options="weight-formats=auto cost-model=%inputs/cost-model-crossover.json weight-schedules=false" --sparse-opt-report=%t.pipeline.txt
 // RUN: diff %t.txt %t.pipeline.txt
 // sparse-opt --sparse-opt-report: the same report, the IR unchanged.
-// RUN: sparse-opt %s --sparse-opt-report="cost-model=%inputs/cost-model-crossover.json target-cpu=skylake-avx512 file=%t.explain.txt" | FileCheck %s --check-prefix=UNCHANGED
+// RUN: sparse-opt %s --sparse-opt-report="cost-model=%inputs/cost-model-crossover.json target-cpu=skylake-avx512 schedules=false file=%t.explain.txt" | FileCheck %s --check-prefix=UNCHANGED
 // RUN: diff %t.txt %t.explain.txt
 // UNCHANGED-NOT: #sparse_tensor.encoding
 // UNCHANGED: func.func @csr_above_crossover

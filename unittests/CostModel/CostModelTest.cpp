@@ -313,3 +313,170 @@ TEST(CostModel, ShippedModelsAreByVectorWidth) {
 }
 
 } // namespace
+
+namespace {
+
+/// An AVX2-like model for the schedule decisions: 8 lanes, 8-vector tiles,
+/// L1 32 KiB, L2 512 KiB; N > 1 costs 0.125 ns per stored value and
+/// activation, N = 1 1 ns per stored value; `parallel` is spliced in.
+std::string scheduleModelText(const std::string &parallel) {
+  return R"({
+  "sparse_opt_cost_model": 1,
+  "target": {"cpu": "testcpu", "vector_bits": 256,
+             "l1d_bytes": 32768, "l2_bytes": 524288,
+             "outer_cache_bytes": 4194304},
+  "kernels": {"n_tile": 8, "accumulator_registers": 8},)" +
+         parallel + R"(
+  "transpose": {"features": ["calls", "elements"], "coefficients": [0, 1e-9]},
+  "formats": {
+    "dense": {"vector": {"features": ["stored"], "coefficients": [1e-9]},
+              "matrix": {"features": ["stored_n"], "coefficients": [1.25e-10]}},
+    "csr": {"vector": {"features": ["stored"], "coefficients": [1e-9]},
+            "matrix": {"features": ["stored_n"], "coefficients": [1.25e-10]}},
+    "bsr:4x4": {"matrix": {"features": ["stored_n"],
+                           "coefficients": [1.25e-10]}}
+  }
+})";
+}
+
+CostModel scheduleModel() {
+  return parsed(scheduleModelText(
+      R"("parallel": {"fork_join_seconds": 5e-6, "threads": 2},)"));
+}
+
+KernelScheduleChoice scheduleOf(const CostModel &model, const char *text,
+                                int64_t rows, int64_t cols, int64_t stored,
+                                int64_t n, bool nDynamic = false) {
+  return model.schedule(format(text), FormatFootprint{stored, rows},
+                        LayerShape{rows, cols, n, false}, nDynamic);
+}
+
+} // namespace
+
+TEST(CostModelSchedule, ForkJoinFromTheFileOrTheDefault) {
+  CostModel measured = scheduleModel();
+  EXPECT_TRUE(measured.forkJoinMeasured());
+  EXPECT_DOUBLE_EQ(measured.forkJoinSeconds(), 5e-6);
+  EXPECT_DOUBLE_EQ(measured.parallelMinSeconds(), 10e-6);
+  CostModel assumed = parsed(scheduleModelText(""));
+  EXPECT_FALSE(assumed.forkJoinMeasured());
+  EXPECT_DOUBLE_EQ(assumed.forkJoinSeconds(), kDefaultForkJoinSeconds);
+  EXPECT_DOUBLE_EQ(assumed.parallelMinSeconds(), 2 * kDefaultForkJoinSeconds);
+}
+
+TEST(CostModelSchedule, MalformedForkJoinIsAnError) {
+  for (const char *parallel :
+       {R"("parallel": {"fork_join_seconds": -1},)", R"("parallel": {},)",
+        R"("parallel": 3,)", R"("parallel": {"fork_join_seconds": "1us"},)"})
+    EXPECT_NE(parseError(scheduleModelText(parallel))
+                  .find("cost model.parallel.fork_join_seconds"),
+              std::string::npos)
+        << parallel;
+}
+
+TEST(CostModelSchedule, KernelPredictionLeavesOutTheTransposes) {
+  CostModel model = scheduleModel();
+  FormatFootprint footprint{40, 1};
+  LayerShape right{1, 256, 128, true}, left{1, 256, 128, false};
+  EXPECT_DOUBLE_EQ(*model.predictKernel(format("csr"), footprint, right),
+                   *model.predict(format("csr"), footprint, left));
+  EXPECT_GT(*model.predict(format("csr"), footprint, right),
+            *model.predictKernel(format("csr"), footprint, right));
+}
+
+TEST(CostModelSchedule, ParallelFromTwiceTheForkJoin) {
+  CostModel model = scheduleModel();
+  // 40 x N x 0.125 ns against 10 us: from N = 2000.
+  EXPECT_FALSE(scheduleOf(model, "csr", 1, 256, 40, 1999).parallel);
+  KernelScheduleChoice at = scheduleOf(model, "csr", 1, 256, 40, 2000);
+  EXPECT_TRUE(at.parallel);
+  EXPECT_FALSE(at.minParallelWork);
+  EXPECT_NE(at.parallelReason.find(">= 2 x fork/join 5.0 us (calibrated)"),
+            std::string::npos)
+      << at.parallelReason;
+  // Dense: the dense fit, nothing but parallel.
+  KernelScheduleChoice dense = scheduleOf(model, "dense", 1, 256, 256, 313);
+  EXPECT_TRUE(dense.parallel);
+  EXPECT_FALSE(dense.nTile);
+  EXPECT_FALSE(dense.kBlock);
+  EXPECT_FALSE(scheduleOf(model, "dense", 1, 256, 256, 312).parallel);
+}
+
+TEST(CostModelSchedule, DynamicNGivesARunTimeThreshold) {
+  CostModel model = scheduleModel();
+  KernelScheduleChoice choice =
+      scheduleOf(model, "csr", 1, 256, 40, 1, /*nDynamic=*/true);
+  EXPECT_TRUE(choice.parallel);
+  // N = 2000: 40 x ceil(2000 / 8) vector steps.
+  EXPECT_EQ(choice.minParallelWork, 10000);
+  EXPECT_EQ(choice.nTile, 8u);
+  EXPECT_FALSE(choice.kBlock);
+  // A layer too small for threads at any N up to 2^20: serial.
+  CostModel slow = parsed(scheduleModelText(
+      R"("parallel": {"fork_join_seconds": 1e3},)"));
+  KernelScheduleChoice never =
+      scheduleOf(slow, "csr", 1, 256, 40, 1, /*nDynamic=*/true);
+  EXPECT_FALSE(never.parallel);
+  EXPECT_FALSE(never.minParallelWork);
+}
+
+TEST(CostModelSchedule, KBlockWhenRowsAreDensePerKBlock) {
+  CostModel model = scheduleModel();
+  // K block: half of L1 over a B panel row of 8 vectors x 8 lanes x 4 bytes.
+  // 40 stored per row of 256: 10 per K block of 64, from a full tile (N of
+  // 64 columns).
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 40, 64).kBlock, 64u);
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 40, 63).kBlock, 0u);
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 40, 2000).kBlock, 64u);
+  // 39: 9.75 per K block < 10.
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 39, 520).kBlock, 0u);
+  // K not above the block.
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 64, 64, 4096).kBlock, 0u);
+  // BSR: the stored values per row (blocks x C) count the same way.
+  EXPECT_EQ(scheduleOf(model, "bsr:4x4", 4, 256, 160, 520).kBlock, 64u);
+  EXPECT_EQ(scheduleOf(model, "bsr:4x4", 4, 256, 156, 520).kBlock, 0u);
+}
+
+TEST(CostModelSchedule, NarrowTilesUnder16VectorsUnlessKBlocked) {
+  CostModel model = scheduleModel();
+  // 39 stored per row of 256: not K-blocked.
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 39, 120).nTile, 4u);
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 39, 128).nTile, 8u);
+  EXPECT_EQ(scheduleOf(model, "nm:2:4", 1, 256, 128, 63).nTile, 4u);
+  // BSR narrows its own tile to its accumulators.
+  EXPECT_EQ(scheduleOf(model, "bsr:4x4", 4, 256, 160, 64).nTile, 8u);
+  // K-blocked (25 stored per row and K block): 8 vectors.
+  KernelScheduleChoice blocked = scheduleOf(model, "csr", 1, 4096, 1600, 64);
+  EXPECT_EQ(blocked.kBlock, 64u);
+  EXPECT_EQ(blocked.nTile, 8u);
+  // No full tile: K blocking is moot.
+  KernelScheduleChoice narrow = scheduleOf(model, "csr", 1, 256, 40, 24);
+  EXPECT_EQ(narrow.kBlock, 0u);
+  EXPECT_EQ(narrow.kBlockReason, "off: N below one full tile");
+  // N = 1: the row dot products, no tile.
+  EXPECT_FALSE(scheduleOf(model, "csr", 1, 256, 40, 1).nTile);
+}
+
+TEST(CostModelSchedule, RowsSplitByNonZerosWhenSkewedAndNotKBlocked) {
+  CostModel model = scheduleModel();
+  // Parallel (50 x 1600 x 0.125 ns = 10 us), not K-blocked (6.25 per row
+  // and K block).
+  auto split = [&](const char *text, double imbalance) {
+    return model.schedule(format(text), FormatFootprint{50, 2},
+                          LayerShape{2, 256, 1600, false}, false, imbalance);
+  };
+  EXPECT_TRUE(split("csr", kNnzBalanceMinImbalance).nnzBalanced);
+  EXPECT_FALSE(split("csr", 1.09).nnzBalanced);
+  EXPECT_FALSE(split("nm:2:4", 1.6).nnzBalanced);
+  // Serial: nothing to split.
+  EXPECT_FALSE(model
+                   .schedule(format("csr"), FormatFootprint{50, 2},
+                             LayerShape{2, 256, 1000, false}, false, 1.6)
+                   .nnzBalanced);
+  // K-blocked (25 per row and K block): its row blocks stay even.
+  KernelScheduleChoice blocked =
+      model.schedule(format("csr"), FormatFootprint{3200, 2},
+                     LayerShape{2, 4096, 64, false}, false, 1.6);
+  EXPECT_EQ(blocked.kBlock, 64u);
+  EXPECT_FALSE(blocked.nnzBalanced);
+}

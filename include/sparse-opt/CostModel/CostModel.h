@@ -96,6 +96,38 @@ struct CostTarget {
   uint64_t l1Bytes = 0, l2Bytes = 0, outerBytes = 0;
 };
 
+/// The OpenMP fork / join cost assumed when a model file does not record
+/// one (`parallel.fork_join_seconds`, measured by scripts/calibrate.py):
+/// the high end of the 1-4 us measured on the development machines
+/// (docs/cost-model.md, "Schedules").
+constexpr double kDefaultForkJoinSeconds = 4e-6;
+
+/// The imbalance of an even two-way row split (heavier half's share of the
+/// non-zeros x 2) from which CSR SpMM rows are split by non-zeros
+/// (docs/cost-model.md, "Schedules": 1.13-1.55x on 2 threads at 1.30).
+constexpr double kNnzBalanceMinImbalance = 1.1;
+
+/// A kernel schedule the model decides for one layer, besides its format
+/// (docs/cost-model.md, "Schedules"); the selection pass records it as the
+/// op's `sparse_opt.schedule` attribute, which the kernel passes honour.
+struct KernelScheduleChoice {
+  /// The row loop on OpenMP threads, or serially only.
+  bool parallel = true;
+  /// With a dynamic N and `parallel`: the run-time threshold of the
+  /// kernel's serial twin, in vector steps (stored values x ceil(N /
+  /// lanes)), where the predicted single-thread time reaches the parallel
+  /// threshold.
+  std::optional<int64_t> minParallelWork;
+  /// Vectors per full column tile (sparse SpMM only).
+  std::optional<unsigned> nTile;
+  /// B rows per K block, 0: never K-blocked (sparse SpMM, static N only).
+  std::optional<unsigned> kBlock;
+  /// CSR SpMM rows split over the threads by non-zeros, not rows.
+  bool nnzBalanced = false;
+  /// Why, one phrase per decision.
+  std::string parallelReason, nTileReason, kBlockReason, splitReason;
+};
+
 class CostModel {
 public:
   /// Reads and validates a model file; the error names the file and, for
@@ -122,6 +154,40 @@ public:
                                 const FormatFootprint &footprint,
                                 const LayerShape &layer) const;
 
+  /// Predicted seconds of the layer's kernel alone, on one thread: without
+  /// the transposes of a weight on the right (they run as loops of their
+  /// own).
+  std::optional<double> predictKernel(const WeightFormat &format,
+                                      const FormatFootprint &footprint,
+                                      const LayerShape &layer) const;
+
+  /// The cost of entering and leaving an OpenMP parallel region (seconds),
+  /// as measured by the calibration, else kDefaultForkJoinSeconds.
+  double forkJoinSeconds() const {
+    return forkJoin.value_or(kDefaultForkJoinSeconds);
+  }
+  /// Whether the file recorded it.
+  bool forkJoinMeasured() const { return forkJoin.has_value(); }
+  /// The single-thread time from which a kernel's row loop is worth
+  /// threads: 2 x fork/join, where two threads break even (t / 2 +
+  /// fork/join = t); more threads break even earlier, so this holds for
+  /// any count.
+  double parallelMinSeconds() const { return 2 * forkJoinSeconds(); }
+
+  /// The schedule of the layer's kernel in `format` (the weight
+  /// `footprint` of a `stats.rows` x `stats.cols` weight): parallel vs
+  /// serial from predictKernel against parallelMinSeconds (with a dynamic N,
+  /// `nDynamic`, the threshold in vector steps instead), and for sparse
+  /// SpMM the column tile and K blocking (docs/cost-model.md, "Schedules").
+  /// `rowSplitImbalance` is the share of the non-zeros in the heavier
+  /// half of the rows, times 2 (1: an even split of rows is an even split
+  /// of the work): from kNnzBalanceMinImbalance, a parallel CSR SpMM that
+  /// is not K-blocked splits its rows by non-zeros.
+  KernelScheduleChoice schedule(const WeightFormat &format,
+                                const FormatFootprint &footprint,
+                                const LayerShape &layer, bool nDynamic,
+                                double rowSplitImbalance = 1.0) const;
+
   /// Whether the model describes code for `target`: an error if its
   /// vector width differs (other kernels run); otherwise `warning` is set
   /// when the CPU differs (same kernels, other timings) and left empty
@@ -142,6 +208,7 @@ private:
   CostTarget measuredOn;
   unsigned tileVectors = 8;
   unsigned accumulators = 16;
+  std::optional<double> forkJoin;
   LinearFit transposeFit;
   std::map<WeightFormat, FormatFits> fits;
 };

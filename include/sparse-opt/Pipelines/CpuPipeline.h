@@ -205,6 +205,14 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Activation count the cost model assumes where it is "
                      "dynamic"),
       llvm::cl::init(1)};
+  PassOptions::Option<bool> weightSchedules{
+      *this, "weight-schedules",
+      llvm::cl::desc("With a cost model (weight-formats=auto or cost-model), "
+                     "each product's kernel schedule (parallel or serial, "
+                     "column tile, K block) from the model, as its "
+                     "sparse_opt.schedule; false: from the spmm-* and "
+                     "min-parallel-work options for every product"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> weightReport{
       *this, "weight-report",
       llvm::cl::desc("Write the per-layer weight format report to this file "

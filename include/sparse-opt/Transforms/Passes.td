@@ -214,6 +214,10 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
     and is never read; otherwise `init` is accumulated into. Products the
     pass does not match are left to the sparsifier. A `vector-length` of 0
     disables it.
+
+    A product's `sparse_opt.schedule` dictionary (docs/pipelines.md, "Per-op
+    schedules") overrides these options for it; a malformed one is an
+    error.
   }];
   let options = [
     Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
@@ -306,6 +310,10 @@ def SparseOptBsrKernels : Pass<"sparse-opt-bsr-kernels", "func::FuncOp"> {
     pass does not match (other encodings, a shape that is not a multiple of
     the block, integers, transposed maps) are left to other passes and the
     sparsifier. A `vector-length` of 0 disables it.
+
+    A product's `sparse_opt.schedule` dictionary (docs/pipelines.md, "Per-op
+    schedules") overrides these options for it; a malformed one is an
+    error.
   }];
   let options = [
     Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
@@ -399,6 +407,10 @@ def SparseOptNmKernels : Pass<"sparse-opt-nm-kernels", "func::FuncOp"> {
     pass does not match are left to other passes and the sparsifier (which
     also handles this encoding, with scalar loops). A `vector-length` of 0
     disables it.
+
+    A product's `sparse_opt.schedule` dictionary (docs/pipelines.md, "Per-op
+    schedules") overrides these options for it; a malformed one is an
+    error.
   }];
   let options = [
     Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
@@ -533,6 +545,14 @@ def SparseOptSelectWeightFormats
     (the CPU pipeline and `sparse-opt-report` run it before this pass).
     With `rewrite=false` the IR is left as it is (the `sparse-opt-report`
     pipeline: decide and explain only).
+
+    With a cost model and `schedules` (default true), each rewritten
+    product (and each dense matmul with a static N) also gets the kernel
+    schedule the model decides, `sparse_opt.schedule` (parallel or serial
+    from the predicted one-thread time against twice the model's fork/join
+    cost, `n_tile`, `k_block`, `nnz_balanced`; docs/cost-model.md,
+    "Schedules"), which the kernel passes honour; an op's own
+    `sparse_opt.schedule` is kept. The report shows it and why.
   }];
   let options = [
     Option<"formats", "formats", "std::string", /*default=*/"\"auto\"",
@@ -561,6 +581,10 @@ def SparseOptSelectWeightFormats
            "offsets">,
     Option<"rewrite", "rewrite", "bool", /*default=*/"true",
            "Rewrite the products (false: decide and report only)">,
+    Option<"schedules", "schedules", "bool", /*default=*/"true",
+           "With a cost model, also decide each product's kernel schedule "
+           "(parallel or serial, column tile, K block) and record it as "
+           "sparse_opt.schedule; false: the kernel passes' options decide">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
@@ -601,6 +625,10 @@ def SparseOptDenseKernels : Pass<"sparse-opt-dense-kernels", "func::FuncOp"> {
     into. Products with B transposed or broadcast, integer products and
     mixed element types are left alone. A `vector-length` of 0 disables the
     pass.
+
+    A product's `sparse_opt.schedule` dictionary (docs/pipelines.md, "Per-op
+    schedules") overrides these options for it; a malformed one is an
+    error.
   }];
   let options = [
     Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
