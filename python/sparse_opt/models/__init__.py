@@ -7,6 +7,7 @@ docs/frontend.md. The command line is ``python3 -m sparse_opt.models``.
 
 from ._graph import IR_VERSION, OPSET
 from ._io import save_model
+from .attention_patterns import attention_pattern, parse_attention_pattern
 from .bert import build_bert
 from .mlp import build_mlp
 from .mobilenet import build_mobilenet_v2
@@ -19,5 +20,6 @@ BUILDERS = {
     "bert": build_bert,
 }
 
-__all__ = ["BUILDERS", "IR_VERSION", "OPSET", "build_bert", "build_mlp",
-           "build_mobilenet_v2", "build_resnet50", "save_model"]
+__all__ = ["BUILDERS", "IR_VERSION", "OPSET", "attention_pattern",
+           "build_bert", "build_mlp", "build_mobilenet_v2", "build_resnet50",
+           "parse_attention_pattern", "save_model"]

@@ -1,9 +1,10 @@
 """A BERT encoder as Hugging Face's BertModel exports to ONNX (opset 17):
 word + position + token type embeddings (Gather), LayerNormalization, and
 per layer: Q/K/V as MatMul + Add, Reshape / Transpose into heads, scaled
-Q K^T, the attention mask added (or applied with Where), Softmax, context,
-output projection, residual + LayerNormalization, FFN with Gelu in its Erf
-form, residual + LayerNormalization."""
+Q K^T, the attention mask added (or applied with Where), optionally a static
+sparse attention pattern (window, BigBird) as a constant mask on the
+scores, Softmax, context, output projection, residual + LayerNormalization,
+FFN with Gelu in its Erf form, residual + LayerNormalization."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import onnx
 from onnx import TensorProto
 
 from ._graph import FLOAT, INT64, GraphBuilder
+from .attention_patterns import attention_pattern as make_attention_pattern
 
 
 def build_bert(*, num_layers: int = 12, hidden: int = 768, heads: int = 12,
@@ -22,6 +24,8 @@ def build_bert(*, num_layers: int = 12, hidden: int = 768, heads: int = 12,
                max_positions: int = 512, type_vocab_size: int = 2,
                layer_norm: str = "fused", attention_mask: str | None = "add",
                token_type_ids: bool = True, shape_ops: str = "static",
+               attention_pattern: str | None = None,
+               pattern_form: str | None = None,
                seed: int = 0) -> onnx.ModelProto:
     """BERT-base by default (12 layers, hidden 768, 12 heads, FFN 3072,
     sequence 128; 109 M parameters).
@@ -40,7 +44,19 @@ def build_bert(*, num_layers: int = 12, hidden: int = 768, heads: int = 12,
     newer exports write it) or None (no mask input). ``shape_ops``:
     ``"static"`` (Reshape targets are constants) or ``"dynamic"`` (built
     from Shape / Gather / Unsqueeze / Concat of the activation, as the
-    tracing exporter writes them)."""
+    tracing exporter writes them).
+
+    ``attention_pattern``: a static sparse pattern of the keys each query
+    attends (``"window:W"``, ``"bigbird:window=W,global=G,random=R"``,
+    ...; see attention_patterns.py, random keys fixed by ``seed``), stored
+    as a constant initializer on the scores [seq_len, seq_len] and applied
+    like the padding mask: ``pattern_form`` ``"add"`` (0 where allowed,
+    -10000 elsewhere, added) or ``"where"`` (a bool constant for Where with
+    float32 min); it defaults to the padding mask's form (``"add"`` without
+    one). With a padding mask of the same form the two are combined once,
+    as exporters build the extended mask, into a [batch, 1, seq, seq] term
+    (Add of the two, or And) that every layer applies; with a padding mask
+    of the other form each layer applies both, the padding mask first."""
     intermediate = intermediate or 4 * hidden
     if hidden % heads:
         raise ValueError(f"hidden ({hidden}) must be a multiple of heads "
@@ -51,7 +67,8 @@ def build_bert(*, num_layers: int = 12, hidden: int = 768, heads: int = 12,
     for option, value, allowed in (
             ("layer_norm", layer_norm, ("fused", "decomposed")),
             ("attention_mask", attention_mask, ("add", "where", None)),
-            ("shape_ops", shape_ops, ("static", "dynamic"))):
+            ("shape_ops", shape_ops, ("static", "dynamic")),
+            ("pattern_form", pattern_form, ("add", "where", None))):
         if value not in allowed:
             raise ValueError(f"{option} must be one of {allowed}, not "
                              f"{value!r}")
@@ -98,6 +115,14 @@ def build_bert(*, num_layers: int = 12, hidden: int = 768, heads: int = 12,
         rest = g.constant("tail", np.array(tail, dtype=np.int64))
         return g.node("Concat", [*dims, rest], axis=0)
 
+    pattern = None
+    if attention_pattern is not None:
+        # Drawn from a stream of its own: the weights stay those of `seed`.
+        pattern = make_attention_pattern(attention_pattern, seq_len, seed)
+        pattern_form = pattern_form or (attention_mask or "add")
+    elif pattern_form is not None:
+        raise ValueError("pattern_form needs an attention_pattern")
+
     # Embeddings (BERT's initializer range: N(0, 0.02)).
     with g.scope("embeddings"):
         words = g.weight("word_embeddings", (vocab_size, hidden), 1,
@@ -120,7 +145,8 @@ def build_bert(*, num_layers: int = 12, hidden: int = 768, heads: int = 12,
         x = layer_norm_(x, "LayerNorm")
 
     # The mask term, shared by every layer: [batch, 1, 1, seq].
-    mask_term = None
+    mask_term = lowest = None
+    mask_form = attention_mask  # how each layer applies mask_term
     if mask is not None:
         with g.scope("extended_attention_mask"):
             axes = g.constant("axes", np.array([1, 2], dtype=np.int64))
@@ -135,6 +161,27 @@ def build_bert(*, num_layers: int = 12, hidden: int = 768, heads: int = 12,
                 mask_term = g.node("Cast", [expanded], to=TensorProto.BOOL)
                 lowest = g.constant("min", np.array(
                     np.finfo(np.float32).min, dtype=np.float32))
+
+    # The static pattern [seq, seq], combined once with a padding mask of
+    # the same form; `pattern_term` is what each layer applies besides.
+    pattern_term = None
+    if pattern is not None:
+        with g.scope("attention_pattern"):
+            if pattern_form == "add":
+                term = g.constant("bias", np.where(pattern, 0.0, -10000.0)
+                                  .astype(np.float32))
+            else:
+                term = g.constant("allowed", pattern)
+                if lowest is None:
+                    lowest = g.constant("min", np.array(
+                        np.finfo(np.float32).min, dtype=np.float32))
+            if mask_term is not None and pattern_form == attention_mask:
+                mask_term = g.node("Add" if pattern_form == "add" else "And",
+                                   [mask_term, term], name="combined")
+            elif mask_term is None:
+                mask_term, mask_form = term, pattern_form
+            else:
+                pattern_term = term
 
     for layer in range(num_layers):
         with g.scope(f"encoder.layer.{layer}"):
@@ -152,11 +199,17 @@ def build_bert(*, num_layers: int = 12, hidden: int = 768, heads: int = 12,
                 scale = g.constant("sqrt_head_dim", np.array(
                     math.sqrt(head_dim), dtype=np.float32))
                 scores = g.node("Div", [scores, scale], name="scaled")
-                if attention_mask == "add":
+                if mask_form == "add":
                     scores = g.node("Add", [scores, mask_term], name="masked")
-                elif attention_mask == "where":
+                elif mask_form == "where":
                     scores = g.node("Where", [mask_term, scores, lowest],
                                     name="masked")
+                if pattern_term is not None and pattern_form == "add":
+                    scores = g.node("Add", [scores, pattern_term],
+                                    name="patterned")
+                elif pattern_term is not None:
+                    scores = g.node("Where", [pattern_term, scores, lowest],
+                                    name="patterned")
                 probs = g.node("Softmax", [scores], name="softmax", axis=-1)
                 context = g.node("MatMul", [probs, value], name="context")
                 context = g.node("Transpose", [context],
