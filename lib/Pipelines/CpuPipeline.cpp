@@ -57,6 +57,17 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   if (!vectorLength)
     return vectorLength.takeError();
 
+  // Attention over a constant sparse mask first, on the importer's linalg
+  // ops (its scores products must not become dense kernels or sparse
+  // weights first).
+  if (options.sparseAttention) {
+    SparseOptSparseAttentionOptions attention;
+    attention.maxDensity = options.sparseAttentionMaxDensity;
+    attention.vectorLength = *vectorLength;
+    attention.nTile = options.spmmNTile;
+    attention.minParallelWork = options.minParallelWork;
+    pm.addNestedPass<func::FuncOp>(createSparseOptSparseAttention(attention));
+  }
   // Convolutions become matrix products before the weights' storage is
   // chosen; with `sparse`, only those whose filter may be stored sparse
   // (some format other than dense asked for, and sparse enough).

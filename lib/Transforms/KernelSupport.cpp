@@ -396,9 +396,17 @@ Value emitLaneSums(
     FloatType elementType,
     function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
         accumulate) {
-  auto vectorType = VectorType::get({lanes}, elementType);
+  return emitLaneReduction(
+      b, loc, begin, end, lanes,
+      zeroVector(b, loc, VectorType::get({lanes}, elementType)), accumulate);
+}
+
+Value emitLaneReduction(
+    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
+    Value initial,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
+        accumulate) {
   auto maskType = VectorType::get({lanes}, b.getI1Type());
-  Value zero = zeroVector(b, loc, vectorType);
   Value allTrue = arith::ConstantOp::create(
       b, loc, maskType, DenseElementsAttr::get(maskType, true));
   Value width = indexConstant(b, loc, lanes);
@@ -407,7 +415,7 @@ Value emitLaneSums(
       b, loc, arith::DivUIOp::create(b, loc, count, width), width);
   Value fullEnd = arith::AddIOp::create(b, loc, begin, full);
   auto loop = scf::ForOp::create(
-      b, loc, begin, fullEnd, width, ValueRange{zero},
+      b, loc, begin, fullEnd, width, ValueRange{initial},
       [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulator) {
         scf::YieldOp::create(lb, ll,
                              accumulate(lb, ll, k, allTrue, accumulator[0]));

@@ -223,6 +223,14 @@ Value emitLaneSums(
     FloatType elementType,
     function_ref<Value(OpBuilder &, Location, Value, Value, Value)> accumulate);
 
+/// emitLaneSums with another start than zero (`initial`, a vector of
+/// `lanes`), e.g. -inf for a maximum; masked-off lanes must leave the
+/// accumulator as it is.
+Value emitLaneReduction(
+    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
+    Value initial,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> accumulate);
+
 /// emitLaneSums, then one horizontal reduction: the sum itself.
 Value emitVectorSum(
     OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
