@@ -196,6 +196,12 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
     // index next to a vector (the loops of a kernel's serial twin) would
     // be left half converted (an llvm.cond_br with an index operand).
     pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+    // Math ops too: the nested convert-math-to-llvm below no longer sees a
+    // function that convert-openmp-to-llvm turned into an llvm.func, and
+    // convert-math-to-libm would then scalarize the vector math.fma of the
+    // polynomial exp / erf / tanh in parallel loops into one fmaf call per
+    // lane (15% of a sparse attention call under perf).
+    pm.addPass(createConvertMathToLLVMPass());
     pm.addPass(createConvertOpenMPToLLVMPass());
   }
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
