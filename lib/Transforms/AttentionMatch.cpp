@@ -21,6 +21,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -253,6 +255,7 @@ private:
   double maskedBias;
   Failure fail;
   bool havePattern = false;
+  unsigned softmaxUses = 1; // of its input, by the softmax matched
   // The scores' iteration shapes seen along the terms.
   SmallVector<SmallVector<int64_t>> termShapes;
 };
@@ -292,9 +295,9 @@ FailureOr<Value> Matcher::matchSoftmax(Value probabilities) {
   };
   if (auto softmax = probabilities.getDefiningOp<linalg::SoftmaxOp>()) {
     if (!softmax.hasPureTensorSemantics() ||
-        int64_t(softmax.getDimension()) != rankOf(softmax.getInput()) - 1 ||
-        !softmax.getInput().hasOneUse())
+        int64_t(softmax.getDimension()) != rankOf(softmax.getInput()) - 1)
       return failure();
+    softmaxUses = 1;
     return softmax.getInput();
   }
   // An elementwise generic `op(x, reduced)` whose body is one `Op` with x
@@ -383,8 +386,9 @@ FailureOr<Value> Matcher::matchSoftmax(Value probabilities) {
   };
   bool maxBody = isLastReduction(maximum, x, arith::MaximumFOp(), lowest) ||
                  isLastReduction(maximum, x, arith::MaxNumFOp(), lowest);
-  if (!maxBody || !x.hasNUses(2))
+  if (!maxBody)
     return failure();
+  softmaxUses = 2; // the maximum and the subtraction
   return x;
 }
 
@@ -392,6 +396,8 @@ LogicalResult Matcher::matchTerms(Value scores) {
   // The softmax's input has the uses of the softmax; every value before it
   // must have one.
   Value x = scores;
+  if (!x.hasNUses(softmaxUses))
+    return fail("the scores feed other operations than the softmax");
   for (bool first = true;; first = false) {
     if (!first && !x.hasOneUse())
       return fail("the scores feed other operations than the softmax");
@@ -491,10 +497,11 @@ LogicalResult Matcher::matchTerm(linalg::GenericOp generic, Value &scores) {
       return fail("a select on the scores is not select(condition, scores, "
                   "constant)");
     if (cast<FloatAttr>(low).getValueAsDouble() > maskedBias)
-      return fail("a select on the scores replaces them by " +
-                  std::to_string(cast<FloatAttr>(low).getValueAsDouble()) +
-                  ", which does not mask (masked-bias is " +
-                  std::to_string(maskedBias) + ")");
+      return fail(llvm::formatv("a select on the scores replaces them by "
+                                "{0}, which does not mask (masked-bias is "
+                                "{1})",
+                                cast<FloatAttr>(low).getValueAsDouble(),
+                                maskedBias));
     FailureOr<int> decomposed =
         decompose(condition->get(), generic.getMatchingIndexingMap(condition),
                   shape, /*bools=*/true);
@@ -633,14 +640,14 @@ LogicalResult Matcher::readPattern(ElementsAttr elements,
   if (pattern.rows * pattern.cols >= (int64_t(1) << 31))
     return fail("the mask has more entries than 32-bit positions hold");
   if (bools) {
-    auto dense = dyn_cast<DenseElementsAttr>(elements);
-    if (!dense)
-      return fail("the bool mask constant cannot be read (not dense "
-                  "elements)");
+    // Dense or sparse elements (a user's `sparse<[[i, j], ...], true>`).
+    auto read = elements.tryGetValues<APInt>();
+    if (!read)
+      return fail("the bool mask constant cannot be read");
     std::vector<bool> values;
-    values.reserve(dense.getNumElements());
-    for (bool value : dense.getValues<bool>())
-      values.push_back(value);
+    values.reserve(elements.getNumElements());
+    for (const APInt &value : *read)
+      values.push_back(!value.isZero());
     scan([&](int64_t at, double &value) {
       value = 0;
       return bool(values[at]);

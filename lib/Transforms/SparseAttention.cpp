@@ -294,11 +294,15 @@ void AttentionKernel::emitRow(OpBuilder &b, Location loc, Value row) {
                       ValueRange{arith::AddIOp::create(
                           b, loc, r.query, indexConstant(b, loc, 1))}));
   r.count = arith::SubIOp::create(b, loc, r.end, r.begin);
-  // The row's scores on the stack: at most the longest mask row.
+  // The row's scores on the stack: the longest mask row, rounded up to
+  // whole vectors.
+  int64_t vector = std::max(lanes, group);
   r.scores = memref::AllocaOp::create(
       b, loc,
-      MemRefType::get({std::max<int64_t>(m.pattern.maxRowLength, 1)},
-                      m.elementType));
+      MemRefType::get(
+          {int64_t(llvm::alignTo(std::max<int64_t>(m.pattern.maxRowLength, 1),
+                                 vector))},
+          m.elementType));
 
   dots.emplace(MatrixRows{q.flat, /*flat=*/true},
                MatrixRows{k.flat, /*flat=*/true},
@@ -603,7 +607,9 @@ void AttentionKernel::softmaxTimesValues(
 void AttentionKernel::emitDenseRow(OpBuilder &b, Location loc, const Row &r) {
   Value keys = indexConstant(b, loc, m.keys);
   Value all = memref::AllocaOp::create(
-      b, loc, MemRefType::get({m.keys}, m.elementType));
+      b, loc,
+      MemRefType::get({int64_t(llvm::alignTo(m.keys, std::max(lanes, group)))},
+                      m.elementType));
   scoreGroups(b, loc, r, /*stored=*/false, all, keys);
   emitLoop(b, loc, indexConstant(b, loc, 0), r.count, indexConstant(b, loc, 1),
            [&](OpBuilder &lb, Location ll, Value t) {
