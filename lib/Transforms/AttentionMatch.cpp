@@ -245,6 +245,7 @@ private:
   LogicalResult readPattern(ElementsAttr elements, int64_t queryCoefficient,
                             int64_t keyCoefficient, bool bools);
   LogicalResult checkShapes();
+  void matchOutputTranspose();
 
   int addNode(ExprNode node) {
     match.nodes.push_back(node);
@@ -284,7 +285,33 @@ LogicalResult Matcher::matchContext(linalg::LinalgOp op) {
     return failure();
   if (!havePattern)
     return fail("no constant mask on the scores (nothing static to exploit)");
-  return checkShapes();
+  if (failed(checkShapes()))
+    return failure();
+  matchOutputTranspose();
+  return success();
+}
+
+void Matcher::matchOutputTranspose() {
+  Value value = match.contextProduct->getResult(0);
+  while (value.hasOneUse() && isBatchReshape(*value.getUsers().begin()))
+    value = value.getUsers().begin()->getResult(0);
+  if (!value.hasOneUse())
+    return;
+  auto transpose = dyn_cast<linalg::TransposeOp>(*value.getUsers().begin());
+  if (!transpose || transpose.getInput() != value ||
+      !transpose.hasPureTensorSemantics() ||
+      !isStaticTensor(transpose->getResult(0)))
+    return;
+  // Input dimension l is result dimension d where perm[d] = l.
+  ArrayRef<int64_t> perm = transpose.getPermutation();
+  int64_t rank = int64_t(perm.size());
+  if (perm.back() != rank - 1)
+    return; // the depth would not stay contiguous
+  match.output.source = transpose->getResult(0);
+  match.output.permutation.assign(rank, 0);
+  for (int64_t d = 0; d < rank; ++d)
+    match.output.permutation[perm[d]] = d;
+  match.outputTranspose = transpose;
 }
 
 /// The input X of softmax(X) over the last dimension, given its result:

@@ -109,8 +109,15 @@ struct MaskPattern {
 /// A recognized attention: context = softmax(terms(Q K^T)) V.
 struct AttentionMatch {
   linalg::LinalgOp scoresProduct;  // Q K^T
-  linalg::LinalgOp contextProduct; // P V, the op the rewrite replaces
-  OperandView q, k, v;             // k as [batch..., keys, depth]
+  linalg::LinalgOp contextProduct; // P V
+  /// The heads' merge right after the context (through batch reshapes),
+  /// [.., heads, seq, d] -> [.., seq, heads, d], when there is one: the
+  /// rewrite writes its result instead of the product's (`output` is the
+  /// transpose's input, the context with its batch dimensions, as a
+  /// permutation of the transpose's result). Else null.
+  linalg::TransposeOp outputTranspose;
+  OperandView output;
+  OperandView q, k, v; // k as [batch..., keys, depth]
   int64_t batch = 1;               // product of the batch dimensions
   int64_t queries = 0, keys = 0, depth = 0, valueDepth = 0;
   FloatType elementType;

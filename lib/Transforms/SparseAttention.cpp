@@ -91,8 +91,11 @@ private:
 
   RowsBuffer rowsOf(PatternRewriter &rewriter, Location loc,
                     const OperandView &view);
+  static RowsBuffer stridedRows(const OperandView &view,
+                                RankedTensorType type);
   Value constantBuffer(OpBuilder &b, Location loc, ArrayRef<int32_t> values);
   void emitRow(OpBuilder &b, Location loc, Value row);
+  void prefetchNextRow(OpBuilder &b, Location loc, Value row);
   Value scoreGroups(OpBuilder &b, Location loc, const Row &r, bool stored,
                     Value buffer, Value count);
   Value applyTerms(OpBuilder &b, Location loc, const Row &r, Value x,
@@ -124,8 +127,8 @@ private:
   const KernelOptions &options;
   SmallVectorImpl<Operation *> &exponentials;
   unsigned lanes, group;
-  RowsBuffer q, k, v;
-  Value positions, coordinates, biases, output;
+  RowsBuffer q, k, v, out;
+  Value positions, coordinates, biases;
   SmallVector<Value> leafBuffers;
   std::optional<RowDots> dots;
 };
@@ -158,12 +161,23 @@ RowsBuffer AttentionKernel::rowsOf(PatternRewriter &rewriter, Location loc,
                  ->getResult(0);
     permutation = llvm::to_vector(llvm::seq<int64_t>(0, permutation.size()));
   }
-  auto type = cast<RankedTensorType>(source.getType());
+  OperandView permuted;
+  permuted.permutation = permutation;
+  RowsBuffer rows =
+      stridedRows(permuted, cast<RankedTensorType>(source.getType()));
+  rows.flat = flattenBuffer(rewriter, loc, readOnlyBuffer(rewriter, loc, source));
+  return rows;
+}
+
+/// The strides of the logical rows of `view` in a tensor of `type` (the
+/// view's source) with the identity layout.
+RowsBuffer AttentionKernel::stridedRows(const OperandView &view,
+                                        RankedTensorType type) {
+  ArrayRef<int64_t> permutation = view.permutation;
   SmallVector<int64_t> strides(type.getRank(), 1);
   for (int64_t d = type.getRank() - 2; d >= 0; --d)
     strides[d] = strides[d + 1] * type.getDimSize(d + 1);
   RowsBuffer rows;
-  rows.flat = flattenBuffer(rewriter, loc, readOnlyBuffer(rewriter, loc, source));
   for (size_t l = 0; l + 2 < permutation.size(); ++l) {
     rows.batchShape.push_back(type.getDimSize(permutation[l]));
     rows.batchStrides.push_back(strides[permutation[l]]);
@@ -250,8 +264,25 @@ void AttentionKernel::emit(PatternRewriter &rewriter) {
     leafBuffers.push_back(
         flattenBuffer(rewriter, loc, readOnlyBuffer(rewriter, loc, tensor)));
   }
-  ProductResult result = createProductResult(op, ValueRange{}, rewriter);
-  output = flattenBuffer(rewriter, loc, result.buffer);
+  // The context goes to a fresh buffer: the product's, or, when the heads
+  // are merged right after it, the merge's (a strided view of the rows;
+  // the transpose is not computed).
+  ProductResult result;
+  if (m.outputTranspose) {
+    auto type = cast<RankedTensorType>(m.output.source.getType());
+    result.buffer = memref::AllocOp::create(
+        rewriter, loc, MemRefType::get(type.getShape(), m.elementType),
+        ValueRange{}, rewriter.getI64IntegerAttr(64));
+    out = stridedRows(m.output, type);
+  } else {
+    result = createProductResult(op, ValueRange{}, rewriter);
+    auto type = cast<RankedTensorType>(op->getResult(0).getType());
+    OperandView identity;
+    identity.permutation =
+        llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+    out = stridedRows(identity, type);
+  }
+  out.flat = flattenBuffer(rewriter, loc, result.buffer);
 
   // Work per call: every stored entry's dot product and its share of the
   // context row, in vector steps.
@@ -264,7 +295,66 @@ void AttentionKernel::emit(PatternRewriter &rewriter) {
   forEachParallel(
       rewriter, loc, indexConstant(rewriter, loc, m.batch * m.queries),
       [&](OpBuilder &b, Location l, Value row) { emitRow(b, l, row); }, work);
-  replaceWithResult(op, result, rewriter);
+  if (m.outputTranspose)
+    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+        m.outputTranspose, m.output.source.getType(), result.buffer,
+        /*restrict=*/rewriter.getUnitAttr(),
+        /*writable=*/rewriter.getUnitAttr());
+  else
+    replaceWithResult(op, result, rewriter);
+}
+
+/// Prefetches what the next row reads first and this one did not: its
+/// row of Q, and the rows of K and V at its last allowed key (a window's
+/// leading edge). Rows run head by head, and in the importer's layout
+/// ([batch, seq, heads, depth]) one head's rows are heads x depth apart,
+/// a stride the hardware prefetchers do not follow across pages: without
+/// this every row started with cache misses on Q, K and V (perf: 16% of a
+/// window-32 call on its first load of Q).
+void AttentionKernel::prefetchNextRow(OpBuilder &b, Location loc, Value row) {
+  Value next = arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, row, indexConstant(b, loc, 1)),
+      indexConstant(b, loc, m.batch * m.queries - 1));
+  Value queries = indexConstant(b, loc, m.queries);
+  Value batch = arith::DivUIOp::create(b, loc, next, queries);
+  Value query = arith::RemUIOp::create(b, loc, next, queries);
+  auto prefetchRow = [&](const RowsBuffer &rows, Value start, int64_t depth) {
+    unsigned bits = FloatType(m.elementType).getWidth();
+    prefetchVectors(b, loc, rows.flat, llvm::divideCeil(depth, lanes), lanes,
+                    bits, [&](unsigned vector) {
+                      return b.createOrFold<arith::AddIOp>(
+                          loc, start, indexConstant(b, loc, vector * lanes));
+                    });
+  };
+  prefetchRow(q,
+              arith::AddIOp::create(
+                  b, loc, linear(b, loc, batch, q.batchShape, q.batchStrides),
+                  arith::MulIOp::create(b, loc, query,
+                                        indexConstant(b, loc, q.rowStride))),
+              m.depth);
+  if (m.pattern.nonZeros() == 0)
+    return;
+  // The last stored entry up to the next row's end (an earlier row's when
+  // the next row is empty).
+  Value end = toIndex(
+      b, loc,
+      memref::LoadOp::create(
+          b, loc, positions,
+          ValueRange{arith::AddIOp::create(b, loc, query,
+                                           indexConstant(b, loc, 1))}));
+  Value lastEntry = arith::SubIOp::create(
+      b, loc, arith::MaxUIOp::create(b, loc, end, indexConstant(b, loc, 1)),
+      indexConstant(b, loc, 1));
+  Value key =
+      toIndex(b, loc, memref::LoadOp::create(b, loc, coordinates, lastEntry));
+  auto keyRow = [&](const RowsBuffer &rows) {
+    return arith::AddIOp::create(
+        b, loc, linear(b, loc, batch, rows.batchShape, rows.batchStrides),
+        arith::MulIOp::create(b, loc, key,
+                              indexConstant(b, loc, rows.rowStride)));
+  };
+  prefetchRow(k, keyRow(k), m.depth);
+  prefetchRow(v, keyRow(v), m.valueDepth);
 }
 
 void AttentionKernel::emitRow(OpBuilder &b, Location loc, Value row) {
@@ -282,8 +372,10 @@ void AttentionKernel::emitRow(OpBuilder &b, Location loc, Value row) {
                                     indexConstant(b, loc, q.rowStride)));
   r.keyBatch = rowStart(k);
   r.valueBatch = rowStart(v);
-  r.output = b.createOrFold<arith::MulIOp>(
-      loc, row, indexConstant(b, loc, m.valueDepth));
+  r.output = b.createOrFold<arith::AddIOp>(
+      loc, rowStart(out),
+      b.createOrFold<arith::MulIOp>(loc, r.query,
+                                    indexConstant(b, loc, out.rowStride)));
   for (const RuntimeLeaf &leaf : m.leaves)
     r.leafBases.push_back(
         linear(b, loc, batch, leaf.batchShape, leaf.batchCoefficients));
@@ -308,6 +400,7 @@ void AttentionKernel::emitRow(OpBuilder &b, Location loc, Value row) {
                MatrixRows{k.flat, /*flat=*/true},
                indexConstant(b, loc, m.depth), m.depth, lanes, m.elementType);
   dots->setRow(b, loc, queryRow);
+  prefetchNextRow(b, loc, row);
 
   // SDDMM at the stored entries, with the terms (scale, masks) applied.
   Value maximum = scoreGroups(b, loc, r, /*stored=*/true, r.scores, r.count);
@@ -596,7 +689,7 @@ void AttentionKernel::softmaxTimesValues(
           Value at = arith::AddIOp::create(
               tb, tl, outputStart, indexConstant(tb, tl, index * lanes));
           storeVector(tb, tl, arith::MulFOp::create(tb, tl, accumulator, scale),
-                      output, {at}, mask);
+                      out.flat, {at}, mask);
         }
       });
 }
@@ -761,10 +854,15 @@ void SparseAttentionPass::runOnOperation() {
                                              match.leaves.size())
                                    .str()
                              : std::string()));
-    // The dense ops feeding the context product, erased once dead.
-    // (Not the init's fill: replaceWithResult erases it.)
+    // The dense ops feeding what the kernel replaces, erased once dead.
+    // (Not the product's fill when the product is replaced:
+    // replaceWithResult erases it.)
     SmallVector<Operation *> producers;
-    for (Value operand : match.contextProduct.getDpsInputs())
+    SmallVector<Value> seeds =
+        match.outputTranspose
+            ? SmallVector<Value>(match.outputTranspose->getOperands())
+            : SmallVector<Value>(match.contextProduct.getDpsInputs());
+    for (Value operand : seeds)
       if (Operation *producer = operand.getDefiningOp())
         if (!llvm::is_contained(producers, producer))
           producers.push_back(producer);
