@@ -13,16 +13,19 @@
 // The mask's CSR pattern, compile-time constants: 22 of 64 scores.
 // CHECK-DAG:     %[[POS:.*]] = arith.constant dense<[0, 2, 5, 8, 11, 14, 17, 20, 22]> : tensor<9xi32>
 // CHECK-DAG:     %[[CRD:.*]] = arith.constant dense<[0, 1, 0, 1, 2, 1, 2, 3, 2, 3, 4, 3, 4, 5, 4, 5, 6, 5, 6, 7, 6, 7]> : tensor<22xi32>
-// Q, K and V are read in place, through the heads' reshapes: the
-// transposes are gone.
+// Q is read in place, through the heads' reshape (its transpose is gone);
+// K and V, whose rows every query allowing them reads again, are packed
+// head by head ([1, 2, 8, 4]: a head's rows adjacent).
 // CHECK-DAG:     %[[QH:.*]] = tensor.expand_shape %[[Q]] {{.*}} into tensor<1x8x2x4xf32>
 // CHECK-DAG:     %[[KH:.*]] = tensor.expand_shape %[[K]] {{.*}} into tensor<1x8x2x4xf32>
 // CHECK-DAG:     %[[VH:.*]] = tensor.expand_shape %[[V]] {{.*}} into tensor<1x8x2x4xf32>
 // CHECK-DAG:     %[[QB:.*]] = bufferization.to_buffer %[[QH]] read_only
 // CHECK-DAG:     %[[QF:.*]] = memref.collapse_shape %[[QB]] {{.*}} into memref<64xf32>
-// CHECK-DAG:     %[[KB:.*]] = bufferization.to_buffer %[[KH]] read_only
+// CHECK-DAG:     %[[KP:.*]] = linalg.transpose ins(%[[KH]] : tensor<1x8x2x4xf32>) outs(%{{.*}} : tensor<1x2x8x4xf32>) permutation = [0, 2, 1, 3]
+// CHECK-DAG:     %[[KB:.*]] = bufferization.to_buffer %[[KP]] read_only
 // CHECK-DAG:     %[[KF:.*]] = memref.collapse_shape %[[KB]] {{.*}} into memref<64xf32>
-// CHECK-DAG:     %[[VB:.*]] = bufferization.to_buffer %[[VH]] read_only
+// CHECK-DAG:     %[[VP:.*]] = linalg.transpose ins(%[[VH]] : tensor<1x8x2x4xf32>) outs(%{{.*}} : tensor<1x2x8x4xf32>) permutation = [0, 2, 1, 3]
+// CHECK-DAG:     %[[VB:.*]] = bufferization.to_buffer %[[VP]] read_only
 // CHECK-DAG:     %[[VF:.*]] = memref.collapse_shape %[[VB]] {{.*}} into memref<64xf32>
 // CHECK-DAG:     %[[POSB:.*]] = bufferization.to_buffer %[[POS]] read_only
 // CHECK-DAG:     %[[CRDB:.*]] = bufferization.to_buffer %[[CRD]] read_only
@@ -57,12 +60,12 @@
 // CHECK:           vector.reduction <add>
 // CHECK:           arith.divf %{{.*}}, %{{.*}} : f32
 // SpMM: the probabilities times V's rows (the key's coordinate times the
-// row stride of [1, 8, 2, 4]: 8) in a register tile, scaled once by
+// row stride of the packed V: 4) in a register tile, scaled once by
 // 1 / sum and stored at the query's row of the merged heads.
 // CHECK:           scf.for
 // CHECK:             memref.load %[[SCORES]]
 // CHECK:             memref.load %[[CRDB]]
-// CHECK:             arith.muli %{{.*}}, %c8
+// CHECK:             arith.muli %{{.*}}, %c4
 // CHECK:             vector.broadcast
 // CHECK:             vector.load %[[VF]]
 // CHECK:             vector.fma
@@ -72,7 +75,7 @@
 // CHECK:         %[[CONTEXT:.*]] = bufferization.to_tensor %[[OUT]] restrict writable : memref<1x8x2x4xf32> to tensor<1x8x2x4xf32>
 // CHECK-NOT:     tensor<1x2x8x8xf32>
 // CHECK:         %[[MERGED:.*]] = tensor.collapse_shape %[[CONTEXT]] {{.*}} into tensor<1x8x8xf32>
-// CHECK-NOT:     linalg
+// CHECK-NOT:     linalg.
 // CHECK:         return %[[MERGED]]
 
 // Calls this small (88 vector steps) run their rows serially, behind the
