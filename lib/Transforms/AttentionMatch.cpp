@@ -239,9 +239,8 @@ private:
   /// space `shape` of a term, as a bias (a sum) or a condition (`bools`).
   FailureOr<int> decompose(Value tensor, AffineMap map, ArrayRef<int64_t> shape,
                            bool bools);
-  FailureOr<int> patternLeaf(Value tensor, ElementsAttr elements,
-                             AffineMap map, ArrayRef<int64_t> shape,
-                             bool bools);
+  FailureOr<int> patternLeaf(Value tensor, ElementsAttr elements, AffineMap map,
+                             ArrayRef<int64_t> shape, bool bools);
   LogicalResult readPattern(ElementsAttr elements, int64_t queryCoefficient,
                             int64_t keyCoefficient, bool bools);
   LogicalResult checkShapes();
@@ -380,8 +379,9 @@ FailureOr<Value> Matcher::matchSoftmax(Value probabilities) {
       return false;
     auto body = dyn_cast_or_null<decltype(opTag)>(singleBodyOp(reduction));
     Block &block = reduction.getRegion().front();
-    if (!body || !llvm::is_contained(
-                     {body.getLhs(), body.getRhs()}, block.getArgument(0)) ||
+    if (!body ||
+        !llvm::is_contained({body.getLhs(), body.getRhs()},
+                            block.getArgument(0)) ||
         !llvm::is_contained({body.getLhs(), body.getRhs()},
                             block.getArgument(1)))
       return false;
@@ -453,8 +453,8 @@ LogicalResult Matcher::matchTerms(Value scores) {
 
 LogicalResult Matcher::matchTerm(linalg::GenericOp generic, Value &scores) {
   Operation *body = singleBodyOp(generic);
-  auto shape = cast<RankedTensorType>(generic->getResult(0).getType())
-                   .getShape();
+  auto shape =
+      cast<RankedTensorType>(generic->getResult(0).getType()).getShape();
   termShapes.emplace_back(shape);
   // The scores operand: read with the identity map.
   auto scoresInput = [&](Value blockValue) -> OpOperand * {
@@ -495,7 +495,8 @@ LogicalResult Matcher::matchTerm(linalg::GenericOp generic, Value &scores) {
     OpOperand *input = scoresInput(lhs);
     Value other = rhs;
     // A constant operand of the scores' shape is a mask, not the scores.
-    if (!input || (scoresInput(rhs) && matchPattern(input->get(), m_Constant())))
+    if (!input ||
+        (scoresInput(rhs) && matchPattern(input->get(), m_Constant())))
       std::tie(input, other) = std::make_pair(scoresInput(rhs), lhs);
     if (!input)
       return fail("an addition to the scores has no operand that is them");
@@ -603,8 +604,7 @@ FailureOr<int> Matcher::decompose(Value tensor, AffineMap map,
   RuntimeLeaf leaf;
   leaf.tensor = tensor;
   leaf.batchShape.assign(shape.begin(), shape.end() - 2);
-  leaf.batchCoefficients.assign(coefficients->begin(),
-                                coefficients->end() - 2);
+  leaf.batchCoefficients.assign(coefficients->begin(), coefficients->end() - 2);
   leaf.keyCoefficient = coefficients->back();
   match.leaves.push_back(leaf);
   return addNode(ExprNode::runtime(int(match.leaves.size()) - 1));
@@ -699,8 +699,7 @@ LogicalResult Matcher::readPattern(ElementsAttr elements,
 LogicalResult Matcher::matchScoresProduct(Value scores) {
   auto product = cast<linalg::LinalgOp>(scores.getDefiningOp());
   match.scoresProduct = product;
-  if (auto forced =
-          product->getAttrOfType<StringAttr>(kAttentionAttrName))
+  if (auto forced = product->getAttrOfType<StringAttr>(kAttentionAttrName))
     match.forced = forced.getValue().str();
   if (!isPlainProduct(product))
     return fail("the scores product Q K^T is not a product of static "
@@ -727,8 +726,8 @@ LogicalResult Matcher::checkShapes() {
   auto elementType = [](Value v) {
     return cast<RankedTensorType>(v.getType()).getElementType();
   };
-  auto floatType = dyn_cast<FloatType>(
-      elementType(match.contextProduct->getResult(0)));
+  auto floatType =
+      dyn_cast<FloatType>(elementType(match.contextProduct->getResult(0)));
   for (Value value : {match.q.source, match.k.source, match.v.source,
                       Value(match.scoresProduct->getResult(0))})
     if (!floatType || elementType(value) != floatType)
@@ -742,12 +741,12 @@ LogicalResult Matcher::checkShapes() {
   };
   SmallVector<int64_t> q = match.q.shape(), k = match.k.shape(),
                        v = match.v.shape();
-  auto scores = cast<RankedTensorType>(
-                    match.scoresProduct->getResult(0).getType())
-                    .getShape();
-  auto context = cast<RankedTensorType>(
-                     match.contextProduct->getResult(0).getType())
-                     .getShape();
+  auto scores =
+      cast<RankedTensorType>(match.scoresProduct->getResult(0).getType())
+          .getShape();
+  auto context =
+      cast<RankedTensorType>(match.contextProduct->getResult(0).getType())
+          .getShape();
   match.batch = product(ArrayRef(q).drop_back(2));
   match.queries = q[q.size() - 2];
   match.depth = q.back();
@@ -758,16 +757,15 @@ LogicalResult Matcher::checkShapes() {
       product(ArrayRef(v).drop_back(2)) == match.batch &&
       product(scores.drop_back(2)) == match.batch &&
       product(context.drop_back(2)) == match.batch && k.back() == match.depth &&
-      v[v.size() - 2] == match.keys && scores.take_back(2) ==
-                                           ArrayRef<int64_t>{match.queries,
-                                                             match.keys} &&
+      v[v.size() - 2] == match.keys &&
+      scores.take_back(2) == ArrayRef<int64_t>{match.queries, match.keys} &&
       context.take_back(2) ==
           ArrayRef<int64_t>{match.queries, match.valueDepth} &&
       match.pattern.rows == match.queries && match.pattern.cols == match.keys;
   for (ArrayRef<int64_t> shape : termShapes)
-    consistent &= product(shape.drop_back(2)) == match.batch &&
-                  shape.take_back(2) ==
-                      ArrayRef<int64_t>{match.queries, match.keys};
+    consistent &=
+        product(shape.drop_back(2)) == match.batch &&
+        shape.take_back(2) == ArrayRef<int64_t>{match.queries, match.keys};
   if (!consistent)
     return fail("the shapes of Q, K, V, the scores and the mask do not "
                 "agree");
@@ -776,10 +774,8 @@ LogicalResult Matcher::checkShapes() {
 
 } // namespace
 
-FailureOr<AttentionMatch>
-mlir::sparse_opt::attention::matchAttention(linalg::LinalgOp op,
-                                            double maskedBias,
-                                            std::string &reason) {
+FailureOr<AttentionMatch> mlir::sparse_opt::attention::matchAttention(
+    linalg::LinalgOp op, double maskedBias, std::string &reason) {
   reason.clear();
   AttentionMatch match;
   Matcher matcher(match, maskedBias, reason);

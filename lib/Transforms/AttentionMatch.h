@@ -1,4 +1,5 @@
-//===- AttentionMatch.h - Recognizing attention with a static mask -*- C++ -*-===//
+//===- AttentionMatch.h - Recognizing attention with a static mask -*- C++
+//-*-===//
 //
 // What sparse-opt-sparse-attention rewrites, found on linalg tensors: the
 // product P V whose P is a softmax over the last dimension of scores
@@ -118,7 +119,7 @@ struct AttentionMatch {
   linalg::TransposeOp outputTranspose;
   OperandView output;
   OperandView q, k, v; // k as [batch..., keys, depth]
-  int64_t batch = 1;               // product of the batch dimensions
+  int64_t batch = 1;   // product of the batch dimensions
   int64_t queries = 0, keys = 0, depth = 0, valueDepth = 0;
   FloatType elementType;
   SmallVector<Term> terms;
@@ -140,8 +141,7 @@ constexpr llvm::StringLiteral kAttentionAttrName = "sparse_opt.attention";
 /// empty `reason` when `op` is not the product of a softmax (not
 /// attention), with a reason when it is attention this form cannot take.
 /// `maskedBias`: added values at or below it mask a key.
-FailureOr<AttentionMatch> matchAttention(linalg::LinalgOp op,
-                                         double maskedBias,
+FailureOr<AttentionMatch> matchAttention(linalg::LinalgOp op, double maskedBias,
                                          std::string &reason);
 
 } // namespace mlir::sparse_opt::attention

@@ -791,18 +791,18 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
           // Entries in groups, each group's scores stored as one vector.
           Value groupEnd = begin;
           if (dots.inRegisters() && group > 1) {
-            groupEnd = wholeStepsEnd(nb, nl, begin, end,
-                                     indexConstant(nb, nl, group));
+            groupEnd =
+                wholeStepsEnd(nb, nl, begin, end, indexConstant(nb, nl, group));
             scf::ForOp::create(
                 nb, nl, begin, groupEnd, indexConstant(nb, nl, group),
                 ValueRange{},
                 [&](OpBuilder &gb, Location gl, Value first, ValueRange) {
                   SmallVector<Value> columns;
                   for (unsigned g = 0; g < group; ++g)
-                    columns.push_back(columnOf(
-                        gb, gl,
-                        arith::AddIOp::create(gb, gl, first,
-                                              indexConstant(gb, gl, g))));
+                    columns.push_back(
+                        columnOf(gb, gl,
+                                 arith::AddIOp::create(
+                                     gb, gl, first, indexConstant(gb, gl, g))));
                   vector::StoreOp::create(gb, gl,
                                           dots.groupDots(gb, gl, columns),
                                           values, ValueRange{first});

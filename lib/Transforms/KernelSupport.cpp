@@ -582,17 +582,15 @@ void RowDots::setRow(OpBuilder &b, Location loc, Value row) {
       tailMask = vector::ConstantMaskOp::create(
           b, loc, VectorType::get({lanes}, b.getI1Type()),
           ArrayRef<int64_t>{staticDepth - column});
-    xVectors.push_back({at, load(b, loc, x, row, at,
-                                 column + int64_t(lanes) > staticDepth
-                                     ? tailMask
-                                     : Value())});
+    xVectors.push_back(
+        {at, load(b, loc, x, row, at,
+                  column + int64_t(lanes) > staticDepth ? tailMask : Value())});
   }
 }
 
 Value RowDots::laneProducts(OpBuilder &b, Location loc, Value yRow) const {
   assert(registers && "X's row is not in registers");
-  Value accumulator =
-      zeroVector(b, loc, VectorType::get({lanes}, elementType));
+  Value accumulator = zeroVector(b, loc, VectorType::get({lanes}, elementType));
   for (auto [index, part] : llvm::enumerate(xVectors)) {
     auto [at, xVector] = part;
     bool last = index + 1 == xVectors.size();
@@ -607,14 +605,14 @@ Value RowDots::dot(OpBuilder &b, Location loc, Value yRow) const {
     return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
                                        laneProducts(b, loc, yRow));
   // Full vectors over the depth, a masked tail, one horizontal reduction.
-  return emitVectorSum(
-      b, loc, indexConstant(b, loc, 0), depth, lanes, elementType,
-      [&](OpBuilder &lb, Location ll, Value k, Value mask,
-          Value accumulator) -> Value {
-        return vector::FMAOp::create(lb, ll, load(lb, ll, x, xRow, k, mask),
-                                     load(lb, ll, y, yRow, k, mask),
-                                     accumulator);
-      });
+  return emitVectorSum(b, loc, indexConstant(b, loc, 0), depth, lanes,
+                       elementType,
+                       [&](OpBuilder &lb, Location ll, Value k, Value mask,
+                           Value accumulator) -> Value {
+                         return vector::FMAOp::create(
+                             lb, ll, load(lb, ll, x, xRow, k, mask),
+                             load(lb, ll, y, yRow, k, mask), accumulator);
+                       });
 }
 
 Value RowDots::groupDots(OpBuilder &b, Location loc,

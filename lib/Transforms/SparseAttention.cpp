@@ -106,14 +106,14 @@ private:
                   const Entries &entries);
   Value gather(OpBuilder &b, Location loc, const Row &r, int leaf,
                const Entries &entries);
-  void softmaxTimesValues(OpBuilder &b, Location loc, const Row &r,
-                          Value scores, Value count, Value maximum,
-                          function_ref<Value(OpBuilder &, Location, Value)>
-                              keyOf);
+  void
+  softmaxTimesValues(OpBuilder &b, Location loc, const Row &r, Value scores,
+                     Value count, Value maximum,
+                     function_ref<Value(OpBuilder &, Location, Value)> keyOf);
   void emitDenseRow(OpBuilder &b, Location loc, const Row &r);
 
-  Value linear(OpBuilder &b, Location loc, Value batch,
-               ArrayRef<int64_t> shape, ArrayRef<int64_t> coefficients);
+  Value linear(OpBuilder &b, Location loc, Value batch, ArrayRef<int64_t> shape,
+               ArrayRef<int64_t> coefficients);
   Value splat(OpBuilder &b, Location loc, VectorType type, double value);
   Value splat(OpBuilder &b, Location loc, VectorType type, TypedAttr value);
   VectorType groupType() const {
@@ -137,8 +137,8 @@ Value AttentionKernel::splat(OpBuilder &b, Location loc, VectorType type,
                              double value) {
   return arith::ConstantOp::create(
       b, loc, type,
-      DenseElementsAttr::get(
-          type, b.getFloatAttr(type.getElementType(), value)));
+      DenseElementsAttr::get(type,
+                             b.getFloatAttr(type.getElementType(), value)));
 }
 
 Value AttentionKernel::splat(OpBuilder &b, Location loc, VectorType type,
@@ -160,20 +160,20 @@ RowsBuffer AttentionKernel::rowsOf(PatternRewriter &rewriter, Location loc,
   // 8-way L2: 128 KB usable) and miss there once a pattern's keys span
   // more; one copy per call is cheaper (measured: 10-20% faster at
   // sequence 512-1024, docs/performance.md).
-  bool adjacentRows =
-      stridedRows(permutation, view.sourceType()).rowStride ==
-      view.shape().back();
+  bool adjacentRows = stridedRows(permutation, view.sourceType()).rowStride ==
+                      view.shape().back();
   if (!view.depthContiguous() || (pack && !adjacentRows)) {
-    Value init = tensor::EmptyOp::create(rewriter, loc, view.shape(),
-                                         m.elementType);
-    source = linalg::TransposeOp::create(rewriter, loc, source, init,
-                                         permutation)
-                 ->getResult(0);
+    Value init =
+        tensor::EmptyOp::create(rewriter, loc, view.shape(), m.elementType);
+    source =
+        linalg::TransposeOp::create(rewriter, loc, source, init, permutation)
+            ->getResult(0);
     permutation = llvm::to_vector(llvm::seq<int64_t>(0, permutation.size()));
   }
   RowsBuffer rows =
       stridedRows(permutation, cast<RankedTensorType>(source.getType()));
-  rows.flat = flattenBuffer(rewriter, loc, readOnlyBuffer(rewriter, loc, source));
+  rows.flat =
+      flattenBuffer(rewriter, loc, readOnlyBuffer(rewriter, loc, source));
   return rows;
 }
 
@@ -262,10 +262,9 @@ void AttentionKernel::emit(PatternRewriter &rewriter) {
               SmallVector<utils::IteratorType>(rank,
                                                utils::IteratorType::parallel),
               [&](OpBuilder &nb, Location nl, ValueRange args) {
-                linalg::YieldOp::create(
-                    nb, nl,
-                    ValueRange{arith::ExtUIOp::create(
-                        nb, nl, nb.getI8Type(), args[0])});
+                linalg::YieldOp::create(nb, nl,
+                                        ValueRange{arith::ExtUIOp::create(
+                                            nb, nl, nb.getI8Type(), args[0])});
               })
               ->getResult(0);
     }
@@ -344,10 +343,9 @@ void AttentionKernel::prefetchNextRow(OpBuilder &b, Location loc, Value row) {
   // the next row is empty).
   Value end = toIndex(
       b, loc,
-      memref::LoadOp::create(
-          b, loc, positions,
-          ValueRange{arith::AddIOp::create(b, loc, query,
-                                           indexConstant(b, loc, 1))}));
+      memref::LoadOp::create(b, loc, positions,
+                             ValueRange{arith::AddIOp::create(
+                                 b, loc, query, indexConstant(b, loc, 1))}));
   Value lastEntry = arith::SubIOp::create(
       b, loc, arith::MaxUIOp::create(b, loc, end, indexConstant(b, loc, 1)),
       indexConstant(b, loc, 1));
@@ -386,11 +384,11 @@ void AttentionKernel::emitRow(OpBuilder &b, Location loc, Value row) {
     r.leafBases.push_back(
         linear(b, loc, batch, leaf.batchShape, leaf.batchCoefficients));
   r.begin = toIndex(b, loc, memref::LoadOp::create(b, loc, positions, r.query));
-  r.end = toIndex(b, loc,
-                  memref::LoadOp::create(
-                      b, loc, positions,
-                      ValueRange{arith::AddIOp::create(
-                          b, loc, r.query, indexConstant(b, loc, 1))}));
+  r.end = toIndex(
+      b, loc,
+      memref::LoadOp::create(b, loc, positions,
+                             ValueRange{arith::AddIOp::create(
+                                 b, loc, r.query, indexConstant(b, loc, 1))}));
   r.count = arith::SubIOp::create(b, loc, r.end, r.begin);
   // The row's scores on the stack: the longest mask row, rounded up to
   // whole vectors.
@@ -411,13 +409,13 @@ void AttentionKernel::emitRow(OpBuilder &b, Location loc, Value row) {
   // SDDMM at the stored entries, with the terms (scale, masks) applied.
   Value maximum = scoreGroups(b, loc, r, /*stored=*/true, r.scores, r.count);
   auto sparse = [&](OpBuilder &sb, Location sl) {
-    softmaxTimesValues(sb, sl, r, r.scores, r.count, maximum,
-                       [&](OpBuilder &kb, Location kl, Value t) {
-                         Value entry = arith::AddIOp::create(kb, kl, r.begin, t);
-                         return toIndex(kb, kl,
-                                        memref::LoadOp::create(
-                                            kb, kl, coordinates, entry));
-                       });
+    softmaxTimesValues(
+        sb, sl, r, r.scores, r.count, maximum,
+        [&](OpBuilder &kb, Location kl, Value t) {
+          Value entry = arith::AddIOp::create(kb, kl, r.begin, t);
+          return toIndex(kb, kl,
+                         memref::LoadOp::create(kb, kl, coordinates, entry));
+        });
   };
   // A row whose stored scores are all masked (run-time masks hide every
   // allowed key, or the mask row is empty) has a softmax over all keys in
@@ -473,11 +471,11 @@ Value AttentionKernel::scoreGroups(OpBuilder &b, Location loc, const Row &r,
             index = arith::MinUIOp::create(gb, gl, index, last);
           Value key = index;
           if (stored)
-            key = toIndex(gb, gl,
-                          memref::LoadOp::create(
-                              gb, gl, coordinates,
-                              ValueRange{arith::AddIOp::create(gb, gl, r.begin,
-                                                               index)}));
+            key = toIndex(
+                gb, gl,
+                memref::LoadOp::create(
+                    gb, gl, coordinates,
+                    ValueRange{arith::AddIOp::create(gb, gl, r.begin, index)}));
           keyRows.push_back(arith::AddIOp::create(
               gb, gl, r.keyBatch,
               arith::MulIOp::create(gb, gl, key,
@@ -494,8 +492,8 @@ Value AttentionKernel::scoreGroups(OpBuilder &b, Location loc, const Row &r,
           SmallVector<APInt> offsets;
           for (unsigned l = 0; l < group; ++l)
             offsets.push_back(APInt(32, l));
-          Value start = arith::IndexCastUIOp::create(gb, gl, gb.getI32Type(),
-                                                     first);
+          Value start =
+              arith::IndexCastUIOp::create(gb, gl, gb.getI32Type(), first);
           entries.keys = arith::AddIOp::create(
               gb, gl, vector::BroadcastOp::create(gb, gl, keyType, start),
               arith::ConstantOp::create(
@@ -504,8 +502,8 @@ Value AttentionKernel::scoreGroups(OpBuilder &b, Location loc, const Row &r,
         scores = applyTerms(gb, gl, r, scores, entries);
         storeVector(gb, gl, scores, buffer, {first}, entries.mask);
         if (entries.mask)
-          scores = arith::SelectOp::create(gb, gl, entries.mask, scores,
-                                           initial);
+          scores =
+              arith::SelectOp::create(gb, gl, entries.mask, scores, initial);
         return arith::MaximumFOp::create(gb, gl, accumulator, scores);
       });
   return vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXIMUMF,
@@ -627,11 +625,12 @@ Value AttentionKernel::gather(OpBuilder &b, Location loc, const Row &r,
                 keyType, b.getI32IntegerAttr(int32_t(l.keyCoefficient)))));
   }
   auto maskType = VectorType::get({int64_t(group)}, b.getI1Type());
-  Value mask = entries.mask ? entries.mask
-                            : arith::ConstantOp::create(
-                                  b, loc, maskType,
-                                  DenseElementsAttr::get(maskType, true))
-                                  .getResult();
+  Value mask =
+      entries.mask
+          ? entries.mask
+          : arith::ConstantOp::create(b, loc, maskType,
+                                      DenseElementsAttr::get(maskType, true))
+                .getResult();
   return vector::GatherOp::create(b, loc, type, buffer, ValueRange{base}, keys,
                                   mask, zeroVector(b, loc, type));
 }
@@ -652,8 +651,8 @@ void AttentionKernel::softmaxTimesValues(
           Value accumulator) -> Value {
         bool whole = matchPattern(mask, m_One());
         Value x = loadVector(lb, ll, type, scores, {t}, mask);
-        auto exp = math::ExpOp::create(
-            lb, ll, arith::SubFOp::create(lb, ll, x, shift));
+        auto exp = math::ExpOp::create(lb, ll,
+                                       arith::SubFOp::create(lb, ll, x, shift));
         exponentials.push_back(exp);
         Value e = exp;
         storeVector(lb, ll, e, scores, {t}, mask);
@@ -666,8 +665,7 @@ void AttentionKernel::softmaxTimesValues(
       b, loc, type,
       arith::DivFOp::create(
           b, loc,
-          arith::ConstantOp::create(b, loc,
-                                    b.getFloatAttr(m.elementType, 1.0)),
+          arith::ConstantOp::create(b, loc, b.getFloatAttr(m.elementType, 1.0)),
           sum));
   emitColumnTiles(
       b, loc, indexConstant(b, loc, 0), indexConstant(b, loc, m.valueDepth),
@@ -677,18 +675,18 @@ void AttentionKernel::softmaxTimesValues(
         SmallVector<Value> initial(vectors, zeroVector(tb, tl, type));
         Value columnStart = arith::AddIOp::create(tb, tl, r.valueBatch, column);
         auto loop = scf::ForOp::create(
-            tb, tl, indexConstant(tb, tl, 0), count,
-            indexConstant(tb, tl, 1), initial,
+            tb, tl, indexConstant(tb, tl, 0), count, indexConstant(tb, tl, 1),
+            initial,
             [&](OpBuilder &lb, Location ll, Value t, ValueRange accumulators) {
               Value p = memref::LoadOp::create(lb, ll, scores, t);
               Value base = arith::AddIOp::create(
                   lb, ll, columnStart,
                   arith::MulIOp::create(lb, ll, keyOf(lb, ll, t),
                                         indexConstant(lb, ll, v.rowStride)));
-              scf::YieldOp::create(
-                  lb, ll,
-                  broadcastMultiplyAdd(lb, ll, p, v.flat, base, lanes, mask,
-                                       accumulators));
+              scf::YieldOp::create(lb, ll,
+                                   broadcastMultiplyAdd(lb, ll, p, v.flat, base,
+                                                        lanes, mask,
+                                                        accumulators));
             });
         Value outputStart = arith::AddIOp::create(tb, tl, r.output, column);
         for (auto [index, accumulator] : llvm::enumerate(loop.getResults())) {
