@@ -246,6 +246,18 @@ private:
   LogicalResult checkShapes();
   void matchOutputTranspose();
 
+  /// linearCoefficients, failing with a reason naming `what`.
+  FailureOr<SmallVector<int64_t>> coefficientsOf(Value tensor, AffineMap map,
+                                                 StringRef what) {
+    FailureOr<SmallVector<int64_t>> coefficients =
+        linearCoefficients(tensor, map);
+    if (failed(coefficients)) {
+      (void)fail(what + " is read through a map that is not a broadcast");
+      return failure();
+    }
+    return coefficients;
+  }
+
   int addNode(ExprNode node) {
     match.nodes.push_back(node);
     return int(match.nodes.size()) - 1;
@@ -593,10 +605,9 @@ FailureOr<int> Matcher::decompose(Value tensor, AffineMap map,
   // A run-time tensor: only a key mask (constant along the queries) can be
   // applied to the stored entries alone.
   FailureOr<SmallVector<int64_t>> coefficients =
-      linearCoefficients(tensor, map);
+      coefficientsOf(tensor, map, "a run-time mask");
   if (failed(coefficients))
-    return fail("a run-time mask is read through a map that is not a "
-                "broadcast");
+    return failure();
   int64_t rank = int64_t(shape.size());
   if ((*coefficients)[rank - 2] != 0 && shape[rank - 2] > 1)
     return fail("a run-time term on the scores depends on the query: only "
@@ -616,10 +627,9 @@ FailureOr<int> Matcher::patternLeaf(Value tensor, ElementsAttr elements,
   if (havePattern)
     return fail("more than one constant mask on the scores");
   FailureOr<SmallVector<int64_t>> coefficients =
-      linearCoefficients(tensor, map);
+      coefficientsOf(tensor, map, "the constant mask");
   if (failed(coefficients))
-    return fail("the constant mask is read through a map that is not a "
-                "broadcast");
+    return failure();
   int64_t rank = int64_t(shape.size());
   for (int64_t d = 0; d + 2 < rank; ++d)
     if ((*coefficients)[d] != 0 && shape[d] > 1)

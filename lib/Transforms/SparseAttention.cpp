@@ -104,6 +104,8 @@ private:
              const Entries &entries);
   Value condition(OpBuilder &b, Location loc, const Row &r, int node,
                   const Entries &entries);
+  Value evaluate(int node, function_ref<Value(const ExprNode &)> leaf,
+                 function_ref<Value(Value, Value)> join);
   Value gather(OpBuilder &b, Location loc, const Row &r, int leaf,
                const Entries &entries);
   void
@@ -537,70 +539,78 @@ Value AttentionKernel::applyTerms(OpBuilder &b, Location loc, const Row &r,
   return x;
 }
 
+/// The expression of `node` on the group: `leaf` at its leaves, `join` at
+/// its sums or conjunctions. Null stands for the neutral value (a zero
+/// bias, a true condition) and is left out.
+Value AttentionKernel::evaluate(int node,
+                                function_ref<Value(const ExprNode &)> leaf,
+                                function_ref<Value(Value, Value)> join) {
+  const ExprNode &n = m.nodes[node];
+  if (n.kind != ExprNode::Kind::Sum && n.kind != ExprNode::Kind::And)
+    return leaf(n);
+  Value lhs = evaluate(n.lhs, leaf, join);
+  Value rhs = evaluate(n.rhs, leaf, join);
+  if (!lhs || !rhs)
+    return lhs ? lhs : rhs;
+  return join(lhs, rhs);
+}
+
 /// The added bias of `node` on the group, or null where it is zero (the
 /// stored entries of a mask of zeros and -inf).
 Value AttentionKernel::bias(OpBuilder &b, Location loc, const Row &r, int node,
                             const Entries &entries) {
-  const ExprNode &n = m.nodes[node];
   VectorType type = groupType();
-  switch (n.kind) {
-  case ExprNode::Kind::Pattern:
-    if (!entries.stored)
-      return splat(b, loc, type, *m.pattern.fill);
-    if (!biases)
-      return Value();
-    return loadVector(b, loc, type, biases, {entries.position}, entries.mask);
-  case ExprNode::Kind::Runtime:
-    return gather(b, loc, r, n.leaf, entries);
-  case ExprNode::Kind::Scalar:
-    return splat(b, loc, type, n.scalar);
-  case ExprNode::Kind::Sum: {
-    Value lhs = bias(b, loc, r, n.lhs, entries);
-    Value rhs = bias(b, loc, r, n.rhs, entries);
-    if (!lhs || !rhs)
-      return lhs ? lhs : rhs;
+  auto leaf = [&](const ExprNode &n) -> Value {
+    switch (n.kind) {
+    case ExprNode::Kind::Pattern:
+      if (!entries.stored)
+        return splat(b, loc, type, *m.pattern.fill);
+      if (!biases)
+        return Value();
+      return loadVector(b, loc, type, biases, {entries.position}, entries.mask);
+    case ExprNode::Kind::Runtime:
+      return gather(b, loc, r, n.leaf, entries);
+    case ExprNode::Kind::Scalar:
+      return splat(b, loc, type, n.scalar);
+    default:
+      llvm_unreachable("not a leaf");
+    }
+  };
+  return evaluate(node, leaf, [&](Value lhs, Value rhs) -> Value {
     return arith::AddFOp::create(b, loc, lhs, rhs);
-  }
-  case ExprNode::Kind::And:
-    break;
-  }
-  llvm_unreachable("a condition in a bias");
+  });
 }
 
 /// The condition of `node` on the group, or null where it is true (the
 /// stored entries of a constant mask).
 Value AttentionKernel::condition(OpBuilder &b, Location loc, const Row &r,
                                  int node, const Entries &entries) {
-  const ExprNode &n = m.nodes[node];
   auto type = VectorType::get({int64_t(group)}, b.getI1Type());
-  switch (n.kind) {
-  case ExprNode::Kind::Pattern:
-    if (entries.stored)
-      return Value();
-    return arith::ConstantOp::create(b, loc, type,
-                                     DenseElementsAttr::get(type, false));
-  case ExprNode::Kind::Runtime: {
-    Value bytes = gather(b, loc, r, n.leaf, entries);
-    auto byteType = cast<VectorType>(bytes.getType());
-    return arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::ne, bytes,
-        arith::ConstantOp::create(
-            b, loc, byteType,
-            DenseElementsAttr::get(byteType, b.getI8IntegerAttr(0))));
-  }
-  case ExprNode::Kind::Scalar:
-    return Value(); // a true splat (a false one is not matched)
-  case ExprNode::Kind::And: {
-    Value lhs = condition(b, loc, r, n.lhs, entries);
-    Value rhs = condition(b, loc, r, n.rhs, entries);
-    if (!lhs || !rhs)
-      return lhs ? lhs : rhs;
+  auto leaf = [&](const ExprNode &n) -> Value {
+    switch (n.kind) {
+    case ExprNode::Kind::Pattern:
+      if (entries.stored)
+        return Value();
+      return arith::ConstantOp::create(b, loc, type,
+                                       DenseElementsAttr::get(type, false));
+    case ExprNode::Kind::Runtime: {
+      Value bytes = gather(b, loc, r, n.leaf, entries);
+      auto byteType = cast<VectorType>(bytes.getType());
+      return arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ne, bytes,
+          arith::ConstantOp::create(
+              b, loc, byteType,
+              DenseElementsAttr::get(byteType, b.getI8IntegerAttr(0))));
+    }
+    case ExprNode::Kind::Scalar:
+      return Value(); // a true splat (a false one is not matched)
+    default:
+      llvm_unreachable("not a leaf");
+    }
+  };
+  return evaluate(node, leaf, [&](Value lhs, Value rhs) -> Value {
     return arith::AndIOp::create(b, loc, lhs, rhs);
-  }
-  case ExprNode::Kind::Sum:
-    break;
-  }
-  llvm_unreachable("a bias in a condition");
+  });
 }
 
 /// A run-time key mask at the group's keys.

@@ -64,16 +64,9 @@ def build_bert(*, num_layers: int = 12, hidden: int = 768, heads: int = 12,
     if seq_len > max_positions:
         raise ValueError(f"seq_len {seq_len} exceeds max_positions "
                          f"{max_positions}")
-    for option, value, allowed in (
-            ("layer_norm", layer_norm, ("fused", "decomposed")),
-            ("attention_mask", attention_mask, ("add", "where", None)),
-            ("shape_ops", shape_ops, ("static", "dynamic")),
-            ("pattern_form", pattern_form, ("add", "where", None))):
-        if value not in allowed:
-            raise ValueError(f"{option} must be one of {allowed}, not "
-                             f"{value!r}")
-    if pattern_form is not None and attention_pattern is None:
-        raise ValueError("pattern_form needs an attention_pattern")
+    _check_choices(layer_norm=(layer_norm, ("fused", "decomposed")),
+                   shape_ops=(shape_ops, ("static", "dynamic")))
+    _check_masks(attention_mask, attention_pattern, pattern_form)
     head_dim = hidden // heads
     g = GraphBuilder("bert", seed)
 
@@ -174,6 +167,22 @@ def build_bert(*, num_layers: int = 12, hidden: int = 768, heads: int = 12,
                    f"{heads} heads, FFN {intermediate}, sequence {seq_len}")
 
 
+def _check_choices(**options):
+    """ValueError unless each option's value is one of its choices:
+    ``name=(value, choices)``."""
+    for option, (value, allowed) in options.items():
+        if value not in allowed:
+            raise ValueError(f"{option} must be one of {allowed}, not "
+                             f"{value!r}")
+
+
+def _check_masks(attention_mask, attention_pattern, pattern_form):
+    _check_choices(attention_mask=(attention_mask, ("add", "where", None)),
+                   pattern_form=(pattern_form, ("add", "where", None)))
+    if pattern_form is not None and attention_pattern is None:
+        raise ValueError("pattern_form needs an attention_pattern")
+
+
 class _Masks:
     """The masks on the attention scores, built once and applied by every
     layer: the padding mask's term [batch, 1, 1, seq] and the static
@@ -262,14 +271,7 @@ def build_attention(*, seq_len: int = 512, heads: int = 12,
     Transpose, scaled Q K^T, the masks and pattern as in build_bert,
     Softmax, times V, heads merged: output ``output`` [batch, seq_len,
     heads x head_dim]. For benchmarks and tests of attention alone."""
-    for option, value, allowed in (
-            ("attention_mask", attention_mask, ("add", "where", None)),
-            ("pattern_form", pattern_form, ("add", "where", None))):
-        if value not in allowed:
-            raise ValueError(f"{option} must be one of {allowed}, not "
-                             f"{value!r}")
-    if pattern_form is not None and attention_pattern is None:
-        raise ValueError("pattern_form needs an attention_pattern")
+    _check_masks(attention_mask, attention_pattern, pattern_form)
     hidden = heads * head_dim
     g = GraphBuilder("attention", seed)
     inputs = [g.input(name, FLOAT, [batch, seq_len, hidden])
