@@ -26,9 +26,13 @@ import sys
 import tempfile
 import time
 
-import numpy as np
+# numpy's OpenBLAS threads spin after its calls and would take a core from
+# the libraries timed here (set before numpy is imported).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from common import ROOT, benchmark_environment, best_of, write_csv
+import numpy as np  # noqa: E402
+
+from common import ROOT, benchmark_environment, best_of, write_csv  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 

@@ -294,11 +294,11 @@ def SparseOptSparseAttention
     leading dimensions) anywhere between. Exactly one operand of the terms
     is a (non-splat) constant: the mask. Its allowed entries are those
     above `masked-bias` (additive) or true (select); it must be the same
-    for every batch and head (a broadcast). Q, K and V are read where the
-    importer's head transposes read them (`linalg.transpose` of
-    [batch, seq, heads, depth] to [batch, heads, seq, depth]): no
-    transpose is materialized unless a row would not be contiguous (K given
-    as K^T by itself). This is what `sparse-import-onnx` emits for the BERT
+    for every batch and head (a broadcast). Q, K and V are found through
+    the importer's head transposes (`linalg.transpose` of
+    [batch, seq, heads, depth] to [batch, heads, seq, depth]), Q's rows
+    read in place (K and V packed, see below; K given as K^T by a user
+    transposed). This is what `sparse-import-onnx` emits for the BERT
     builder's `attention_pattern` (python/sparse_opt/models) and what a
     user can write in MLIR with `linalg.softmax`; the scores product may
     carry `sparse_opt.attention = "sparse"` (rewrite whatever the density)
@@ -317,8 +317,9 @@ def SparseOptSparseAttention
 
     Left dense (with `remarks`, a remark says why): masks allowing more
     than `max-density` of the scores (a sparse row costs more per score
-    than a dense product; the default, 0.5, is where the measured kernel
-    and the dense path meet at sequence 512-1024, docs/performance.md),
+    than a dense product; with the default, 0.5, the kernel still beats
+    both the dense pipeline and onnxruntime's dense attention at sequence
+    512-1024, whose crossover lies at 0.6-0.7; docs/performance.md),
     probabilities or scores used elsewhere, run-time terms that depend on
     the query, masks that differ per head, more than one constant mask,
     scales after a mask, other element types or dynamic shapes, and, with
@@ -334,8 +335,13 @@ def SparseOptSparseAttention
     keys); the scores go to a stack buffer of the longest mask row; exp is
     a polynomial on vectors; the probabilities times V accumulate in
     register tiles of `n-tile` vectors along V's depth, scaled by
-    1 / sum once when stored. The mask's positions and coordinates are
-    i32 constants (read-only globals in the library).
+    1 / sum once when stored. K and V are packed head by head once per
+    call when a head's rows are not adjacent (the importer's layout puts
+    them heads x depth apart, which maps them to a fraction of the L2
+    sets); the next row's Q row and leading key are prefetched; the
+    context goes straight into the heads' merge (the transpose after P V)
+    when one follows. The mask's positions and coordinates are i32
+    constants (read-only globals in the library).
   }];
   let options = [
     Option<"maxDensity", "max-density", "double", /*default=*/"0.5",
