@@ -29,6 +29,9 @@ config.substitutions.append(
      config.python_executable + " " +
      os.path.join(config.sparse_opt_src_root, "scripts", "make-kernel.py")))
 config.substitutions.append(("%dlmc", config.sparse_opt_dlmc_dir))
+# The repository's Python package (model builders), for %onnx-python -m.
+config.substitutions.append(
+    ("%sparse-opt-python", os.path.join(config.sparse_opt_src_root, "python")))
 config.substitutions.append(("%inputs",
                              os.path.join(config.test_source_root, "Inputs")))
 

@@ -57,6 +57,17 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
   if (!vectorLength)
     return vectorLength.takeError();
 
+  // Attention over a constant sparse mask first, on the importer's linalg
+  // ops (its scores products must not become dense kernels or sparse
+  // weights first).
+  if (options.sparseAttention) {
+    SparseOptSparseAttentionOptions attention;
+    attention.maxDensity = options.sparseAttentionMaxDensity;
+    attention.vectorLength = *vectorLength;
+    attention.nTile = options.spmmNTile;
+    attention.minParallelWork = options.minParallelWork;
+    pm.addNestedPass<func::FuncOp>(createSparseOptSparseAttention(attention));
+  }
   // Convolutions become matrix products before the weights' storage is
   // chosen; with `sparse`, only those whose filter may be stored sparse
   // (some format other than dense asked for, and sparse enough).
@@ -186,6 +197,12 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
     // index next to a vector (the loops of a kernel's serial twin) would
     // be left half converted (an llvm.cond_br with an index operand).
     pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+    // Math ops too: the nested convert-math-to-llvm below no longer sees a
+    // function that convert-openmp-to-llvm turned into an llvm.func, and
+    // convert-math-to-libm would then scalarize the vector math.fma of the
+    // polynomial exp / erf / tanh in parallel loops into one fmaf call per
+    // lane (15% of a sparse attention call under perf).
+    pm.addPass(createConvertMathToLLVMPass());
     pm.addPass(createConvertOpenMPToLLVMPass());
   }
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));

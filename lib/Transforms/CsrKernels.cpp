@@ -93,40 +93,6 @@ FailureOr<CsrProduct> prepareCsrProduct(linalg::LinalgOp op,
   return product;
 }
 
-/// The lane sums of each of `parts` (G vectors of W lanes, G <= W, both
-/// powers of two) as one vector of G: pairs are folded with even/odd lane
-/// shuffles until one vector holds G groups of W/G partial sums, which are
-/// then folded within the vector. G - 1 + log2(W/G) shuffle pairs and adds
-/// for G sums instead of log2(W) each.
-Value sumLanesOfEach(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
-  // Lanes 2i + 2i+1 of x ++ y for the first `width` lanes of it, summed.
-  auto addAdjacentLanes = [&](Value x, Value y, int64_t width) -> Value {
-    SmallVector<int64_t> evens, odds;
-    for (int64_t lane = 0; lane < width; lane += 2) {
-      evens.push_back(lane);
-      odds.push_back(lane + 1);
-    }
-    return arith::AddFOp::create(b, loc,
-                                 vector::ShuffleOp::create(b, loc, x, y, evens),
-                                 vector::ShuffleOp::create(b, loc, x, y, odds));
-  };
-  auto widthOf = [](Value v) {
-    return cast<VectorType>(v.getType()).getNumElements();
-  };
-  SmallVector<Value> level(parts);
-  while (level.size() > 1) {
-    SmallVector<Value> next;
-    for (size_t index = 0; index < level.size(); index += 2)
-      next.push_back(addAdjacentLanes(level[index], level[index + 1],
-                                      2 * widthOf(level[index])));
-    level = std::move(next);
-  }
-  Value sums = level.front();
-  while (widthOf(sums) > int64_t(parts.size()))
-    sums = addAdjacentLanes(sums, sums, widthOf(sums));
-  return sums;
-}
-
 /// Emits the loops of one row of A.
 class RowEmitter {
 public:
@@ -591,13 +557,8 @@ private:
         emitPrefetch(lb, ll, k, lastPosition, bFlat, ld, column, vectors);
       Value base = bRowStart(lb, ll, bRow, column, ld);
       Value value = memref::LoadOp::create(lb, ll, p.values, k);
-      Value broadcast = vector::BroadcastOp::create(lb, ll, vectorType, value);
-      SmallVector<Value> updated;
-      for (auto [v, accumulator] : llvm::enumerate(accumulators))
-        updated.push_back(vector::FMAOp::create(
-            lb, ll, broadcast, load(lb, ll, bFlat, {offset(lb, ll, base, v)}),
-            accumulator));
-      return updated;
+      return broadcastMultiplyAdd(lb, ll, value, bFlat, base, p.lanes, mask,
+                                  accumulators);
     };
 
     SmallVector<Value> results;
@@ -810,31 +771,6 @@ bool isSampledProductBody(linalg::GenericOp op) {
                     combine.getArgument(1), arith::AddFOp());
 }
 
-/// sum_k x[xRow, k] * y[yRow, k] over k < depth: full vectors, a masked
-/// tail, one horizontal reduction.
-Value emitDenseRowDot(OpBuilder &b, Location loc, Value x, Value xRow,
-                      Value y, Value yRow, Value depth, unsigned lanes,
-                      FloatType elementType) {
-  auto vectorType = VectorType::get({lanes}, elementType);
-  Value zero = arith::ConstantOp::create(
-      b, loc, vectorType,
-      DenseElementsAttr::get(vectorType, b.getZeroAttr(elementType)));
-  return emitVectorSum(
-      b, loc, indexConstant(b, loc, 0), depth, lanes, elementType,
-      [&](OpBuilder &lb, Location ll, Value k, Value mask,
-          Value accumulator) -> Value {
-        auto load = [&](Value buffer, Value row) -> Value {
-          if (matchPattern(mask, m_One()))
-            return vector::LoadOp::create(lb, ll, vectorType, buffer,
-                                          ValueRange{row, k});
-          return vector::MaskedLoadOp::create(lb, ll, vectorType, buffer,
-                                              ValueRange{row, k}, mask, zero);
-        };
-        return vector::FMAOp::create(lb, ll, load(x, xRow), load(y, yRow),
-                                     accumulator);
-      });
-}
-
 /// SDDMM: out = (Q K^T) sampled at the CSR pattern of S, written as the
 /// sparsifier's linalg.generic (Q (i,k), K (j,k), S (i,j) in/out). Each
 /// stored (i, j) becomes a vector dot product of two contiguous rows,
@@ -908,20 +844,11 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
     Value depth = rewriter.createOrFold<tensor::DimOp>(
         loc, q, indexConstant(rewriter, loc, 1));
 
-    // With a static depth of at most kMaxRowVectors vectors (attention heads
-    // have 64 or 128), row i of Q is loaded once per row and kept in
-    // registers across the row's entries.
-    constexpr int64_t kMaxRowVectors = 16;
+    // Row i of Q in registers across the row's entries when the depth allows
+    // (RowDots), the entries' dot products reduced in groups.
     int64_t staticDepth = cast<RankedTensorType>(q.getType()).getDimSize(1);
-    bool qInRegisters = !ShapedType::isDynamic(staticDepth) &&
-                        staticDepth <= kMaxRowVectors * int64_t(lanes);
-    auto vectorType = VectorType::get({lanes}, elementType);
-    Value zero = arith::ConstantOp::create(
-        rewriter, loc, vectorType,
-        DenseElementsAttr::get(vectorType, rewriter.getZeroAttr(elementType)));
-    constexpr unsigned kMaxGroup = 8;
-    unsigned group =
-        llvm::isPowerOf2_32(lanes) ? std::min(lanes, kMaxGroup) : 1;
+    RowDots dots({qBuffer}, {kBuffer}, depth, staticDepth, lanes, elementType);
+    unsigned group = dots.group();
 
     forEachParallel(
         rewriter, loc, rows,
@@ -932,97 +859,41 @@ struct CsrSddmmPattern : public OpRewritePattern<linalg::GenericOp> {
               arith::AddIOp::create(nb, nl, row, indexConstant(nb, nl, 1));
           Value end =
               toIndex(nb, nl, memref::LoadOp::create(nb, nl, positions, next));
-
-          // Row i of Q, vector by vector; the last one masked if partial.
-          SmallVector<std::pair<Value, Value>> qRow; // (column, vector)
-          Value tailMask;
-          if (qInRegisters) {
-            for (int64_t column = 0; column < staticDepth; column += lanes) {
-              Value at = indexConstant(nb, nl, column);
-              if (column + int64_t(lanes) <= staticDepth) {
-                qRow.push_back(
-                    {at, vector::LoadOp::create(nb, nl, vectorType, qBuffer,
-                                                ValueRange{row, at})});
-                continue;
-              }
-              tailMask = vector::ConstantMaskOp::create(
-                  nb, nl, VectorType::get({lanes}, nb.getI1Type()),
-                  ArrayRef<int64_t>{staticDepth - column});
-              qRow.push_back({at, vector::MaskedLoadOp::create(
-                                      nb, nl, vectorType, qBuffer,
-                                      ValueRange{row, at}, tailMask, zero)});
-            }
-          }
-
-          // Q row i times K row `column`, lane by lane (sum the lanes for the
-          // dot product).
-          auto rowProducts = [&](OpBuilder &eb, Location el, Value column) {
-            Value accumulator = zero;
-            for (auto [index, qPart] : llvm::enumerate(qRow)) {
-              auto [at, qVector] = qPart;
-              bool last = index + 1 == qRow.size();
-              Value kVector =
-                  last && tailMask
-                      ? vector::MaskedLoadOp::create(
-                            eb, el, vectorType, kBuffer, ValueRange{column, at},
-                            tailMask, zero)
-                            .getResult()
-                      : vector::LoadOp::create(eb, el, vectorType, kBuffer,
-                                               ValueRange{column, at})
-                            .getResult();
-              accumulator =
-                  vector::FMAOp::create(eb, el, qVector, kVector, accumulator);
-            }
-            return accumulator;
+          dots.setRow(nb, nl, row);
+          auto columnOf = [&](OpBuilder &eb, Location el, Value entry) {
+            return toIndex(eb, el,
+                           memref::LoadOp::create(eb, el, coordinates, entry));
           };
 
-          // Entries in groups of `group`: their lane sums are reduced together
-          // (sumLanesOfEach) and stored as one vector. One horizontal reduction
-          // per entry was most of the time (perf annotate: its shuffle/add
-          // chain, serial per entry, took ~80% of the samples).
+          // Entries in groups, each group's scores stored as one vector.
           Value groupEnd = begin;
-          if (qInRegisters && group > 1) {
-            Value width = indexConstant(nb, nl, group);
-            Value count = arith::SubIOp::create(nb, nl, end, begin);
-            groupEnd = arith::AddIOp::create(
-                nb, nl, begin,
-                arith::MulIOp::create(
-                    nb, nl, arith::DivUIOp::create(nb, nl, count, width),
-                    width));
+          if (dots.inRegisters() && group > 1) {
+            groupEnd =
+                wholeStepsEnd(nb, nl, begin, end, indexConstant(nb, nl, group));
             scf::ForOp::create(
-                nb, nl, begin, groupEnd, width, ValueRange{},
+                nb, nl, begin, groupEnd, indexConstant(nb, nl, group),
+                ValueRange{},
                 [&](OpBuilder &gb, Location gl, Value first, ValueRange) {
-                  SmallVector<Value> products;
-                  for (unsigned g = 0; g < group; ++g) {
-                    Value entry = arith::AddIOp::create(
-                        gb, gl, first, indexConstant(gb, gl, g));
-                    Value column = toIndex(
-                        gb, gl,
-                        memref::LoadOp::create(gb, gl, coordinates, entry));
-                    products.push_back(rowProducts(gb, gl, column));
-                  }
+                  SmallVector<Value> columns;
+                  for (unsigned g = 0; g < group; ++g)
+                    columns.push_back(
+                        columnOf(gb, gl,
+                                 arith::AddIOp::create(
+                                     gb, gl, first, indexConstant(gb, gl, g))));
                   vector::StoreOp::create(gb, gl,
-                                          sumLanesOfEach(gb, gl, products),
+                                          dots.groupDots(gb, gl, columns),
                                           values, ValueRange{first});
                   scf::YieldOp::create(gb, gl);
                 });
           }
 
+          // The rest one entry at a time.
           scf::ForOp::create(
               nb, nl, groupEnd, end, indexConstant(nb, nl, 1), ValueRange{},
               [&](OpBuilder &eb, Location el, Value entry, ValueRange) {
-                Value column = toIndex(
-                    eb, el, memref::LoadOp::create(eb, el, coordinates, entry));
-                Value dot;
-                if (qInRegisters) {
-                  dot = vector::ReductionOp::create(
-                      eb, el, vector::CombiningKind::ADD,
-                      rowProducts(eb, el, column));
-                } else {
-                  dot = emitDenseRowDot(eb, el, qBuffer, row, kBuffer, column,
-                                        depth, lanes, elementType);
-                }
-                memref::StoreOp::create(eb, el, dot, values, ValueRange{entry});
+                memref::StoreOp::create(
+                    eb, el, dots.dot(eb, el, columnOf(eb, el, entry)), values,
+                    ValueRange{entry});
                 scf::YieldOp::create(eb, el);
               });
         },

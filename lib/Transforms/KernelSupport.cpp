@@ -470,9 +470,17 @@ Value emitLaneSums(
     FloatType elementType,
     function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
         accumulate) {
-  auto vectorType = VectorType::get({lanes}, elementType);
+  return emitLaneReduction(
+      b, loc, begin, end, lanes,
+      zeroVector(b, loc, VectorType::get({lanes}, elementType)), accumulate);
+}
+
+Value emitLaneReduction(
+    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
+    Value initial,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
+        accumulate) {
   auto maskType = VectorType::get({lanes}, b.getI1Type());
-  Value zero = zeroVector(b, loc, vectorType);
   Value allTrue = arith::ConstantOp::create(
       b, loc, maskType, DenseElementsAttr::get(maskType, true));
   Value width = indexConstant(b, loc, lanes);
@@ -481,7 +489,7 @@ Value emitLaneSums(
       b, loc, arith::DivUIOp::create(b, loc, count, width), width);
   Value fullEnd = arith::AddIOp::create(b, loc, begin, full);
   auto loop = scf::ForOp::create(
-      b, loc, begin, fullEnd, width, ValueRange{zero},
+      b, loc, begin, fullEnd, width, ValueRange{initial},
       [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulator) {
         scf::YieldOp::create(lb, ll,
                              accumulate(lb, ll, k, allTrue, accumulator[0]));
@@ -565,6 +573,135 @@ Value flattenBuffer(OpBuilder &b, Location loc, Value buffer) {
   auto all = llvm::to_vector<2>(llvm::seq<int64_t>(0, type.getRank()));
   return memref::CollapseShapeOp::create(
       b, loc, buffer, ArrayRef<ReassociationIndices>{all});
+}
+
+Value sumLanesOfEach(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
+  // Lanes 2i + 2i+1 of x ++ y for the first `width` lanes of it, summed.
+  auto addAdjacentLanes = [&](Value x, Value y, int64_t width) -> Value {
+    SmallVector<int64_t> evens, odds;
+    for (int64_t lane = 0; lane < width; lane += 2) {
+      evens.push_back(lane);
+      odds.push_back(lane + 1);
+    }
+    return arith::AddFOp::create(b, loc,
+                                 vector::ShuffleOp::create(b, loc, x, y, evens),
+                                 vector::ShuffleOp::create(b, loc, x, y, odds));
+  };
+  auto widthOf = [](Value v) {
+    return cast<VectorType>(v.getType()).getNumElements();
+  };
+  SmallVector<Value> level(parts);
+  while (level.size() > 1) {
+    SmallVector<Value> next;
+    for (size_t index = 0; index < level.size(); index += 2)
+      next.push_back(addAdjacentLanes(level[index], level[index + 1],
+                                      2 * widthOf(level[index])));
+    level = std::move(next);
+  }
+  Value sums = level.front();
+  while (widthOf(sums) > int64_t(parts.size()))
+    sums = addAdjacentLanes(sums, sums, widthOf(sums));
+  return sums;
+}
+
+SmallVector<Value> broadcastMultiplyAdd(OpBuilder &b, Location loc,
+                                        Value scalar, Value bFlat, Value base,
+                                        unsigned lanes, Value mask,
+                                        ValueRange accumulators) {
+  auto vectorType = VectorType::get({lanes}, scalar.getType());
+  Value broadcast = vector::BroadcastOp::create(b, loc, vectorType, scalar);
+  SmallVector<Value> updated;
+  for (auto [v, accumulator] : llvm::enumerate(accumulators)) {
+    Value at = v == 0 ? base
+                      : arith::AddIOp::create(b, loc, base,
+                                              indexConstant(b, loc, v * lanes))
+                            .getResult();
+    updated.push_back(vector::FMAOp::create(
+        b, loc, broadcast, loadVector(b, loc, vectorType, bFlat, {at}, mask),
+        accumulator));
+  }
+  return updated;
+}
+
+RowDots::RowDots(MatrixRows x, MatrixRows y, Value depth, int64_t staticDepth,
+                 unsigned lanes, FloatType elementType)
+    : x(x), y(y), depth(depth), staticDepth(staticDepth), lanes(lanes),
+      elementType(elementType),
+      registers(!ShapedType::isDynamic(staticDepth) &&
+                staticDepth <= kMaxRowVectors * int64_t(lanes)) {}
+
+unsigned RowDots::group() const {
+  constexpr unsigned kMaxGroup = 8;
+  return llvm::isPowerOf2_32(lanes) ? std::min(lanes, kMaxGroup) : 1;
+}
+
+Value RowDots::load(OpBuilder &b, Location loc, const MatrixRows &rows,
+                    Value row, Value column, Value mask) const {
+  auto vectorType = VectorType::get({lanes}, elementType);
+  if (rows.flat)
+    return loadVector(b, loc, vectorType, rows.buffer,
+                      {b.createOrFold<arith::AddIOp>(loc, row, column)}, mask);
+  return loadVector(b, loc, vectorType, rows.buffer, {row, column}, mask);
+}
+
+void RowDots::setRow(OpBuilder &b, Location loc, Value row) {
+  xRow = row;
+  xVectors.clear();
+  tailMask = Value();
+  if (!registers)
+    return;
+  for (int64_t column = 0; column < staticDepth; column += lanes) {
+    Value at = indexConstant(b, loc, column);
+    if (column + int64_t(lanes) > staticDepth)
+      tailMask = vector::ConstantMaskOp::create(
+          b, loc, VectorType::get({lanes}, b.getI1Type()),
+          ArrayRef<int64_t>{staticDepth - column});
+    xVectors.push_back(
+        {at, load(b, loc, x, row, at,
+                  column + int64_t(lanes) > staticDepth ? tailMask : Value())});
+  }
+}
+
+Value RowDots::laneProducts(OpBuilder &b, Location loc, Value yRow) const {
+  assert(registers && "X's row is not in registers");
+  Value accumulator = zeroVector(b, loc, VectorType::get({lanes}, elementType));
+  for (auto [index, part] : llvm::enumerate(xVectors)) {
+    auto [at, xVector] = part;
+    bool last = index + 1 == xVectors.size();
+    Value yVector = load(b, loc, y, yRow, at, last ? tailMask : Value());
+    accumulator = vector::FMAOp::create(b, loc, xVector, yVector, accumulator);
+  }
+  return accumulator;
+}
+
+Value RowDots::dot(OpBuilder &b, Location loc, Value yRow) const {
+  if (registers)
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                       laneProducts(b, loc, yRow));
+  // Full vectors over the depth, a masked tail, one horizontal reduction.
+  return emitVectorSum(b, loc, indexConstant(b, loc, 0), depth, lanes,
+                       elementType,
+                       [&](OpBuilder &lb, Location ll, Value k, Value mask,
+                           Value accumulator) -> Value {
+                         return vector::FMAOp::create(
+                             lb, ll, load(lb, ll, x, xRow, k, mask),
+                             load(lb, ll, y, yRow, k, mask), accumulator);
+                       });
+}
+
+Value RowDots::groupDots(OpBuilder &b, Location loc,
+                         ArrayRef<Value> yRows) const {
+  if (registers && yRows.size() > 1) {
+    SmallVector<Value> products;
+    for (Value yRow : yRows)
+      products.push_back(laneProducts(b, loc, yRow));
+    return sumLanesOfEach(b, loc, products);
+  }
+  SmallVector<Value> dots;
+  for (Value yRow : yRows)
+    dots.push_back(dot(b, loc, yRow));
+  return vector::FromElementsOp::create(
+      b, loc, VectorType::get({int64_t(yRows.size())}, elementType), dots);
 }
 
 } // namespace mlir::sparse_opt::kernels

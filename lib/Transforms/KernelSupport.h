@@ -293,6 +293,14 @@ Value emitLaneSums(
     FloatType elementType,
     function_ref<Value(OpBuilder &, Location, Value, Value, Value)> accumulate);
 
+/// emitLaneSums with another start than zero (`initial`, a vector of
+/// `lanes`), e.g. -inf for a maximum; masked-off lanes must leave the
+/// accumulator as it is.
+Value emitLaneReduction(
+    OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
+    Value initial,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> accumulate);
+
 /// emitLaneSums, then one horizontal reduction: the sum itself.
 Value emitVectorSum(
     OpBuilder &b, Location loc, Value begin, Value end, unsigned lanes,
@@ -442,6 +450,77 @@ std::pair<Value, Value> flattenRowMajor(OpBuilder &b, Location loc,
 /// An identity-layout buffer of any rank as a 1-D buffer of its elements in
 /// row-major order.
 Value flattenBuffer(OpBuilder &b, Location loc, Value buffer);
+
+/// The lane sums of each of `parts` (G vectors of W lanes, G <= W, both
+/// powers of two) as one vector of G: pairs are folded with even/odd lane
+/// shuffles until one vector holds G groups of W/G partial sums, which are
+/// then folded within the vector. G - 1 + log2(W/G) shuffle pairs and adds
+/// for G sums instead of log2(W) each.
+Value sumLanesOfEach(OpBuilder &b, Location loc, ArrayRef<Value> parts);
+
+/// `accumulators[v] + splat(scalar) * B[base + v * lanes : ...]` for each
+/// v: one stored value of an SpMM row tile against its B row, which starts
+/// at `base` in the flattened B `bFlat` (the tile's vectors then sit at
+/// constant offsets from one index). With a `mask`, one masked vector whose
+/// masked-off lanes are not read.
+SmallVector<Value> broadcastMultiplyAdd(OpBuilder &b, Location loc,
+                                        Value scalar, Value bFlat, Value base,
+                                        unsigned lanes, Value mask,
+                                        ValueRange accumulators);
+
+/// Rows of a row-major matrix with unit stride along the row: in a 2-D
+/// buffer a row is named by its index, in a flattened buffer (`flat`) by
+/// the index of its first element.
+struct MatrixRows {
+  Value buffer;
+  bool flat = false;
+};
+
+/// Dot products of one row of X with rows of Y over a common depth: the
+/// scores of SDDMM (sparse-opt-csr-kernels) and of sparse attention
+/// (sparse-opt-sparse-attention). With a static depth of at most
+/// kMaxRowVectors vectors (attention heads have 64 or 128), X's row is
+/// loaded once into registers, the last vector masked, and kept across
+/// the products; several products are then reduced together
+/// (groupDots), since one horizontal reduction per product was most of
+/// the time of an SDDMM (perf annotate: ~80% of the samples).
+class RowDots {
+public:
+  static constexpr int64_t kMaxRowVectors = 16;
+
+  RowDots(MatrixRows x, MatrixRows y, Value depth, int64_t staticDepth,
+          unsigned lanes, FloatType elementType);
+
+  /// Whether X's row is held in registers (static, small enough depth).
+  bool inRegisters() const { return registers; }
+  /// Products reduced together by groupDots: min(lanes, 8) when lanes is a
+  /// power of two, else 1.
+  unsigned group() const;
+
+  /// Takes row `row` of X: loaded into registers when inRegisters().
+  void setRow(OpBuilder &b, Location loc, Value row);
+  /// The lane-wise products of X's row and Y's row `yRow`, summed over the
+  /// depth's vectors (its lanes sum to the dot product); inRegisters only.
+  Value laneProducts(OpBuilder &b, Location loc, Value yRow) const;
+  /// The dot product of X's row with Y's row `yRow`.
+  Value dot(OpBuilder &b, Location loc, Value yRow) const;
+  /// The dot products with each of `yRows` (group() of them) as one vector.
+  Value groupDots(OpBuilder &b, Location loc, ArrayRef<Value> yRows) const;
+
+private:
+  Value load(OpBuilder &b, Location loc, const MatrixRows &rows, Value row,
+             Value column, Value mask) const;
+
+  MatrixRows x, y;
+  Value depth;
+  int64_t staticDepth;
+  unsigned lanes;
+  FloatType elementType;
+  bool registers;
+  Value xRow;
+  SmallVector<std::pair<Value, Value>> xVectors; // (column, vector)
+  Value tailMask;
+};
 
 } // namespace mlir::sparse_opt::kernels
 

@@ -178,6 +178,97 @@ def test_bert_mask_hides_padding():
     assert not np.allclose(first[0, -1], second[0, -1])
 
 
+def test_attention_patterns():
+    window = models.attention_pattern("window:2", 16)
+    i, j = np.indices((16, 16))
+    np.testing.assert_array_equal(window, np.abs(i - j) <= 2)
+    bigbird = models.attention_pattern("bigbird:window=1,global=2,random=3",
+                                       32, seed=5)
+    assert bigbird[:2].all() and bigbird[:, :2].all()
+    band = np.abs(np.subtract.outer(np.arange(32), np.arange(32))) <= 1
+    assert (bigbird[band]).all()
+    # Three random keys per non-global query beyond its window and the
+    # global ones.
+    extra = bigbird & ~band
+    extra[:, :2] = False
+    assert (extra[2:].sum(axis=1) == 3).all()
+    # Deterministic in the seed, another seed another draw.
+    np.testing.assert_array_equal(
+        bigbird, models.attention_pattern("bigbird:window=1,global=2,random=3",
+                                          32, seed=5))
+    assert (bigbird != models.attention_pattern(
+        "bigbird:window=1,global=2,random=3", 32, seed=6)).any()
+    # Blocks: the block pattern, each allowed block a square.
+    blocks = models.attention_pattern("bigbird:block=4,window=1,global=1", 32)
+    coarse = models.attention_pattern("bigbird:window=1,global=1", 8)
+    np.testing.assert_array_equal(blocks, np.kron(coarse, np.ones((4, 4))))
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("window", "expected 'window:W'"), ("dilated:3", "unknown kind"),
+    ("window:-1", "window must be a non-negative integer"),
+    ("bigbird:window=1,stride=2", "KEY one of window, global"),
+    ("bigbird:block=3,window=1", "not a multiple of block 3"),
+    ("bigbird:global=9", "9 global blocks of 8"),
+])
+def test_attention_pattern_errors(spec, message):
+    with pytest.raises(ValueError, match=message):
+        models.attention_pattern(spec, 8)
+
+
+PATTERN = "bigbird:window=2,global=1,random=2"
+
+
+@pytest.mark.parametrize("variant", [
+    {}, {"attention_mask": "where"}, {"pattern_form": "where"},
+    {"attention_mask": "where", "pattern_form": "add"},
+    {"attention_mask": None}, {"attention_mask": None,
+                               "pattern_form": "where"}])
+def test_bert_attention_pattern_forms_agree(variant):
+    """The pattern's forms (added or Where, combined with the padding mask
+    or applied after it) compute the same function, and the pattern only
+    adds an initializer: every weight is the unpatterned model's."""
+    plain = models.build_bert(batch=2, **TINY_BERT)
+    reference = models.build_bert(batch=2, attention_pattern=PATTERN,
+                                  **TINY_BERT)
+    model = models.build_bert(batch=2, attention_pattern=PATTERN,
+                              **TINY_BERT, **variant)
+    check(model)
+    weights = {t.name: t.raw_data for t in plain.graph.initializer}
+    assert all(weights[t.name] == t.raw_data for t in model.graph.initializer
+               if t.name.endswith(("weight", "bias", "embeddings"))
+               and "attention_pattern" not in t.name)
+    pattern = [t for t in model.graph.initializer
+               if t.name.startswith("attention_pattern/")
+               and list(t.dims) == [16, 16]]
+    assert len(pattern) == 1
+    feeds = bert_feeds(reference, 2, 16, 500)
+    if variant.get("attention_mask", "add") is None:
+        feeds["attention_mask"][:] = 1
+    (expected,) = run(reference, feeds)
+    if variant.get("attention_mask", "add") is None:
+        del feeds["attention_mask"]
+    (hidden,) = run(model, feeds)
+    np.testing.assert_allclose(hidden, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_bert_attention_pattern_hides_keys():
+    """With one layer, a query sees only the keys its window allows."""
+    model = models.build_bert(**dict(TINY_BERT, num_layers=1),
+                              attention_pattern="window:2")
+    feeds = bert_feeds(model, 1, 16, 500)
+    feeds["attention_mask"][:] = 1
+    (first,) = run(model, feeds)
+    feeds["input_ids"] = feeds["input_ids"].copy()
+    feeds["input_ids"][0, 15] = (feeds["input_ids"][0, 15] + 1) % 500
+    (second,) = run(model, feeds)
+    np.testing.assert_allclose(first[0, :13], second[0, :13], rtol=1e-5,
+                               atol=1e-5)
+    assert not np.allclose(first[0, 13:], second[0, 13:])
+    with pytest.raises(ValueError, match="pattern_form needs"):
+        models.build_bert(pattern_form="add")
+
+
 def test_bert_base_shape_and_size():
     model = models.build_bert()
     onnx.checker.check_model(model)  # full_check copies 440 MB; skip it
@@ -257,6 +348,9 @@ def test_cli_dynamic_batch(tmp_path):
     (["bert", "--batch", "0"], "expected a positive integer"),
     (["vgg"], "invalid choice"),
     (["bert", "--hidden-size", "100"], "multiple of heads"),
+    (["bert", "--attention-pattern", "window:x"], "window must be a"),
+    (["mlp", "--attention-pattern", "window:2"],
+     "--attention-pattern does not apply to mlp"),
 ])
 def test_cli_errors(tmp_path, arguments, message):
     output = tmp_path / "m.onnx"

@@ -179,6 +179,18 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "panels of output rows of at most this many bytes, "
                      "each just before its product (0: whole)"),
       llvm::cl::init(262144)};
+  // Attention with a constant sparse mask (sparse-opt-sparse-attention).
+  PassOptions::Option<bool> sparseAttention{
+      *this, "sparse-attention",
+      llvm::cl::desc("Compute attention with a constant mask over the mask's "
+                     "pattern (SDDMM, masked softmax, SpMM) when it is "
+                     "sparse enough (sparse-opt-sparse-attention)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<double> sparseAttentionMaxDensity{
+      *this, "sparse-attention-max-density",
+      llvm::cl::desc("Attention masks allowing more than this share of the "
+                     "scores stay dense"),
+      llvm::cl::init(0.5)};
   // Storage formats of constant weights (sparse-opt-select-weight-formats).
   PassOptions::Option<std::string> weightFormats{
       *this, "weight-formats",

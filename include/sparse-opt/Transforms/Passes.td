@@ -256,6 +256,125 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
   ];
 }
 
+def SparseOptSparseAttention
+    : Pass<"sparse-opt-sparse-attention", "func::FuncOp"> {
+  let summary = "Compute attention with a static sparse mask over the mask's "
+                "pattern only (SDDMM, masked softmax, SpMM)";
+  let description = [{
+    Attention whose scores carry a constant mask (a local window, global
+    tokens, random keys: BigBird / Longformer style) computes the dense
+    Q K^T, the softmax over every key, and P V, although the mask leaves
+    only a fraction of the scores. This pass finds such attention on linalg
+    tensors and computes, for each query, only its allowed keys: the
+    scores of those keys (SDDMM over the mask's CSR pattern, which is a
+    compile-time constant), the softmax over them (max, exp, sum) and their
+    probabilities times V's rows (SpMM), fused per query row. No dense
+    score matrix remains.
+
+    What is matched, walking back from the context product:
+
+    ```
+    context = P V       linalg.batch_matmul (3-D) or linalg.matmul (2-D)
+    P = softmax(X)      over the last dimension: linalg.softmax, or the
+                        importer's max / sub / exp / sum / div generics
+    X = terms(S)        elementwise linalg.generic ops, in any order but
+                        no scale after a mask:
+                          S * c, S / c       (c a scalar constant)
+                          S + bias           bias: a sum of a constant
+                                             [.., q, k] mask, run-time key
+                                             masks, scalar constants
+                          select(cond, S, c) cond: a conjunction of a
+                                             constant i1 mask and run-time
+                                             key masks; c <= masked-bias
+    S = Q K^T           batch_matmul / matmul of Q and K^T, or with the
+                        maps of Q (K^T)^T (K given as [.., keys, depth])
+    ```
+
+    with batch reshapes (`tensor.collapse_shape` / `expand_shape` of the
+    leading dimensions) anywhere between. Exactly one operand of the terms
+    is a (non-splat) constant: the mask. Its allowed entries are those
+    above `masked-bias` (additive) or true (select); it must be the same
+    for every batch and head (a broadcast). Q, K and V are found through
+    the importer's head transposes (`linalg.transpose` of
+    [batch, seq, heads, depth] to [batch, heads, seq, depth]), Q's rows
+    read in place (K and V packed, see below; K given as K^T by a user
+    transposed). This is what `sparse-import-onnx` emits for the BERT
+    builder's `attention_pattern` (python/sparse_opt/models) and what a
+    user can write in MLIR with `linalg.softmax`; the scores product may
+    carry `sparse_opt.attention = "sparse"` (rewrite whatever the density)
+    or `"dense"` (never).
+
+    Run-time key masks (the padding mask, [batch, 1, 1, keys], added or
+    selected, alone or combined with the constant mask once for all layers
+    as exporters build the extended mask) are applied to the stored scores
+    inside the masked softmax. A query whose stored keys the run-time masks
+    all hide (a query in the padding whose window covers only padding), or
+    whose mask row is empty, has a softmax over every key in the dense
+    graph: such rows are detected at run time (their largest score is at
+    or below masked-bias / 2) and computed densely, so results match the
+    dense graph for every input. This assumes, like the dense graph's mask
+    itself, that scores and unmasked biases stay within +-|masked-bias| / 2.
+
+    Left dense (with `remarks`, a remark says why): masks allowing more
+    than `max-density` of the scores (a sparse row costs more per score
+    than a dense product; with the default, 0.5, the kernel still beats
+    both the dense pipeline and onnxruntime's dense attention at sequence
+    512-1024, whose crossover lies at 0.6-0.7; docs/performance.md),
+    probabilities or scores used elsewhere, run-time terms that depend on
+    the query, masks that differ per head, more than one constant mask,
+    scales after a mask, other element types or dynamic shapes, and, with
+    run-time masks, an additive mask whose hidden entries differ (the dense
+    fallback row needs their value).
+
+    The kernel: rows (batch x heads x queries) run as an `scf.parallel`
+    loop (serially below `min-parallel-work` vector steps, as in
+    `sparse-opt-csr-kernels`). Per row, Q's row is held in registers (head
+    depths up to 16 vectors) and the stored keys' dot products are reduced
+    in groups of 8 (`RowDots`, shared with the CSR SDDMM kernel); the terms
+    are applied to each group as vectors (run-time masks gathered at the
+    keys); the scores go to a stack buffer of the longest mask row; exp is
+    a polynomial on vectors; the probabilities times V accumulate in
+    register tiles of `n-tile` vectors along V's depth, scaled by
+    1 / sum once when stored. K and V are packed head by head once per
+    call when a head's rows are not adjacent (the importer's layout puts
+    them heads x depth apart, which maps them to a fraction of the L2
+    sets); the next row's Q row and leading key are prefetched; the
+    context goes straight into the heads' merge (the transpose after P V)
+    when one follows. The mask's positions and coordinates are i32
+    constants (read-only globals in the library).
+  }];
+  let options = [
+    Option<"maxDensity", "max-density", "double", /*default=*/"0.5",
+           "Masks allowing more than this share of the scores stay dense "
+           "(0..1)">,
+    Option<"maskedBias", "masked-bias", "double", /*default=*/"-10000.0",
+           "Added mask values at or below this hide a key; selects must "
+           "replace scores by such a value (negative)">,
+    Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
+           "Lanes per vector for 32-bit elements (scaled for other widths); "
+           "0 disables the rewrite">,
+    Option<"nTile", "n-tile", "unsigned", /*default=*/"8",
+           "Vectors per register tile along V's depth (a power of two)">,
+    Option<"minParallelWork", "min-parallel-work", "unsigned",
+           /*default=*/"16384",
+           "Vector steps per call from which the rows run on OpenMP "
+           "threads; smaller calls run serially (0: always parallel)">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for each attention rewritten, and for each "
+           "attention left dense with the reason">,
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::bufferization::BufferizationDialect",
+    "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect",
+    "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::tensor::TensorDialect",
+    "mlir::vector::VectorDialect",
+  ];
+}
+
 def SparseOptBsrKernels : Pass<"sparse-opt-bsr-kernels", "func::FuncOp"> {
   let summary = "Generate vector loops for BSR x dense products (SpMM, SpMV)";
   let description = [{

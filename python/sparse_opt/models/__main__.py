@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     bert.add_argument("--attention-mask", choices=["add", "where", "none"])
     bert.add_argument("--no-token-type-ids", action="store_true")
     bert.add_argument("--shape-ops", choices=["static", "dynamic"])
+    bert.add_argument("--attention-pattern", metavar="SPEC",
+                      help="static sparse attention pattern, e.g. window:64 "
+                           "or bigbird:window=64,global=2,random=3")
+    bert.add_argument("--pattern-form", choices=["add", "where"],
+                      help="how the pattern mask is applied (the padding "
+                           "mask's form)")
     return parser
 
 
@@ -101,6 +107,8 @@ _OPTIONS = {
     "layer_norm": {"bert": "layer_norm"},
     "attention_mask": {"bert": "attention_mask"},
     "shape_ops": {"bert": "shape_ops"},
+    "attention_pattern": {"bert": "attention_pattern"},
+    "pattern_form": {"bert": "pattern_form"},
 }
 
 
