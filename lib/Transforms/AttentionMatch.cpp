@@ -29,6 +29,14 @@ using namespace mlir;
 using namespace mlir::sparse_opt;
 using namespace mlir::sparse_opt::attention;
 
+SmallVector<int64_t>
+mlir::sparse_opt::attention::identityStrides(RankedTensorType type) {
+  SmallVector<int64_t> strides(type.getRank(), 1);
+  for (int64_t d = type.getRank() - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * type.getDimSize(d + 1);
+  return strides;
+}
+
 SmallVector<int64_t> OperandView::shape() const {
   ArrayRef<int64_t> sizes = sourceType().getShape();
   SmallVector<int64_t> logical;
@@ -197,14 +205,6 @@ TypedAttr scalarIn(linalg::GenericOp generic, Value value) {
   return {};
 }
 
-/// Static identity-layout strides of `type`.
-SmallVector<int64_t> stridesOf(RankedTensorType type) {
-  SmallVector<int64_t> strides(type.getRank(), 1);
-  for (int64_t d = type.getRank() - 2; d >= 0; --d)
-    strides[d] = strides[d + 1] * type.getDimSize(d + 1);
-  return strides;
-}
-
 /// Coefficients of the iteration dimensions in the linear index of
 /// `tensor` read through `map` (a broadcast: dimensions and zeros).
 FailureOr<SmallVector<int64_t>> linearCoefficients(Value tensor,
@@ -213,7 +213,7 @@ FailureOr<SmallVector<int64_t>> linearCoefficients(Value tensor,
   if (!map.isProjectedPermutation(/*allowZeroInResults=*/true) ||
       map.getNumResults() != unsigned(type.getRank()))
     return failure();
-  SmallVector<int64_t> strides = stridesOf(type);
+  SmallVector<int64_t> strides = identityStrides(type);
   SmallVector<int64_t> coefficients(map.getNumDims(), 0);
   for (auto [result, expr] : llvm::enumerate(map.getResults()))
     if (auto dim = dyn_cast<AffineDimExpr>(expr))

@@ -133,6 +133,9 @@ struct AttentionMatch {
   bool hasRuntimeMasks() const { return !leaves.empty(); }
 };
 
+/// The strides of a static tensor of `type` with the identity layout.
+SmallVector<int64_t> identityStrides(RankedTensorType type);
+
 /// The attribute by which a user forces ("sparse") or forbids ("dense")
 /// the rewrite of one attention, on its scores product Q K^T.
 constexpr llvm::StringLiteral kAttentionAttrName = "sparse_opt.attention";

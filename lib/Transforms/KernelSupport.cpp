@@ -630,7 +630,7 @@ RowDots::RowDots(MatrixRows x, MatrixRows y, Value depth, int64_t staticDepth,
       registers(!ShapedType::isDynamic(staticDepth) &&
                 staticDepth <= kMaxRowVectors * int64_t(lanes)) {}
 
-unsigned RowDots::group() const {
+unsigned RowDots::groupFor(unsigned lanes) {
   constexpr unsigned kMaxGroup = 8;
   return llvm::isPowerOf2_32(lanes) ? std::min(lanes, kMaxGroup) : 1;
 }

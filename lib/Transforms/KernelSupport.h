@@ -495,7 +495,8 @@ public:
   bool inRegisters() const { return registers; }
   /// Products reduced together by groupDots: min(lanes, 8) when lanes is a
   /// power of two, else 1.
-  unsigned group() const;
+  unsigned group() const { return groupFor(lanes); }
+  static unsigned groupFor(unsigned lanes);
 
   /// Takes row `row` of X: loaded into registers when inRegisters().
   void setRow(OpBuilder &b, Location loc, Value row);

@@ -30,8 +30,6 @@
 
 #include "llvm/Support/FormatVariadic.h"
 
-#include <map>
-
 namespace mlir::sparse_opt {
 #define GEN_PASS_DEF_SPARSEOPTSPARSEATTENTION
 #include "sparse-opt/Transforms/Passes.h.inc"
@@ -65,9 +63,7 @@ public:
                   SmallVectorImpl<Operation *> &exponentials)
       : m(match), options(options), exponentials(exponentials),
         lanes(lanesFor(options.lanesFor32Bit, match.elementType)),
-        group(RowDots(MatrixRows(), MatrixRows(), Value(), match.depth, lanes,
-                      match.elementType)
-                  .group()) {}
+        group(RowDots::groupFor(lanes)) {}
 
   void emit(PatternRewriter &rewriter);
 
@@ -75,7 +71,7 @@ private:
   /// Per row: the stored scores (mask entries [begin, end)) and where the
   /// row's operands start.
   struct Row {
-    Value row, query, begin, end, count;
+    Value query, begin, count;
     Value keyBatch, valueBatch, output;
     SmallVector<Value> leafBases;
     Value scores; // stack buffer of the stored entries' masked scores
@@ -183,9 +179,7 @@ RowsBuffer AttentionKernel::rowsOf(PatternRewriter &rewriter, Location loc,
 /// `permutation` of a tensor of `type` with the identity layout.
 RowsBuffer AttentionKernel::stridedRows(ArrayRef<int64_t> permutation,
                                         RankedTensorType type) {
-  SmallVector<int64_t> strides(type.getRank(), 1);
-  for (int64_t d = type.getRank() - 2; d >= 0; --d)
-    strides[d] = strides[d + 1] * type.getDimSize(d + 1);
+  SmallVector<int64_t> strides = identityStrides(type);
   RowsBuffer rows;
   for (size_t l = 0; l + 2 < permutation.size(); ++l) {
     rows.batchShape.push_back(type.getDimSize(permutation[l]));
@@ -365,7 +359,6 @@ void AttentionKernel::prefetchNextRow(OpBuilder &b, Location loc, Value row) {
 
 void AttentionKernel::emitRow(OpBuilder &b, Location loc, Value row) {
   Row r;
-  r.row = row;
   Value queries = indexConstant(b, loc, m.queries);
   Value batch = b.createOrFold<arith::DivUIOp>(loc, row, queries);
   r.query = b.createOrFold<arith::RemUIOp>(loc, row, queries);
@@ -386,12 +379,12 @@ void AttentionKernel::emitRow(OpBuilder &b, Location loc, Value row) {
     r.leafBases.push_back(
         linear(b, loc, batch, leaf.batchShape, leaf.batchCoefficients));
   r.begin = toIndex(b, loc, memref::LoadOp::create(b, loc, positions, r.query));
-  r.end = toIndex(
+  Value end = toIndex(
       b, loc,
       memref::LoadOp::create(b, loc, positions,
                              ValueRange{arith::AddIOp::create(
                                  b, loc, r.query, indexConstant(b, loc, 1))}));
-  r.count = arith::SubIOp::create(b, loc, r.end, r.begin);
+  r.count = arith::SubIOp::create(b, loc, end, r.begin);
   // The row's scores on the stack: the longest mask row, rounded up to
   // whole vectors.
   int64_t vector = std::max(lanes, group);
