@@ -5,7 +5,7 @@ sparse_opt.prune, compiled by sparse-compile once per weight-format choice
 onnxruntime on the same inputs, every output checked against onnxruntime.
 
     bench/model.py [--model bert] [--sparsity 0.9] [--prune magnitude]
-                   [--formats dense,csr] [--threads 1,2] [--repeat 10]
+                   [--formats dense,csr] [--threads 1,2] [--repeat 10] [--rounds 1]
                    [--model-option layers=4 ...]
 
 --formats lists `weight-formats` values of the pipeline (dense, csr, auto,
@@ -80,6 +80,10 @@ def main():
                              "pipeline options (e.g. direct=conv-to-matmul=none)")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="rounds over all variants, each variant's best "
+                             "kept (interleaves them, so that a burst of "
+                             "load on the machine does not decide a ratio)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     os.environ.update(benchmark_environment())
@@ -140,7 +144,7 @@ def main():
               file=sys.stderr)
     print(f"\n{args.model} {options}, pruned ({args.prune}"
           f"{'' if args.prune in ('nm', 'none') else f' to {args.sparsity}'}), "
-          f"best of {args.repeat}; the machine is shared, so ratios are "
+          f"best of {args.repeat} x {args.rounds} rounds; the machine is shared, so ratios are "
           f"indicative\n")
     auto_vs = "auto" in compiled and {"dense", "csr"} <= set(compiled)
     print("| threads | onnxruntime ms | "
@@ -161,7 +165,11 @@ def main():
                     sys.exit(f"error: {name} output differs from onnxruntime "
                              f"beyond {tolerances}")
                 error = max(error, float(np.abs(actual - want).max()))
-            timed[name] = best_of(args.repeat, lambda: model.run(inputs))
+        for _ in range(args.rounds):
+            for name, model in compiled.items():
+                model.library.num_threads = threads
+                seconds = best_of(args.repeat, lambda: model.run(inputs))
+                timed[name] = min(timed.get(name, seconds), seconds)
         row = [f"{threads}", f"{reference[threads] * 1e3:.2f}"]
         row += [f"{timed[name] * 1e3:.2f}" for name in compiled]
         row += [f"{reference[threads] / timed[name]:.2f}x"

@@ -11,6 +11,8 @@ non-negative least squares on relative errors; writes it as the JSON
   scripts/calibrate.py -o cost-models/x86-64-avx512.json
   scripts/calibrate.py -o avx2.json --target-cpu haswell
   scripts/calibrate.py -o /tmp/quick.json --quick        # ~1 minute, tests
+  scripts/calibrate.py -o m.json --samples m.csv         # keep the samples
+  scripts/calibrate.py -o m.json --refit m.csv           # fit them again
 
 What is measured, each kernel compiled by sparse-compile from a module with
 the weight as a constant (as the ONNX importer leaves it) and called through
@@ -32,7 +34,10 @@ numpy:
 Weights are random with a fixed seed: CSR uniformly sparse, BSR R x C whole
 random blocks, N:M exactly N random non-zeros per group of M. Every time is
 the best of --repeat calls after a warm-up call (fewer when calls are slow,
---budget). The machine's load distorts the numbers: calibrate on a quiet
+--budget). Before each timed call the caches are flushed (and the harness's
+own call path warmed again): inside a model whose weights exceed the caches,
+a layer's weight comes from memory, not from the call before
+(--warm-weights times repeated calls instead). The machine's load distorts the numbers: calibrate on a quiet
 machine.
 """
 
@@ -68,8 +73,10 @@ FIT_FEATURES = {
                           "stored_outer_miss"],
                "matrix": ["calls", "rows", "stored", "stored_vectors",
                           "stored_vectors_l1_miss", "stored_vectors_l2_miss",
-                          "stored_vectors_outer_miss", "stored_tiles",
-                          "output_vectors"]},
+                          "stored_vectors_outer_miss",
+                          "stored_vectors_k_blocked",
+                          "stored_vectors_k_blocked_outer_miss",
+                          "stored_tiles", "output_vectors"]},
 }
 # Candidates for the effective capacity beyond L2 (outer_cache_bytes): the
 # one whose fits have the smallest errors is kept.
@@ -141,6 +148,25 @@ def miss_share(cache_bytes, data_bytes):
     return 1.0 - cache_bytes / data_bytes if data_bytes > cache_bytes else 0.0
 
 
+# Non-zeros per row and K block from which the SpMM kernels run K-blocked
+# (CostModel.cpp, kKBlockMinStoredPerRow; the kernels' k-block-min-nonzeros).
+K_BLOCK_MIN_STORED_PER_ROW = 10
+
+
+def k_blocked(fmt, stored, rows, cols, n, kernels):
+    """Whether a sparse SpMM runs K-blocked (CostModel::kBlocking): a full
+    column tile, K deeper than a K block (the calibrated tile's B panel in
+    half of L1) and enough stored values per row and K block."""
+    if fmt[0] == "dense":
+        return False
+    lanes, tile = kernels["lanes"], kernels["n_tile"]
+    block = max(8, kernels["l1d_bytes"] // 2 // (tile * lanes * 4))
+    block = 1 << (block.bit_length() - 1)
+    per_row = stored / max(1, rows) * block / max(1, cols)
+    return (n >= tile * lanes and cols > block and
+            per_row >= K_BLOCK_MIN_STORED_PER_ROW)
+
+
 def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
     """Every feature of the vocabulary for a product of a rows x cols
     weight stored as `fmt` (a parse_format tuple) times N columns."""
@@ -154,6 +180,7 @@ def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
     weight_bytes, operand_bytes = 4.0 * stored, 4.0 * cols * n
     l1, l2 = float(kernels["l1d_bytes"]), float(kernels["l2_bytes"])
     outer = float(kernels["outer_cache_bytes"])
+    blocked = k_blocked(fmt, stored, rows, cols, n, kernels)
     return {
         "calls": 1.0, "rows": float(kernel_rows), "stored": stored,
         "stored_l1_miss": stored * miss_share(l1, weight_bytes),
@@ -170,6 +197,10 @@ def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
             stored * vectors * miss_share(l2, operand_bytes),
         "stored_vectors_outer_miss":
             stored * vectors * miss_share(outer, operand_bytes),
+        "stored_vectors_k_blocked": stored * vectors if blocked else 0.0,
+        "stored_vectors_k_blocked_outer_miss":
+            stored * vectors * miss_share(outer, weight_bytes)
+            if blocked else 0.0,
         "stored_tiles": stored * column_tiles(n, lanes, tile),
         "outputs": float(rows) * n, "output_vectors": float(rows) * vectors,
         "inputs": float(cols) * n,
@@ -177,7 +208,8 @@ def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
 
 
 def data_caches():
-    """(L1 data, L2) bytes per core, from Linux's sysfs."""
+    """(L1 data, L2, last level) bytes, from Linux's sysfs (L1 and L2 per
+    core; the last level as cpu0 sees it, shared or not)."""
     sizes = {}
     base = "/sys/devices/system/cpu/cpu0/cache"
     try:
@@ -197,7 +229,7 @@ def data_caches():
         sys.exit(f"error: cannot read the cache sizes from {base}: {error}")
     if 1 not in sizes or 2 not in sizes:
         sys.exit(f"error: {base} names no L1 data or L2 cache")
-    return sizes[1], sizes[2]
+    return sizes[1], sizes[2], sizes[max(sizes)]
 
 
 def predict(fit, values):
@@ -299,6 +331,14 @@ class Calibration:
             sys.exit(f"error: {error}")
         self.rng = np.random.default_rng(args.seed)
         self.compiled = 0
+        # Read before each timed call unless --warm-weights: 1.5 x the last
+        # level cache, so that the call finds its weight in memory, as a
+        # layer of a model larger than the caches does (the other layers
+        # evicted it since its last call).
+        last_level = data_caches()[2]
+        self.evictor = (None if args.warm_weights else
+                        np.ones(max(3 * last_level // 2, 8 << 20) // 4,
+                                np.float32))
         # (library path, [sample dicts it is timed for]) in plan order.
         self.libraries = []
 
@@ -349,7 +389,7 @@ class Calibration:
                       if f.startswith("+"))
         bits = 512 if "avx512f" in enabled else 256 if "avx" in enabled \
             else 128
-        l1, l2 = data_caches()
+        l1, l2, _ = data_caches()
         return dict(cpu=cpu.group(1), triple=triple.group(1) if triple else "",
                     features=features.group(1), vector_bits=bits,
                     l1d_bytes=l1, l2_bytes=l2)
@@ -419,6 +459,7 @@ class Calibration:
 """, "dense")
         sample = dict(shape=(1, 8), seconds=math.inf)
         self.libraries.append((path, [sample]))
+        self.identity_path = path
         return sample
 
     def prepare_transposes(self):
@@ -480,11 +521,22 @@ class Calibration:
                     serial_call_seconds=best["serial"],
                     kernel="csr 64x128 sparsity 0.9 N 8")
 
+    def evict(self, rewarm):
+        """Unless --warm-weights: flushes the caches, then calls `rewarm`
+        (the harness's identity entry), which brings back the interpreter,
+        ctypes and runtime paths of a call; the weight, the kernel's code
+        and the operands stay out of the caches."""
+        if self.evictor is not None:
+            self.evictor.sum()
+            rewarm()
+
     def time_all(self, rounds):
         """Times every prepared sample in `rounds` rounds: best of --repeat
         calls after a warm-up (fewer past --budget seconds), the best over
-        the rounds kept."""
+        the rounds kept; each timed call after evict()."""
         repeat = self.args.repeat or self.plan["repeat"]
+        identity = self.open(self.identity_path)
+        rewarm = identity.bind("layer", np.zeros((1, 8), np.float32))
         for index in range(rounds):
             started = time.time()
             for path, timed in self.libraries:
@@ -495,6 +547,8 @@ class Calibration:
                     call()
                     spent = 0.0
                     for attempt in range(repeat):
+                        if path != self.identity_path:
+                            self.evict(rewarm)
                         start = time.perf_counter()
                         call()
                         elapsed = time.perf_counter() - start
@@ -505,6 +559,7 @@ class Calibration:
                 library.close()
             print(f"  timing round {index + 1}/{rounds}: "
                   f"{time.time() - started:.0f} s", file=sys.stderr)
+        identity.close()
 
 
 def nnls(a, b, iterations=500):
@@ -609,6 +664,183 @@ def predicted(model, sample, kernels):
     return seconds
 
 
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec="seconds")
+
+
+def revision():
+    try:
+        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
+                               "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def kernel_parameters(target, n_tile=8):
+    """What the features need of the target and the kernels (as
+    CostModel.cpp reads them from the file)."""
+    return dict(lanes=target["vector_bits"] // 32, n_tile=n_tile,
+                accumulator_registers=16 if target["vector_bits"] >= 512
+                else 8, l1d_bytes=target["l1d_bytes"],
+                l2_bytes=target["l2_bytes"])
+
+
+def fitted_model(target, kernels, samples, transpose_pairs, validating):
+    """The model file's fits, checks and target for timed samples (harness
+    overhead already taken off); returns it with the kernel parameters
+    (the fitted outer cache added) and the validation rows."""
+    transposes = [dict(n=right["n"], rows=right["rows"], cols=right["cols"],
+                       seconds=max(right["seconds"] - left["seconds"], 0.0),
+                       layer_seconds=right["seconds"])
+                  for left, right in transpose_pairs]
+    kernels, transpose, formats = fit_with_outer_cache(samples, transposes,
+                                                       kernels)
+    model = {
+        "sparse_opt_cost_model": 1,
+        "target": dict(target, outer_cache_bytes=kernels["outer_cache_bytes"]),
+        "kernels": {"n_tile": kernels["n_tile"],
+                    "accumulator_registers": kernels["accumulator_registers"]},
+        "transpose": transpose,
+        "formats": formats,
+    }
+    validation = []
+    for sample in validating:
+        guess = predicted(model, sample, kernels)
+        validation.append(dict(
+            format=sample["format"], rows=sample["rows"],
+            cols=sample["cols"], n=sample["n"],
+            sparsity=round(sample["sparsity"], 4),
+            measured_seconds=sample["seconds"], predicted_seconds=guess,
+            error=abs(guess - sample["seconds"]) / sample["seconds"]))
+    # What this calibration predicts for one sample of each fit: the
+    # compiler re-computes them and rejects the file if it disagrees.
+    checks = []
+    for fmt_text, regimes in formats.items():
+        for regime in regimes:
+            sample = next(s for s in samples if s["format"] == fmt_text and
+                          (s["n"] == 1) == (regime == "vector"))
+            checks.append(dict(
+                format=fmt_text, rows=sample["rows"], cols=sample["cols"],
+                n=sample["n"], weight_on_right=sample["form"] != "left",
+                stored=sample["stored"], kernel_rows=sample["kernel_rows"],
+                seconds=predicted(model, sample, kernels)))
+    model["checks"] = checks
+    return model, kernels, validation
+
+
+def write_model(path, model):
+    with open(path, "w") as f:
+        json.dump(model, f, indent=1)
+        f.write("\n")
+
+
+# The samples file (--samples, read back by --refit): one timed product per
+# row; `role` says what it was timed for.
+SAMPLE_KEYS = ["role", "format", "form", "rows", "cols", "n", "sparsity",
+               "stored", "kernel_rows", "seconds"]
+
+
+def write_samples(path, samples, transpose_pairs, validating):
+    rows = [("product", s) for s in samples]
+    for left, right in transpose_pairs:
+        rows += [("transpose-left", left), ("transpose-right", right)]
+    rows += [("validation", s) for s in validating]
+    with open(path, "w") as f:
+        f.write(",".join(SAMPLE_KEYS) + "\n")
+        for role, s in rows:
+            f.write(",".join([role] + [str(s[k]) for k in SAMPLE_KEYS[1:]])
+                    + "\n")
+
+
+def read_samples(path):
+    """(products, transpose pairs, validation samples) of a samples file."""
+    kinds = dict(format=str, form=str, rows=int, cols=int, n=int,
+                 sparsity=float, stored=int, kernel_rows=int, seconds=float)
+    groups = {"product": [], "transpose-left": [], "transpose-right": [],
+              "validation": []}
+    try:
+        with open(path) as f:
+            header = f.readline().strip().split(",")
+            if header != SAMPLE_KEYS:
+                sys.exit(f"error: {path}: expected the columns "
+                         f"{','.join(SAMPLE_KEYS)}, found {','.join(header)}")
+            for number, line in enumerate(f, start=2):
+                fields = line.strip().split(",")
+                if len(fields) != len(SAMPLE_KEYS) or \
+                        fields[0] not in groups:
+                    sys.exit(f"error: {path}:{number}: expected "
+                             f"{len(SAMPLE_KEYS)} fields, the first one of "
+                             f"{', '.join(groups)}")
+                try:
+                    sample = {k: kinds[k](v) for k, v in
+                              zip(SAMPLE_KEYS[1:], fields[1:])}
+                    parse_format(sample["format"])
+                except ValueError as error:
+                    sys.exit(f"error: {path}:{number}: {error}")
+                groups[fields[0]].append(sample)
+    except OSError as error:
+        sys.exit(f"error: cannot read the samples: {error}")
+    if len(groups["transpose-left"]) != len(groups["transpose-right"]):
+        sys.exit(f"error: {path}: transpose-left and transpose-right rows "
+                 f"must pair up")
+    if not groups["product"]:
+        sys.exit(f"error: {path} has no product samples")
+    return (groups["product"],
+            list(zip(groups["transpose-left"], groups["transpose-right"])),
+            groups["validation"])
+
+
+def refit(args):
+    """--refit SAMPLES: fits the model file -o FILE (which must exist: its
+    target and fork/join cost are kept) again to the samples a calibration
+    wrote, without measuring; for changes to the features."""
+    try:
+        with open(args.output) as f:
+            model = json.load(f)
+    except (OSError, ValueError) as error:
+        sys.exit(f"error: --refit needs an existing model file: {error}")
+    if model.get("sparse_opt_cost_model") != 1:
+        sys.exit(f"error: {args.output} is not a sparse-opt cost model")
+    samples, transpose_pairs, validating = read_samples(args.refit)
+    target = model["target"]
+    fitted, kernels, validation = fitted_model(
+        target, kernel_parameters(target, model["kernels"]["n_tile"]),
+        samples, transpose_pairs, validating)
+    for key in ("parallel", "calibration"):
+        if key in model:
+            fitted[key] = model[key]
+    calibration = fitted.setdefault("calibration", {})
+    calibration["validation"] = validation
+    calibration["refit"] = dict(
+        command=" ".join(["scripts/calibrate.py"] + sys.argv[1:]),
+        date=now(), revision=revision())
+    write_model(args.output, fitted)
+    print(f"refitted {args.output} to {len(samples)} products of "
+          f"{args.refit}", file=sys.stderr)
+    summarize(fitted, kernels, validation)
+
+
+def summarize(model, kernels, validation):
+    print(f"  outer cache: {kernels['outer_cache_bytes'] / 2**20:g} MiB "
+          f"fits best", file=sys.stderr)
+    transpose = model["transpose"]
+    print(f"  transposes: {transpose['samples']} samples, median error "
+          f"{transpose['median_error']:.1%} of the layer, max "
+          f"{transpose['max_error']:.1%}", file=sys.stderr)
+    for fmt_text, regimes in model["formats"].items():
+        for regime, f in regimes.items():
+            print(f"  {fmt_text:9} {regime:6}: {f['samples']:3} samples, "
+                  f"median error {f['median_error']:.1%}, max "
+                  f"{f['max_error']:.1%}", file=sys.stderr)
+    for v in validation:
+        print(f"  validation {v['format']} X W {v['rows']}x{v['cols']} N = "
+              f"{v['n']}: measured {v['measured_seconds'] * 1e3:.3f} ms, "
+              f"predicted {v['predicted_seconds'] * 1e3:.3f} ms",
+              file=sys.stderr)
+
+
 def update_parallel(args):
     """--parallel-only: measures the fork/join cost and writes it into the
     model file -o FILE (which must exist), keeping everything else."""
@@ -630,11 +862,8 @@ def update_parallel(args):
     model["parallel"] = calibration.fork_join(max(args.parallel_threads, 2))
     model["parallel"]["command"] = " ".join(["scripts/calibrate.py"] +
                                             sys.argv[1:])
-    model["parallel"]["date"] = datetime.datetime.now(
-        datetime.timezone.utc).isoformat(timespec="seconds")
-    with open(args.output, "w") as f:
-        json.dump(model, f, indent=1)
-        f.write("\n")
+    model["parallel"]["date"] = now()
+    write_model(args.output, model)
     print(f"{args.output}: fork/join on {model['parallel']['threads']} "
           f"threads {model['parallel']['fork_join_seconds'] * 1e6:.2f} us "
           f"(parallel call {model['parallel']['parallel_call_seconds'] * 1e6:.2f}"
@@ -674,9 +903,18 @@ def main():
     parser.add_argument("--samples", help="also write the measurements as "
                                           "CSV here")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--warm-weights", action="store_true",
+                        help="time calls with the weight left in the caches "
+                             "by the call before (for models whose weights "
+                             "all fit in them); default: the caches are "
+                             "flushed before each timed call")
     parser.add_argument("--parallel-threads", type=int, default=2,
                         help="threads the OpenMP fork/join cost is measured "
                              "on (default 2)")
+    parser.add_argument("--refit", metavar="SAMPLES",
+                        help="fit the existing model -o FILE again to the "
+                             "samples file a calibration wrote (--samples), "
+                             "measuring nothing")
     parser.add_argument("--parallel-only", action="store_true",
                         help="measure only the fork/join cost (a few "
                              "seconds) and add it to the existing model "
@@ -686,6 +924,9 @@ def main():
         os.environ[BUILD_DIR_ENV] = args.build
     if args.parallel_only:
         update_parallel(args)
+        return
+    if args.refit:
+        refit(args)
         return
     plan = dict(QUICK if args.quick else FULL)
     if args.formats:
@@ -699,10 +940,7 @@ def main():
     started = time.time()
     calibration = Calibration(args, plan)
     target = calibration.target()
-    kernels = dict(lanes=target["vector_bits"] // 32, n_tile=8,
-                   accumulator_registers=16 if target["vector_bits"] >= 512
-                   else 8, l1d_bytes=target["l1d_bytes"],
-                   l2_bytes=target["l2_bytes"])
+    kernels = kernel_parameters(target)
     print(f"calibrating for {target['cpu']} ({target['vector_bits']}-bit "
           f"vectors), {args.threads} thread(s)", file=sys.stderr)
 
@@ -737,97 +975,31 @@ def main():
                                           for s in pair]:
         sample["seconds"] = max(sample["seconds"] - overhead["seconds"],
                                 1e-9)
-    transposes = [dict(n=right["n"], rows=right["rows"], cols=right["cols"],
-                       seconds=max(right["seconds"] - left["seconds"], 0.0),
-                       layer_seconds=right["seconds"])
-                  for left, right in transpose_pairs]
-
-    kernels, transpose, formats = fit_with_outer_cache(samples, transposes,
-                                                       kernels)
-    target["outer_cache_bytes"] = kernels["outer_cache_bytes"]
-    model = {
-        "sparse_opt_cost_model": 1,
-        "target": target,
-        "kernels": {"n_tile": kernels["n_tile"],
-                    "accumulator_registers": kernels["accumulator_registers"]},
-        "transpose": transpose,
-        "formats": formats,
-    }
-
-    validation = []
-    for sample in validating:
-        guess = predicted(model, sample, kernels)
-        validation.append(dict(
-            format=sample["format"], rows=sample["rows"],
-            cols=sample["cols"], n=sample["n"],
-            sparsity=round(sample["sparsity"], 4),
-            measured_seconds=sample["seconds"], predicted_seconds=guess,
-            error=abs(guess - sample["seconds"]) / sample["seconds"]))
-    # What this calibration predicts for one sample of each fit: the
-    # compiler re-computes them and rejects the file if it disagrees.
-    checks = []
-    for fmt_text, regimes in formats.items():
-        for regime in regimes:
-            sample = next(s for s in samples if s["format"] == fmt_text and
-                          (s["n"] == 1) == (regime == "vector"))
-            checks.append(dict(
-                format=fmt_text, rows=sample["rows"], cols=sample["cols"],
-                n=sample["n"], weight_on_right=sample["form"] != "left",
-                stored=sample["stored"], kernel_rows=sample["kernel_rows"],
-                seconds=predicted(model, sample, kernels)))
-    model["checks"] = checks
+    model, kernels, validation = fitted_model(
+        target, kernels, samples, transpose_pairs, validating)
     model["parallel"] = calibration.fork_join(max(args.parallel_threads, 2))
     print(f"  fork/join on {model['parallel']['threads']} threads: "
           f"{model['parallel']['fork_join_seconds'] * 1e6:.2f} us",
           file=sys.stderr)
-    try:
-        revision = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short",
-                                   "HEAD"], capture_output=True, text=True,
-                                  check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        revision = "unknown"
     model["calibration"] = dict(
         command=" ".join(["scripts/calibrate.py"] + sys.argv[1:]),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"),
-        host=platform.node(), revision=revision, threads=args.threads,
-        quick=args.quick, static_n=args.static_n,
+        date=now(), host=platform.node(), revision=revision(),
+        threads=args.threads, quick=args.quick, static_n=args.static_n,
+        weights="warm" if args.warm_weights else "cold",
         call_overhead_seconds=overhead["seconds"],
         libraries=calibration.compiled,
         samples=len(samples) + 2 * len(transpose_pairs) + len(validating),
         seconds=round(time.time() - started, 1), validation=validation)
-    with open(args.output, "w") as f:
-        json.dump(model, f, indent=1)
-        f.write("\n")
+    write_model(args.output, model)
     if args.samples:
-        keys = ["format", "form", "rows", "cols", "n", "sparsity", "stored",
-                "kernel_rows", "seconds"]
-        with open(args.samples, "w") as f:
-            f.write(",".join(keys) + "\n")
-            pairs = [s for pair in transpose_pairs for s in pair]
-            for s in samples + pairs + validating:
-                f.write(",".join(str(s[k]) for k in keys) + "\n")
+        write_samples(args.samples, samples, transpose_pairs, validating)
     print(f"  harness overhead per call: {overhead['seconds'] * 1e6:.1f} us "
           f"(taken off every sample)", file=sys.stderr)
-    print(f"  outer cache: {kernels['outer_cache_bytes'] / 2**20:g} MiB "
-          f"fits best", file=sys.stderr)
-    print(f"  transposes: {transpose['samples']} samples, median error "
-          f"{transpose['median_error']:.1%} of the layer, max "
-          f"{transpose['max_error']:.1%}", file=sys.stderr)
-    print(f"wrote {args.output}: {len(formats)} formats, "
+    print(f"wrote {args.output}: {len(model['formats'])} formats, "
           f"{model['calibration']['samples']} measurements, "
           f"{calibration.compiled} libraries, "
           f"{model['calibration']['seconds']:.0f} s", file=sys.stderr)
-    for fmt_text, regimes in formats.items():
-        for regime, f in regimes.items():
-            print(f"  {fmt_text:9} {regime:6}: {f['samples']:3} samples, "
-                  f"median error {f['median_error']:.1%}, max "
-                  f"{f['max_error']:.1%}", file=sys.stderr)
-    for v in validation:
-        print(f"  validation {v['format']} X W {v['rows']}x{v['cols']} N = "
-              f"{v['n']}: measured {v['measured_seconds'] * 1e3:.3f} ms, "
-              f"predicted {v['predicted_seconds'] * 1e3:.3f} ms",
-              file=sys.stderr)
+    summarize(model, kernels, validation)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,8 @@ constexpr llvm::StringRef kFeatureNames[] = {
     "stored_vectors_l1_miss",
     "stored_vectors_l2_miss",
     "stored_vectors_outer_miss",
+    "stored_vectors_k_blocked",
+    "stored_vectors_k_blocked_outer_miss",
     "stored_tiles",
     "outputs",
     "output_vectors",
@@ -420,6 +422,9 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
   double operandBytes = 4.0 * double(layer.cols) * double(layer.n);
   double l1 = double(measuredOn.l1Bytes), l2 = double(measuredOn.l2Bytes),
          outer = double(measuredOn.outerBytes);
+  auto kBlocked = [&] {
+    return !format.isDense() && kBlocking(footprint, layer).on();
+  };
   return dot(fit, [&](llvm::StringRef name) -> double {
     if (name == "calls")
       return 1;
@@ -449,6 +454,11 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
       return stored * double(vectors) * missShare(l2, operandBytes);
     if (name == "stored_vectors_outer_miss")
       return stored * double(vectors) * missShare(outer, operandBytes);
+    if (name == "stored_vectors_k_blocked")
+      return kBlocked() ? stored * double(vectors) : 0.0;
+    if (name == "stored_vectors_k_blocked_outer_miss")
+      return kBlocked() ? stored * double(vectors) * missShare(outer, weightBytes)
+                        : 0.0;
     if (name == "stored_tiles")
       return stored * double(columnTiles(layer.n, lanes, tile));
     if (name == "outputs")
@@ -513,6 +523,27 @@ std::string microseconds(double seconds) {
 }
 
 } // namespace
+
+// K blocking with the calibrated tile: when the rows are dense enough per K
+// block to pay for reloading their C tile (whether B fits L2 or not:
+// measured on constant weights, docs/cost-model.md). The K block's B panel
+// (k x tile x lanes x 4 bytes) takes half of L1.
+CostModel::KBlocking CostModel::kBlocking(const FormatFootprint &footprint,
+                                          const LayerShape &layer) const {
+  KBlocking blocking;
+  int64_t lanes = this->lanes();
+  uint64_t panelRow = uint64_t(tileVectors) * uint64_t(lanes) * 4;
+  blocking.rows = unsigned(llvm::bit_floor(std::max<uint64_t>(
+      8, measuredOn.l1Bytes / 2 / std::max<uint64_t>(1, panelRow))));
+  blocking.storedPerRow = double(footprint.storedValues) /
+                          double(std::max<int64_t>(1, layer.rows)) *
+                          double(blocking.rows) /
+                          double(std::max<int64_t>(1, layer.cols));
+  blocking.fullTile = layer.n >= int64_t(tileVectors) * lanes;
+  blocking.deep = layer.cols > int64_t(blocking.rows);
+  blocking.dense = blocking.storedPerRow >= kKBlockMinStoredPerRow;
+  return blocking;
+}
 
 KernelScheduleChoice CostModel::schedule(const WeightFormat &format,
                                          const FormatFootprint &footprint,
@@ -589,32 +620,22 @@ KernelScheduleChoice CostModel::schedule(const WeightFormat &format,
     return choice;
   }
 
-  // K blocking with the calibrated tile: when the rows are dense enough per
-  // K block to pay for reloading their C tile (whether B fits L2 or not:
-  // measured on constant weights, docs/cost-model.md). The K block's B panel
-  // (k x tile x lanes x 4 bytes) takes half of L1.
   int64_t vectors = llvm::divideCeil(layer.n, lanes);
-  uint64_t panelRow = uint64_t(tileVectors) * uint64_t(lanes) * 4;
-  unsigned kBlock = unsigned(llvm::bit_floor(std::max<uint64_t>(
-      8, measuredOn.l1Bytes / 2 / std::max<uint64_t>(1, panelRow))));
-  double perRow = double(footprint.storedValues) / double(layer.rows) *
-                  double(kBlock) / double(layer.cols);
-  bool fullTile = layer.n >= int64_t(tileVectors) * lanes;
-  bool deep = layer.cols > int64_t(kBlock);
-  bool dense = perRow >= kKBlockMinStoredPerRow;
-  bool on = fullTile && deep && dense;
-  choice.kBlock = on ? kBlock : 0;
-  if (!fullTile)
+  KBlocking blocking = kBlocking(footprint, layer);
+  bool on = blocking.on();
+  choice.kBlock = on ? blocking.rows : 0;
+  if (!blocking.fullTile)
     choice.kBlockReason = "off: N below one full tile";
-  else if (!deep)
+  else if (!blocking.deep)
     choice.kBlockReason =
-        llvm::formatv("off: K = {0} <= {1}", layer.cols, kBlock).str();
+        llvm::formatv("off: K = {0} <= {1}", layer.cols, blocking.rows).str();
   else
     choice.kBlockReason =
         llvm::formatv("{0}: {1:f1} stored per row and K block {2} {3:f0}",
-                      on ? llvm::formatv("{0} rows", kBlock).str()
+                      on ? llvm::formatv("{0} rows", blocking.rows).str()
                          : std::string("off"),
-                      perRow, dense ? ">=" : "<", kKBlockMinStoredPerRow)
+                      blocking.storedPerRow, blocking.dense ? ">=" : "<",
+                      kKBlockMinStoredPerRow)
             .str();
 
   // Column tile: the calibrated one (the register budget), K-blocked or

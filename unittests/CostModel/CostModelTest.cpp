@@ -194,6 +194,37 @@ TEST(CostModel, CacheMissFeatures) {
                    0.0);
 }
 
+TEST(CostModel, KBlockedFeatures) {
+  // L1 32 KiB: K blocks of 32 B rows (a tile's B panel, 8 vectors x 16
+  // lanes x 4 bytes per row, in half of L1). A 128 x 128 weight stored as
+  // 8192 values (32 KiB, half of it beyond the 16 KiB outer cache) has 16
+  // per row and K block: K-blocked with a full tile (N = 128), not below.
+  std::string text = modelText();
+  text.replace(text.find("\"l1d_bytes\": 1024"), 17, "\"l1d_bytes\": 32768");
+  text.insert(text.find("\"formats\": {") + 12, R"(
+    "nm:4:8": {"matrix": {"features": ["stored_vectors_k_blocked",
+                                       "stored_vectors_k_blocked_outer_miss"],
+                          "coefficients": [1e-9, 2e-9]}},)");
+  CostModel model = parsed(text);
+  LayerShape layer{128, 128, 128, false};
+  EXPECT_DOUBLE_EQ(*model.predict(format("nm:4:8"), {8192, 128}, layer),
+                   1e-9 * 8192 * 8 + 2e-9 * 8192 * 8 * 0.5);
+  EXPECT_EQ(model.schedule(format("nm:4:8"), {8192, 128}, layer, false).kBlock,
+            32u);
+  EXPECT_DOUBLE_EQ(
+      *model.predict(format("nm:4:8"), {8192, 128}, {128, 128, 127, false}),
+      0.0);
+  // 10 stored per row and K block is the threshold: 5120 values.
+  EXPECT_GT(*model.predict(format("nm:4:8"), {5120, 128}, layer), 0.0);
+  EXPECT_DOUBLE_EQ(*model.predict(format("nm:4:8"), {5119, 128}, layer), 0.0);
+  EXPECT_EQ(model.schedule(format("nm:4:8"), {5119, 128}, layer, false).kBlock,
+            0u);
+  // K no deeper than one block: not K-blocked.
+  EXPECT_DOUBLE_EQ(
+      *model.predict(format("nm:4:8"), {4096, 128}, {128, 32, 128, false}),
+      0.0);
+}
+
 TEST(CostModel, RecordedPredictionsMustMatch) {
   std::string check = R"(, "checks": [{"format": "csr", "rows": 64,
       "cols": 32, "n": 1, "weight_on_right": false, "stored": 100,

@@ -199,6 +199,20 @@ private:
     std::optional<LinearFit> vector, matrix;
   };
 
+  /// Whether the sparse SpMM kernels run `layer` K-blocked, and the test's
+  /// parts: the schedule's decision for a static N, the kernels' run-time
+  /// rule (the same test) for a dynamic one.
+  struct KBlocking {
+    /// B rows per K block: the calibrated tile's panel in half of L1.
+    unsigned rows = 0;
+    /// Stored values per weight row and K block.
+    double storedPerRow = 0;
+    bool fullTile = false, deep = false, dense = false;
+    bool on() const { return fullTile && deep && dense; }
+  };
+  KBlocking kBlocking(const FormatFootprint &footprint,
+                      const LayerShape &layer) const;
+
   double evaluate(const LinearFit &fit, const WeightFormat &format,
                   const FormatFootprint &footprint,
                   const LayerShape &layer) const;
