@@ -819,10 +819,40 @@ def refit(args):
     write_model(args.output, fitted)
     print(f"refitted {args.output} to {len(samples)} products of "
           f"{args.refit}", file=sys.stderr)
-    summarize(fitted, kernels, validation)
+    summarize(fitted, kernels, validation, samples)
 
 
-def summarize(model, kernels, validation):
+def choice_regrets(model, kernels, samples):
+    """How the model's choices over the calibration's own weights compare
+    with the measurements: for every shape and N, dense against CSR at each
+    sparsity, and at 0.5 against the N:M patterns too (which a 2:4 weight
+    could use); the measured time of the predicted-fastest candidate over
+    the measured fastest, one per choice."""
+    by_layer = {}
+    for s in samples:
+        key = (s["rows"], s["cols"], s["n"])
+        by_layer.setdefault(key, {})[(s["format"],
+                                      round(s["sparsity"], 2))] = s
+    regrets = []
+    for measured in by_layer.values():
+        dense = measured.get(("dense", 0.0))
+        if dense is None:
+            continue
+        for (fmt, sparsity), csr in measured.items():
+            if fmt != "csr":
+                continue
+            candidates = [dense, csr]
+            if sparsity == 0.5:
+                candidates += [s for (f, sp), s in measured.items()
+                               if f.startswith("nm:") and sp == 0.5]
+            chosen = min(candidates,
+                         key=lambda s: predicted(model, s, kernels))
+            best = min(s["seconds"] for s in candidates)
+            regrets.append(chosen["seconds"] / best)
+    return regrets
+
+
+def summarize(model, kernels, validation, samples):
     print(f"  outer cache: {kernels['outer_cache_bytes'] / 2**20:g} MiB "
           f"fits best", file=sys.stderr)
     transpose = model["transpose"]
@@ -834,6 +864,13 @@ def summarize(model, kernels, validation):
             print(f"  {fmt_text:9} {regime:6}: {f['samples']:3} samples, "
                   f"median error {f['median_error']:.1%}, max "
                   f"{f['max_error']:.1%}", file=sys.stderr)
+    regrets = choice_regrets(model, kernels, samples)
+    if regrets:
+        print(f"  choices over these weights: {len(regrets)}, "
+              f"{sum(r > 1.03 for r in regrets)} more than 3% slower than "
+              f"the best measured, worst {max(regrets):.2f}x, mean "
+              f"{math.exp(sum(map(math.log, regrets)) / len(regrets)):.3f}x",
+              file=sys.stderr)
     for v in validation:
         print(f"  validation {v['format']} X W {v['rows']}x{v['cols']} N = "
               f"{v['n']}: measured {v['measured_seconds'] * 1e3:.3f} ms, "
@@ -999,7 +1036,7 @@ def main():
           f"{model['calibration']['samples']} measurements, "
           f"{calibration.compiled} libraries, "
           f"{model['calibration']['seconds']:.0f} s", file=sys.stderr)
-    summarize(model, kernels, validation)
+    summarize(model, kernels, validation, samples)
 
 
 if __name__ == "__main__":
