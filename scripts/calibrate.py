@@ -34,10 +34,11 @@ numpy:
 Weights are random with a fixed seed: CSR uniformly sparse, BSR R x C whole
 random blocks, N:M exactly N random non-zeros per group of M. Every time is
 the best of --repeat calls after a warm-up call (fewer when calls are slow,
---budget). Before each timed call the caches are flushed (and the harness's
-own call path warmed again): inside a model whose weights exceed the caches,
-a layer's weight comes from memory, not from the call before
-(--warm-weights times repeated calls instead). The machine's load distorts the numbers: calibrate on a quiet
+--budget). Before each timed call the caches are flushed, then the
+harness's own call path and the operands are warmed again: inside a model
+whose weights exceed the caches, a layer's weight comes from memory, not
+from the call before, while its activations were just written by the layer
+before it (--warm-weights times repeated calls instead). The machine's load distorts the numbers: calibrate on a quiet
 machine.
 """
 
@@ -521,14 +522,18 @@ class Calibration:
                     serial_call_seconds=best["serial"],
                     kernel="csr 64x128 sparsity 0.9 N 8")
 
-    def evict(self, rewarm):
+    def evict(self, call, rewarm):
         """Unless --warm-weights: flushes the caches, then calls `rewarm`
         (the harness's identity entry), which brings back the interpreter,
-        ctypes and runtime paths of a call; the weight, the kernel's code
-        and the operands stay out of the caches."""
+        ctypes and runtime paths of a call, and reads the operands of
+        `call` (a bound entry) back, as a layer finds the activations the
+        layer before it wrote; the weight and the kernel's code stay out of
+        the caches."""
         if self.evictor is not None:
             self.evictor.sum()
             rewarm()
+            for operand in call.operands:
+                operand.sum()
 
     def time_all(self, rounds):
         """Times every prepared sample in `rounds` rounds: best of --repeat
@@ -548,7 +553,7 @@ class Calibration:
                     spent = 0.0
                     for attempt in range(repeat):
                         if path != self.identity_path:
-                            self.evict(rewarm)
+                            self.evict(call, rewarm)
                         start = time.perf_counter()
                         call()
                         elapsed = time.perf_counter() - start

@@ -119,7 +119,9 @@ class Library:
         kernel and frees its results without copying anything, for timing
         loops (the time of a call is then the kernel's plus a ctypes call).
         It keeps the library open's handle: close the library only after
-        the last call."""
+        the last call. The copies are the function's ``operands`` (a
+        list), e.g. to read them back into the caches between timed
+        calls."""
         function, _, signature, arguments = self._dense_entry(
             entry, arrays, "Library.bind")
         call = _dense_call.DenseCall(function, signature, arguments)
@@ -129,6 +131,7 @@ class Library:
             call.invoke()
             call.release()
 
+        run_once.operands = arguments
         return run_once
 
     def _dense_entry(self, entry: str, arrays, caller: str):

@@ -217,6 +217,10 @@ def test_bound_calls_free_their_results(library):
     a = np.ones((128, 6), dtype=np.float32)
     b = np.ones((6, 128), dtype=np.float32)
     call = library.bind("matmul", a, b)
+    # Its operands are private copies: changing a does not change them.
+    assert [o.shape for o in call.operands] == [(128, 6), (6, 128)]
+    a[0, 0] = 2
+    assert call.operands[0][0, 0] == 1
     for _ in range(20):
         call()
     before = resident_bytes()
