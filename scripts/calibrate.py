@@ -332,14 +332,7 @@ class Calibration:
             sys.exit(f"error: {error}")
         self.rng = np.random.default_rng(args.seed)
         self.compiled = 0
-        # Read before each timed call unless --warm-weights: 1.5 x the last
-        # level cache, so that the call finds its weight in memory, as a
-        # layer of a model larger than the caches does (the other layers
-        # evicted it since its last call).
-        last_level = data_caches()[2]
-        self.evictor = (None if args.warm_weights else
-                        np.ones(max(3 * last_level // 2, 8 << 20) // 4,
-                                np.float32))
+        self.evictor = None
         # (library path, [sample dicts it is timed for]) in plan order.
         self.libraries = []
 
@@ -540,6 +533,14 @@ class Calibration:
         calls after a warm-up (fewer past --budget seconds), the best over
         the rounds kept; each timed call after evict()."""
         repeat = self.args.repeat or self.plan["repeat"]
+        if not self.args.warm_weights:
+            # Read before each timed call: 1.5 x the last level cache, so
+            # that the call finds its weight in memory, as a layer of a
+            # model larger than the caches does (the other layers evicted
+            # it since its last call).
+            last_level = data_caches()[2]
+            self.evictor = np.ones(max(3 * last_level // 2, 8 << 20) // 4,
+                                   np.float32)
         identity = self.open(self.identity_path)
         rewarm = identity.bind("layer", np.zeros((1, 8), np.float32))
         for index in range(rounds):
@@ -735,6 +736,19 @@ def fitted_model(target, kernels, samples, transpose_pairs, validating):
     return model, kernels, validation
 
 
+def read_model(path, option):
+    """The existing model file `path` that `option` updates; exits with a
+    message if it cannot be read or is not a cost model."""
+    try:
+        with open(path) as f:
+            model = json.load(f)
+    except (OSError, ValueError) as error:
+        sys.exit(f"error: {option} needs an existing model file: {error}")
+    if model.get("sparse_opt_cost_model") != 1:
+        sys.exit(f"error: {path} is not a sparse-opt cost model")
+    return model
+
+
 def write_model(path, model):
     with open(path, "w") as f:
         json.dump(model, f, indent=1)
@@ -801,13 +815,7 @@ def refit(args):
     """--refit SAMPLES: fits the model file -o FILE (which must exist: its
     target and fork/join cost are kept) again to the samples a calibration
     wrote, without measuring; for changes to the features."""
-    try:
-        with open(args.output) as f:
-            model = json.load(f)
-    except (OSError, ValueError) as error:
-        sys.exit(f"error: --refit needs an existing model file: {error}")
-    if model.get("sparse_opt_cost_model") != 1:
-        sys.exit(f"error: {args.output} is not a sparse-opt cost model")
+    model = read_model(args.output, "--refit")
     samples, transpose_pairs, validating = read_samples(args.refit)
     target = model["target"]
     fitted, kernels, validation = fitted_model(
@@ -886,14 +894,7 @@ def summarize(model, kernels, validation, samples):
 def update_parallel(args):
     """--parallel-only: measures the fork/join cost and writes it into the
     model file -o FILE (which must exist), keeping everything else."""
-    try:
-        with open(args.output) as f:
-            model = json.load(f)
-    except (OSError, ValueError) as error:
-        sys.exit(f"error: --parallel-only needs an existing model file: "
-                 f"{error}")
-    if model.get("sparse_opt_cost_model") != 1:
-        sys.exit(f"error: {args.output} is not a sparse-opt cost model")
+    model = read_model(args.output, "--parallel-only")
     started = time.time()
     calibration = Calibration(args, dict(QUICK))
     target = calibration.target()

@@ -422,9 +422,7 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
   double operandBytes = 4.0 * double(layer.cols) * double(layer.n);
   double l1 = double(measuredOn.l1Bytes), l2 = double(measuredOn.l2Bytes),
          outer = double(measuredOn.outerBytes);
-  auto kBlocked = [&] {
-    return !format.isDense() && kBlocking(footprint, layer).on();
-  };
+  bool kBlocked = !format.isDense() && kBlocking(footprint, layer).on();
   return dot(fit, [&](llvm::StringRef name) -> double {
     if (name == "calls")
       return 1;
@@ -455,10 +453,10 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
     if (name == "stored_vectors_outer_miss")
       return stored * double(vectors) * missShare(outer, operandBytes);
     if (name == "stored_vectors_k_blocked")
-      return kBlocked() ? stored * double(vectors) : 0.0;
+      return kBlocked ? stored * double(vectors) : 0.0;
     if (name == "stored_vectors_k_blocked_outer_miss")
-      return kBlocked() ? stored * double(vectors) * missShare(outer, weightBytes)
-                        : 0.0;
+      return kBlocked ? stored * double(vectors) * missShare(outer, weightBytes)
+                      : 0.0;
     if (name == "stored_tiles")
       return stored * double(columnTiles(layer.n, lanes, tile));
     if (name == "outputs")
