@@ -36,6 +36,9 @@ Error linkSharedLibrary(ArrayRef<std::string> objects, StringRef output,
   add(sys::path::filename(output));
   for (const std::string &object : objects)
     add(object);
+  // The memref allocation functions (reuse-large-buffers); only referenced
+  // members are linked, none when the module calls malloc and free itself.
+  add(SPARSE_OPT_BUFFER_CACHE_LIBRARY);
   if (options.linkOpenMP) {
     add("-L" + Twine(SPARSE_OPT_OPENMP_LIBDIR));
     add("-rpath");

@@ -176,6 +176,10 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
 
+  // memref.alloc / dealloc as the library's allocation functions
+  // (lib/Runtime/BufferCache.c), or malloc and free.
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = options.reuseLargeBuffers;
   if (options.useOpenMP) {
     pm.addPass(createConvertSCFToOpenMPPass());
     SparseOptThreadControlOptions threadControl;
@@ -185,7 +189,7 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
     // convert-scf-to-openmp wraps parallel bodies in memref.alloca_scope,
     // which must be lowered while it still has a single block, i.e. before
     // scf-to-cf.
-    pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+    pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
   }
   pm.addNestedPass<func::FuncOp>(createSCFToControlFlowPass());
   ConvertVectorToLLVMPassOptions vectorToLLVM;
@@ -213,6 +217,10 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertComplexToLibm());
   // Again: the passes above can produce new vector ops.
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  // Without OpenMP the memref ops are still here (convert-to-llvm would
+  // lower them with malloc and free).
+  if (!options.useOpenMP)
+    pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

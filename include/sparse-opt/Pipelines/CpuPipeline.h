@@ -248,6 +248,13 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "enable-buffer-initialization",
       llvm::cl::desc("Zero-initialize buffers the sparsifier allocates"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> reuseLargeBuffers{
+      *this, "reuse-large-buffers",
+      llvm::cl::desc("Keep freed temporaries of 128 KiB and more for the "
+                     "next allocation they fit (the library's own allocation "
+                     "functions) instead of returning them to malloc, which "
+                     "page-faults such blocks in again on every call"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> createSparseDeallocs{
       *this, "create-sparse-deallocs",
       llvm::cl::desc("Free temporary buffers created by sparsification"),
