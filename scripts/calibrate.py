@@ -23,6 +23,8 @@ numpy:
   product our kernels run (`weight-formats=FORMAT` rewrites it in place);
 * dense: `X W` with X (N x cols) and W (cols x rows) constant, the form of
   a linear layer, compiled as the dense pipeline compiles it (not a BLAS);
+  at the convolution shapes (`wide_shapes`: small weights, N = 784 and
+  3136, dense and CSR only) `W B`, the form im2col products run in;
 * the transposes a sparse `X W` adds around the kernel, fitted as their
   own model: the time of a CSR `X W` minus that of the same weight as
   `W B`, for a few shapes;
@@ -104,6 +106,21 @@ FULL = dict(
     # leave its per-call and per-element costs confounded.
     dense_shapes=[(128, 128), (1024, 256), (256, 1024)],
     n=[1, 8, 32, 128, 256],
+    # Convolutions as im2col products at batch 1 (ResNet-50's 1x1 and 3x3
+    # filters at 56x56 and 28x28 outputs): small weights times many
+    # columns, (rows, cols, [N]), dense (as W B, the form convolutions run
+    # in) and `wide_formats` only. Whether such a layer is worth CSR is
+    # decided here: `n` stops at 256, and extrapolated to these N the fits
+    # kept 11 of ResNet-50's layers dense at 0.7 sparsity that run faster
+    # as CSR. Not BSR / N:M: fitted to these samples too, the BSR fits
+    # stored 25 of ResNet-50's 4x4-block weights as 4x1, and the whole
+    # model at 0.5 ran 1.09x instead of 1.27x faster than dense. Not B
+    # (cols x N) beyond 8 MB (128 x 1152 and 256 x 2304 at N = 3136): it
+    # comes from memory there, at costs these linear features do not
+    # follow (docs/cost-model.md, limits).
+    wide_shapes=[(64, 256, [784, 3136]), (64, 576, [784, 3136]),
+                 (128, 1152, [784]), (256, 2304, [784])],
+    wide_formats=["csr"],
     sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
     formats=["csr", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:16x1",
              "bsr:8x8", "nm:2:4", "nm:1:4", "nm:2:8", "nm:4:8"],
@@ -115,6 +132,8 @@ QUICK = dict(
     shapes=[(64, 128), (128, 64)],
     dense_shapes=[],
     n=[1, 16, 64],
+    wide_shapes=[],
+    wide_formats=[],
     sparsities=[0.5, 0.9],
     formats=["csr", "bsr:4x4", "nm:2:4"],
     transposes=[(128, 64)],
@@ -403,17 +422,17 @@ class Calibration:
                      f"{error.max():.3g}); not calibrating on it")
 
     def prepare_product(self, form, fmt_text, rows, cols, sparsity, samples,
-                        weight=None):
+                        weight=None, n_values=None):
         """Compiles and checks the product of a random rows x cols weight
         (or `weight`, a (values, stored) pair) in `fmt_text` (`form` as
-        kernel_source) for every N of the plan; appends a sample per N
-        (timed later)."""
+        kernel_source) for every N of `n_values` (default: the plan's);
+        appends a sample per N (timed later)."""
         fmt = parse_format(fmt_text)
         weight, stored = weight or random_weight(fmt, rows, cols, sparsity,
                                                  self.rng)
         kernel_rows = rows // fmt[1] if fmt[0] == "bsr" else rows
         weight64 = weight.astype(np.float64)
-        n_values = self.plan["n"]
+        n_values = n_values or self.plan["n"]
         for n_static in (n_values if self.args.static_n else [None]):
             path = self.compile(kernel_source(form, rows, cols, n_static,
                                               weight), fmt_text)
@@ -988,21 +1007,30 @@ def main():
           f"vectors), {args.threads} thread(s)", file=sys.stderr)
 
     samples = []
-    for rows, cols in plan["shapes"]:
-        calibration.prepare_product("right", "dense", rows, cols, 0.0,
-                                    samples)
-        for fmt_text in plan["formats"]:
+    # (rows, cols, N values, sparse formats, the dense product's form): the
+    # wide shapes are convolutions, which run as W B.
+    shapes = [(rows, cols, plan["n"], plan["formats"], "right")
+              for rows, cols in plan["shapes"]] + \
+        [(rows, cols, n_values, [f for f in plan["wide_formats"]
+                                 if f in plan["formats"]], "left")
+         for rows, cols, n_values in plan["wide_shapes"]]
+    for rows, cols, n_values, formats, dense_form in shapes:
+        calibration.prepare_product(dense_form, "dense", rows, cols, 0.0,
+                                    samples, n_values=n_values)
+        for fmt_text in formats:
             fmt = parse_format(fmt_text)
             if fmt[0] == "bsr" and (rows % fmt[1] or cols % fmt[2]):
                 continue
             if fmt[0] == "nm":
                 if cols % fmt[2] == 0:
                     calibration.prepare_product("left", fmt_text, rows, cols,
-                                                1 - fmt[1] / fmt[2], samples)
+                                                1 - fmt[1] / fmt[2], samples,
+                                                n_values=n_values)
                 continue
             for sparsity in plan["sparsities"]:
                 calibration.prepare_product("left", fmt_text, rows, cols,
-                                            sparsity, samples)
+                                            sparsity, samples,
+                                            n_values=n_values)
     for rows, cols in plan["dense_shapes"]:
         calibration.prepare_product("right", "dense", rows, cols, 0.0,
                                     samples)
