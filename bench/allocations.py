@@ -3,7 +3,7 @@
 option `reuse-large-buffers`): one model built by sparse_opt.models and
 pruned, compiled twice, each build timed in processes of its own that load
 nothing else, as an application's would, with its minor page faults per
-call (getrusage) and its outputs compared with the other build's (they must
+call and peak resident memory (getrusage) and its outputs compared with the other build's (they must
 be identical: only where the buffers come from differs).
 
     bench/allocations.py [--model resnet50] [--prune magnitude]
@@ -63,7 +63,9 @@ def child(spec_path):
         best = min(best, time.perf_counter() - start)
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     np.savez(spec["outputs"], **outputs)
-    print(json.dumps(dict(seconds=best, faults=faults / spec["repeat"])))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(dict(seconds=best, faults=faults / spec["repeat"],
+                          peak_mib=peak_mib)))
 
 
 def main():
@@ -111,6 +113,7 @@ def main():
         compiled.library.close()
     seconds = dict.fromkeys(VARIANTS, float("inf"))
     faults = dict.fromkeys(VARIANTS, 0.0)
+    peak = dict.fromkeys(VARIANTS, 0.0)
     for _ in range(args.rounds):
         for name in VARIANTS:
             done = subprocess.run(
@@ -121,6 +124,7 @@ def main():
             result = json.loads(done.stdout.splitlines()[-1])
             seconds[name] = min(seconds[name], result["seconds"])
             faults[name] = max(faults[name], result["faults"])
+            peak[name] = max(peak[name], result["peak_mib"])
     outputs = {name: np.load(os.path.join(work, f"{name}-out.npz"))
                for name in VARIANTS}
     for key in outputs["malloc"].files:
@@ -131,11 +135,12 @@ def main():
           f"weight-formats={args.formats}, {args.threads} thread(s), best of "
           f"{args.repeat} calls x {args.rounds} processes each; outputs "
           f"identical\n")
-    print("| build | ms per call | minor page faults per call |")
-    print("|---|---|---|")
+    print("| build | ms per call | minor page faults per call | peak "
+          "resident MiB |")
+    print("|---|---|---|---|")
     for name in VARIANTS:
         print(f"| {name} ({VARIANTS[name]}) | {seconds[name] * 1e3:.1f} | "
-              f"{faults[name]:.0f} |")
+              f"{faults[name]:.0f} | {peak[name]:.0f} |")
     print(f"\nreused vs malloc: {seconds['malloc'] / seconds['reused']:.2f}x")
 
 
