@@ -7,9 +7,10 @@
 // every malloc and unmaps it on free, or trims its heap, so a model's large
 // temporaries (im2col buffers, transposed activations) are page-faulted in
 // again on every call. Freed blocks of at least kCachedBytes are kept here
-// instead, in a few slots, and handed to the next allocation they fit, so a
-// call reuses the pages the call before faulted in. The blocks are malloc's
-// own: a result handed to the caller is still freed with free().
+// instead, up to kSlots of them, and handed to the next allocation they
+// fit, so a call reuses the pages the call before faulted in. The blocks
+// are malloc's own: a result handed to the caller is still freed with
+// free().
 //
 // Linked into each library with hidden visibility: every library has a
 // cache of its own, released when it is unloaded.
