@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from common import ROOT, benchmark_environment
+from common import PRUNINGS, ROOT, benchmark_environment
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -38,10 +38,6 @@ from sparse_opt.onnx_frontend import (CompiledModel, compile_onnx,  # noqa: E402
 
 VARIANTS = {"reused": "reuse-large-buffers=true",
             "malloc": "reuse-large-buffers=false"}
-PRUNINGS = {"magnitude": lambda s: dict(method="magnitude", sparsity=s),
-            "block": lambda s: dict(method="block", sparsity=s, block=(4, 4)),
-            "nm": lambda s: dict(method="nm", nm=(2, 4)),
-            "none": lambda s: None}
 
 
 def child(spec_path):
@@ -72,7 +68,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=sorted(models.BUILDERS),
                         default="resnet50")
-    parser.add_argument("--prune", choices=sorted(PRUNINGS),
+    parser.add_argument("--prune", choices=sorted(PRUNINGS) + ["none"],
                         default="magnitude")
     parser.add_argument("--sparsity", type=float, default=0.7)
     parser.add_argument("--formats", default="csr",
@@ -89,9 +85,8 @@ def main():
     os.environ.update(benchmark_environment())
     work = tempfile.mkdtemp(prefix="sparse-opt-allocations-")
     model = models.BUILDERS[args.model](seed=args.seed)
-    pruning = PRUNINGS[args.prune](args.sparsity)
-    if pruning:
-        prune.prune_model(model, **pruning)
+    if args.prune != "none":
+        prune.prune_model(model, **PRUNINGS[args.prune](args.sparsity))
     path = os.path.join(work, "model.onnx")
     models.save_model(model, path)
     inputs = random_inputs(path, seed=args.seed)

@@ -1,6 +1,6 @@
 """What the benchmark scripts share: the compared pipeline variants, the
-benchmark environment, the tools, best-of timing, geomeans and the CSV
-output."""
+whole-model prunings, the benchmark environment, the tools, best-of timing,
+geomeans and the CSV output."""
 
 import csv
 import math
@@ -14,6 +14,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = {
     "sparse-opt": "",
     "upstream": "sparse-kernels=false",
+}
+
+# How the whole-model benchmarks prune (sparse_opt.prune.prune_model's
+# arguments for a sparsity): unstructured, 4x4 blocks, 2:4.
+PRUNINGS = {
+    "magnitude": lambda s: dict(method="magnitude", sparsity=s),
+    "block": lambda s: dict(method="block", sparsity=s, block=(4, 4)),
+    "nm": lambda s: dict(method="nm", nm=(2, 4)),
 }
 
 

@@ -38,7 +38,8 @@ import time
 
 import numpy as np
 
-from common import ROOT, benchmark_environment, best_of, geomean, write_csv
+from common import (PRUNINGS, ROOT, benchmark_environment, best_of, geomean,
+                    write_csv)
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -49,11 +50,6 @@ from sparse_opt.onnx_frontend import (compile_onnx, random_inputs,  # noqa: E402
 # The project's models at their real sizes: batch 1, 224 x 224 images,
 # BERT-base at sequence 128.
 MODEL_OPTIONS = {"resnet50": {}, "mobilenetv2": {}, "bert": {}}
-PRUNINGS = {
-    "magnitude": lambda s: dict(method="magnitude", sparsity=s),
-    "block": lambda s: dict(method="block", sparsity=s, block=(4, 4)),
-    "nm": lambda s: dict(method="nm", nm=(2, 4)),
-}
 PIPELINES = {
     "dense": "weight-formats=dense",
     "csr": "weight-formats=csr weight-min-sparsity=0.3",

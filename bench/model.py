@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from common import ROOT, benchmark_environment, best_of
+from common import PRUNINGS, ROOT, benchmark_environment, best_of
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -70,7 +70,7 @@ def main():
     parser.add_argument("--model-option", action="append", default=[],
                         help="builder option KEY=VALUE (overrides defaults)")
     parser.add_argument("--sparsity", type=float, default=0.9)
-    parser.add_argument("--prune", choices=("magnitude", "nm", "block", "none"),
+    parser.add_argument("--prune", choices=sorted(PRUNINGS) + ["none"],
                         default="magnitude")
     parser.add_argument("--formats", default="dense,csr",
                         help="comma-separated weight-formats to compile "
@@ -94,13 +94,8 @@ def main():
     build = models.BUILDERS[args.model]
     work = tempfile.mkdtemp(prefix="sparse-opt-model-")
     model = build(seed=args.seed, **options)
-    pruning = {"magnitude": dict(method="magnitude", sparsity=args.sparsity),
-               "nm": dict(method="nm", nm=(2, 4)),
-               "block": dict(method="block", sparsity=args.sparsity,
-                             block=(4, 4)),
-               "none": None}[args.prune]
-    if pruning:
-        prune.prune_model(model, **pruning)
+    if args.prune != "none":
+        prune.prune_model(model, **PRUNINGS[args.prune](args.sparsity))
     pipelines = {}
     for name in (f for f in args.formats.split(",") if f):
         pipelines[name] = f"weight-formats={name}"
