@@ -186,11 +186,11 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
     threadControl.defaultNumThreads = options.numThreads;
     threadControl.symbolPrefix = options.symbolPrefix;
     pm.addPass(createSparseOptThreadControl(threadControl));
-    // convert-scf-to-openmp wraps parallel bodies in memref.alloca_scope,
-    // which must be lowered while it still has a single block, i.e. before
-    // scf-to-cf.
-    pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
   }
+  // Before scf-to-cf: convert-scf-to-openmp wraps parallel bodies in
+  // memref.alloca_scope, which must be lowered while it still has a single
+  // block.
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
   pm.addNestedPass<func::FuncOp>(createSCFToControlFlowPass());
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.reassociateFPReductions = options.reassociateFPReductions;
@@ -217,10 +217,6 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertComplexToLibm());
   // Again: the passes above can produce new vector ops.
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
-  // Without OpenMP the memref ops are still here (convert-to-llvm would
-  // lower them with malloc and free).
-  if (!options.useOpenMP)
-    pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
