@@ -1008,12 +1008,15 @@ def main():
 
     samples = []
     # (rows, cols, N values, sparse formats, the dense product's form): the
-    # wide shapes are convolutions, which run as W B.
+    # wide shapes are convolutions, which run as W B; the dense shapes are
+    # measured dense only.
     shapes = [(rows, cols, plan["n"], plan["formats"], "right")
               for rows, cols in plan["shapes"]] + \
         [(rows, cols, n_values, [f for f in plan["wide_formats"]
                                  if f in plan["formats"]], "left")
-         for rows, cols, n_values in plan["wide_shapes"]]
+         for rows, cols, n_values in plan["wide_shapes"]] + \
+        [(rows, cols, plan["n"], [], "right")
+         for rows, cols in plan["dense_shapes"]]
     for rows, cols, n_values, formats, dense_form in shapes:
         calibration.prepare_product(dense_form, "dense", rows, cols, 0.0,
                                     samples, n_values=n_values)
@@ -1031,9 +1034,6 @@ def main():
                 calibration.prepare_product("left", fmt_text, rows, cols,
                                             sparsity, samples,
                                             n_values=n_values)
-    for rows, cols in plan["dense_shapes"]:
-        calibration.prepare_product("right", "dense", rows, cols, 0.0,
-                                    samples)
     transpose_pairs = calibration.prepare_transposes()
     overhead = calibration.prepare_call_overhead()
     validating = []
