@@ -1,12 +1,13 @@
 """What the benchmark scripts share: the compared pipeline variants, the
 whole-model prunings, the benchmark environment, the tools, best-of timing,
-geomeans and the CSV output."""
+geomeans, the CSV output and calibrate.py's harness for single products."""
 
 import csv
 import math
 import os
 import sys
 import time
+import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -101,3 +102,18 @@ def speedup_plot(path, draw, *, title, xlabel, ylabel, legend_size=None):
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     print(f"\nplot: {path}")
+
+
+def product_harness(seed, repeat):
+    """scripts/calibrate.py as a module and a Calibration with its harness
+    (one thread, weights cold, operands warm, results checked against
+    numpy) for timing single products: prepare_product(...), then
+    prepare_call_overhead() and time_all(rounds)."""
+    sys.path.insert(0, os.path.join(ROOT, "scripts"))
+    import calibrate
+    # The harness reads these of calibrate.py's command-line arguments.
+    options = types.SimpleNamespace(
+        target_cpu="host", target_features="", threads=1, static_n=False,
+        repeat=repeat, warm_weights=False, budget=1.0, seed=seed)
+    calibrate.args = options
+    return calibrate, calibrate.Calibration(options, dict(calibrate.FULL))

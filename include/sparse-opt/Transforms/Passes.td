@@ -624,7 +624,11 @@ def SparseOptSelectWeightFormats
     dense, as CSR, as BSR for every block shape the cost model has a fit
     for and that tiles the weight (with the fill the weight analysis
     measures), and in every N:M pattern of the model it conforms to, and
-    rewrites the op to the fastest (docs/cost-model.md). N, the activation
+    rewrites the op to the fastest (docs/cost-model.md). A BSR shape is
+    passed over where a block of its rows and a multiple of its columns
+    stores the same values (a 4x4-block weight is not stored as 4x1): that
+    kernel does the same work over fewer blocks, which the fits, measured
+    on random blocks of each shape, do not rank reliably. N, the activation
     count, is X's row count (B's column count for a left weight, 1 for
     matvec); when dynamic, `dynamic-n`.
 
