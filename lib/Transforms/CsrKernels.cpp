@@ -564,8 +564,42 @@ private:
     SmallVector<Value> results;
     Value reached = end;
     if (!columnLimit) {
+      // A narrow tile takes `sets` non-zeros per step, each into its own
+      // accumulators (accumulatorSets), then the rest one at a time into
+      // their sum.
+      unsigned sets = accumulatorSets(options.nTile, vectors);
+      Value rest = begin;
+      if (sets > 1) {
+        SmallVector<Value> state(initial);
+        state.append((sets - 1) * vectors, zero);
+        Value step = indexConstant(b, loc, sets);
+        rest = wholeStepsEnd(b, loc, begin, end, step);
+        auto unrolled = scf::ForOp::create(
+            b, loc, begin, rest, step, state,
+            [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulators) {
+              SmallVector<Value> updated(accumulators);
+              for (unsigned set = 0; set < sets; ++set) {
+                Value at = set == 0 ? k
+                                    : arith::AddIOp::create(
+                                          lb, ll, k, indexConstant(lb, ll, set))
+                                          .getResult();
+                Value bRow = memref::LoadOp::create(lb, ll, p.coordinates, at);
+                MutableArrayRef<Value> own =
+                    MutableArrayRef<Value>(updated).slice(set * vectors,
+                                                          vectors);
+                llvm::copy(accumulate(lb, ll, at, bRow, own), own.begin());
+              }
+              scf::YieldOp::create(lb, ll, updated);
+            });
+        initial.assign(unrolled.getResults().begin(),
+                       std::next(unrolled.getResults().begin(), vectors));
+        for (unsigned set = 1; set < sets; ++set)
+          for (unsigned v = 0; v < vectors; ++v)
+            initial[v] = arith::AddFOp::create(
+                b, loc, initial[v], unrolled.getResult(set * vectors + v));
+      }
       auto loop = scf::ForOp::create(
-          b, loc, begin, end, c1, initial,
+          b, loc, rest, end, c1, initial,
           [&](OpBuilder &lb, Location ll, Value k, ValueRange accumulators) {
             Value bRow = memref::LoadOp::create(lb, ll, p.coordinates, k);
             scf::YieldOp::create(lb, ll, accumulate(lb, ll, k, bRow,

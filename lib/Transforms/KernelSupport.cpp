@@ -12,6 +12,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 
+#include <algorithm>
+
 namespace mlir::sparse_opt::kernels {
 
 bool isDenseTensor(Type type, int64_t rank, Type elementType) {
@@ -407,6 +409,10 @@ Value wholeStepsEnd(OpBuilder &b, Location loc, Value start, Value end,
   Value whole = arith::MulIOp::create(
       b, loc, arith::DivUIOp::create(b, loc, span, step), step);
   return b.createOrFold<arith::AddIOp>(loc, start, whole);
+}
+
+unsigned accumulatorSets(unsigned nTile, unsigned vectors) {
+  return std::clamp(nTile / std::max(1u, vectors), 1u, kMaxAccumulatorSets);
 }
 
 void emitColumnTiles(

@@ -275,6 +275,15 @@ void emitColumnTiles(
     unsigned nTile,
     function_ref<void(OpBuilder &, Location, Value, unsigned, Value)> emitTile);
 
+/// Independent accumulator sets for a register tile of `vectors` vectors
+/// whose full width is `nTile`: a narrower tile has too few accumulators to
+/// hide the multiply-add latency (each FMA waits for the one before on its
+/// vector), so its stored values go round robin into nTile / vectors sets
+/// of them, at most kMaxAccumulatorSets (beyond that the tile's loads, not
+/// the latency, bound it), summed after the loop.
+constexpr unsigned kMaxAccumulatorSets = 4;
+unsigned accumulatorSets(unsigned nTile, unsigned vectors);
+
 /// The part of emitColumnTiles after the full tiles: columns [column, cols)
 /// with one tile each of nTile/2, ..., 1 vectors where they fit, then one
 /// masked vector.

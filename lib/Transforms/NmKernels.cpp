@@ -284,7 +284,8 @@ private:
   /// each group's N kept values are unrolled: load its position, broadcast
   /// its value, FMA with the tile's vectors of B row group * M + position.
   /// The accumulators start from C, or from zero in a zero-filled product
-  /// (where `zeroStart`, if given, is true).
+  /// (where `zeroStart`, if given, is true). A tile narrower than n-tile
+  /// spreads each group's kept values over accumulatorSets (at most N).
   void emitTile(OpBuilder &b, Location loc, Value row, Value column,
                 unsigned vectors, Value mask, Value groupBegin, Value groupEnd,
                 Value zeroStart) const {
@@ -303,6 +304,9 @@ private:
     };
     SmallVector<Value> initial = initialAccumulators(
         b, loc, p.result, zeroStart, vectorType, vectors, loadTile);
+    int64_t sets =
+        std::min<int64_t>(p.n, accumulatorSets(options.nTile, vectors));
+    initial.append((sets - 1) * vectors, zeroVector(b, loc, vectorType));
     Value cN = indexConstant(b, loc, p.n), cM = indexConstant(b, loc, p.m);
     Value rowStart = arith::MulIOp::create(
         b, loc, arith::MulIOp::create(b, loc, row, p.groups), cN);
@@ -362,20 +366,24 @@ private:
             Value broadcast = vector::BroadcastOp::create(
                 lb, ll, vectorType,
                 memref::LoadOp::create(lb, ll, p.values, k));
+            Value *set = &updated[(t % sets) * vectors];
             for (unsigned v = 0; v < vectors; ++v)
-              updated[v] = vector::FMAOp::create(
+              set[v] = vector::FMAOp::create(
                   lb, ll, broadcast,
                   loadVector(lb, ll, vectorType, bFlat,
                              ValueRange{vectorAt(lb, ll, base, v)}, mask),
-                  updated[v]);
+                  set[v]);
           }
           scf::YieldOp::create(lb, ll, updated);
         });
     for (unsigned v = 0; v < vectors; ++v) {
+      Value sum = loop.getResult(v);
+      for (int64_t set = 1; set < sets; ++set)
+        sum = arith::AddFOp::create(b, loc, sum,
+                                    loop.getResult(set * vectors + v));
       Value j = arith::AddIOp::create(b, loc, column,
                                       indexConstant(b, loc, v * p.lanes));
-      storeVector(b, loc, loop.getResult(v), p.result.buffer,
-                  ValueRange{row, j}, mask);
+      storeVector(b, loc, sum, p.result.buffer, ValueRange{row, j}, mask);
     }
   }
 

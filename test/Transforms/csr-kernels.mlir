@@ -46,15 +46,26 @@
 // CHECK:               scf.yield
 // CHECK:             vector.store %[[ACC]]#0, %[[C]][%[[I]], %[[J]]]
 // CHECK-COUNT-3:     vector.store
+// The narrower tail tiles (2 vectors, 1, one masked) take the row's
+// non-zeros two (n-tile / 2) or four (n-tile / 1, at most 4) at a time,
+// each into its own accumulators, then sum them and add the rest one by
+// one.
 // CHECK:           arith.cmpi uge, %{{.*}}, %c32
 // CHECK:           scf.if
-// CHECK:             scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>)
+// CHECK:             %[[PAIRS:.*]]:4 = scf.for {{.*}} step %c2{{[_0-9]*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-4:       vector.fma
+// CHECK:             %[[SUM0:.*]] = arith.addf %[[PAIRS]]#0, %[[PAIRS]]#2 : vector<16xf32>
+// CHECK:             %[[SUM1:.*]] = arith.addf %[[PAIRS]]#1, %[[PAIRS]]#3 : vector<16xf32>
+// CHECK:             scf.for {{.*}} step %c1{{[_0-9]*}} iter_args(%{{.*}} = %[[SUM0]], %{{.*}} = %[[SUM1]]) -> (vector<16xf32>, vector<16xf32>)
 // CHECK:           arith.cmpi uge, %{{.*}}, %c16
 // CHECK:           scf.if
-// CHECK:             scf.for {{.*}} -> (vector<16xf32>)
+// CHECK:             scf.for {{.*}} step %c4{{[_0-9]*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-3:     arith.addf
+// CHECK:             scf.for {{.*}} step %c1{{[_0-9]*}} iter_args({{.*}}) -> (vector<16xf32>)
 // CHECK:           arith.cmpi ugt
 // CHECK:           scf.if
 // CHECK:             %[[MASK:.*]] = vector.create_mask %{{.*}} : vector<16xi1>
+// CHECK:             scf.for {{.*}} step %c4{{[_0-9]*}}
 // CHECK:             scf.for
 // CHECK:               vector.maskedload %[[BFLAT]][%{{.*}}], %[[MASK]], %{{.*}}
 // CHECK:             vector.maskedstore %[[C]][%[[I]], %{{.*}}], %[[MASK]]

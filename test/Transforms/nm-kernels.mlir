@@ -45,6 +45,19 @@
 // CHECK-NOT:             memref.load
 // CHECK:                 scf.yield
 // CHECK-COUNT-4:       vector.store {{.*}}, %[[C]]
+// The 2-vector tail tile: each group's first kept value into one pair of
+// accumulators, the second into another (two sets: n-tile / 2 vectors,
+// at most N = 2), the pairs summed before the store.
+// CHECK:             scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args(%[[S0:[^ ]*]] = {{.*}}, %[[S1:[^ ]*]] = {{.*}}, %[[T0:[^ ]*]] = {{.*}}, %[[T1:[^ ]*]] = {{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK:               vector.fma {{.*}}, %[[S0]] : vector<16xf32>
+// CHECK:               vector.fma {{.*}}, %[[S1]] : vector<16xf32>
+// CHECK:               vector.fma {{.*}}, %[[T0]] : vector<16xf32>
+// CHECK:               vector.fma {{.*}}, %[[T1]] : vector<16xf32>
+// CHECK:               scf.yield
+// CHECK:             %[[SUM0:.*]] = arith.addf %[[TAIL:.*]]#0, %[[TAIL]]#2 : vector<16xf32>
+// CHECK:             vector.store %[[SUM0]], %[[C]]
+// CHECK:             %[[SUM1:.*]] = arith.addf %[[TAIL]]#1, %[[TAIL]]#3 : vector<16xf32>
+// CHECK:             vector.store %[[SUM1]], %[[C]]
 // CHECK:             vector.create_mask %{{.*}} : vector<16xi1>
 // CHECK:             vector.maskedload %[[BFLAT]]
 // CHECK:             vector.maskedstore %[[C]]
