@@ -169,7 +169,11 @@ def SparseOptCsrKernels : Pass<"sparse-opt-csr-kernels", "func::FuncOp"> {
     over the row's non-zeros and narrow N wastes no pass. The accumulators
     of a tile live in vector registers across the row's non-zeros: each
     non-zero's value is broadcast once and multiplied (`vector.fma`) with
-    the tile's vectors of its B row. B rows are visited in the order of the
+    the tile's vectors of its B row. A tile narrower than `n-tile` takes
+    the non-zeros n-tile / vectors at a time (at most 4), each into its own
+    set of accumulators, summed before the last non-zeros: with fewer
+    accumulators than n-tile the FMA latency, not the loads, would bound
+    it. B rows are visited in the order of the
     row's column indices, which hardware prefetchers cannot predict; with
     `prefetch-distance` D > 0 each non-zero prefetches the tile's cache
     lines of the B row of the non-zero D positions ahead. When N is 1 at run
@@ -504,7 +508,9 @@ def SparseOptNmKernels : Pass<"sparse-opt-nm-kernels", "func::FuncOp"> {
     one broadcast and `vector.fma` per kept value and vector), but a row is
     a loop of K/M groups with a static trip count (when K is static) and no
     row-pointer loads, and the N kept values of a group are unrolled: value
-    t of group g multiplies B row g * M + offset. With `prefetch-distance`
+    t of group g multiplies B row g * M + offset (a narrower tile adds it
+    into accumulator set t mod min(N, n-tile / vectors, 4), as the CSR
+    kernel's sets). With `prefetch-distance`
     D > 0 each group prefetches the tile's lines of the B row of the kept
     value D ahead. When K is static and above `k-block`, and a K block
     holds at least `k-block-min-nonzeros` kept values per row, SpMM with N
