@@ -85,7 +85,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from common import ROOT, benchmark_environment, best_of, geomean, write_csv
+from common import (ROOT, benchmark_environment, best_of, geomean,
+                    set_threads, write_csv)
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -510,7 +511,7 @@ def time_layer(conv, activation, args, tools, env, work):
                         and conv.pad == 0)
     for _ in range(args.rounds):
         for threads in args.threads:
-            dense.library.num_threads = threads
+            set_threads(dense.library, threads)
             best[("dense", threads)] = min(best[("dense", threads)],
                                            best_of(args.repeat, steady))
             if needs_im2col:

@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from common import PRUNINGS, ROOT, benchmark_environment
+from common import PRUNINGS, ROOT, benchmark_environment, set_threads
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -48,7 +48,7 @@ def child(spec_path):
     inputs = dict(np.load(spec["inputs"]))
     model = CompiledModel(Library(spec["library"]), spec["entry"],
                           spec["input_names"], spec["output_names"])
-    model.library.num_threads = spec["threads"]
+    set_threads(model.library, spec["threads"])
     outputs = model.run(inputs)
     model.run(inputs)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

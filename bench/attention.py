@@ -32,7 +32,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from common import ROOT, benchmark_environment, best_of, write_csv  # noqa: E402
+from common import (ROOT, benchmark_environment, best_of,  # noqa: E402
+                    set_threads, write_csv)
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -146,7 +147,7 @@ def main():
             for count in threads:
                 times, error = {}, 0.0
                 for name, model in compiled.items():
-                    model.library.num_threads = count
+                    set_threads(model.library, count)
                     for output, want in expected.items():
                         got = model.run(inputs)[output]
                         if not np.allclose(got, want, **tolerance):

@@ -117,3 +117,15 @@ def product_harness(seed, repeat):
         repeat=repeat, warm_weights=False, budget=1.0, seed=seed)
     calibrate.args = options
     return calibrate, calibrate.Calibration(options, dict(calibrate.FULL))
+
+
+def set_threads(library, threads):
+    """Runs `library` (a sparse_opt Library) on `threads` OpenMP threads. A
+    library compiled without OpenMP (`openmp=false`) has no thread control
+    and runs on one thread: fine for 1, an error (exit) for more."""
+    if library.num_threads is None:
+        if threads != 1:
+            sys.exit(f"error: {library.path} has no thread control (compiled "
+                     f"without OpenMP); it runs on one thread, not {threads}")
+        return
+    library.num_threads = threads

@@ -48,7 +48,7 @@ import time
 import numpy as np
 
 from common import (ROOT, benchmark_environment, best_of, geomean,
-                    write_csv)
+                    set_threads, write_csv)
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -167,10 +167,10 @@ def bench_layer(layer, args, work, thread_counts):
             providers=["CPUExecutionProvider"])
         variants = {"onnxruntime": (lambda: session.run(None, inputs),
                                     args.repeat)}
-        dense.library.num_threads = threads
+        set_threads(dense.library, threads)
         variants["dense"] = (lambda: dense.run(inputs), args.repeat)
         for key, compiled in csr.items():
-            compiled.library.num_threads = threads
+            set_threads(compiled.library, threads)
             variants[key] = (lambda compiled=compiled: compiled.run(inputs),
                              args.repeat)
         # Rounds over all variants, the best of each kept: a burst of load

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from common import ROOT, benchmark_environment, geomean
+from common import ROOT, benchmark_environment, geomean, set_threads
 
 DEFAULT_SHAPES = [
     "128x768x768", "128x768x3072", "128x3072x768",      # BERT-base layers
@@ -80,7 +80,7 @@ def run_one(args):
     with tempfile.TemporaryDirectory() as work:
         with sparse_opt.compile(source, os.path.join(work, "mm.so"),
                                 header=False) as lib:
-            lib.num_threads = args.threads
+            set_threads(lib, args.threads)
             expected = a @ b
             got = lib.run("mm", a, b)
             error = float(np.abs(got - expected).max() / np.abs(expected).max())

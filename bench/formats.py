@@ -39,7 +39,7 @@ import time
 import numpy as np
 
 from common import (PRUNINGS, ROOT, benchmark_environment, best_of, geomean,
-                    write_csv)
+                    set_threads, write_csv)
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -135,7 +135,7 @@ def bench_model(name, options, args, work):
                 timed = dict.fromkeys(libraries, float("inf"))
                 for _ in range(args.rounds):
                     for variant, library in libraries.items():
-                        library.library.num_threads = threads
+                        set_threads(library.library, threads)
                         timed[variant] = min(timed[variant], best_of(
                             args.repeat, lambda: library.run(inputs)))
                 best = min(timed["dense"], timed["csr"])

@@ -33,7 +33,8 @@ import time
 
 import numpy as np
 
-from common import PRUNINGS, ROOT, benchmark_environment, best_of
+from common import (PRUNINGS, ROOT, benchmark_environment, best_of,
+                    set_threads)
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -152,7 +153,7 @@ def main():
         timed = {}
         error = 0.0
         for name, model in compiled.items():
-            model.library.num_threads = threads
+            set_threads(model.library, threads)
             results = model.run(inputs)
             for output, want in expected.items():
                 actual = results[output]
@@ -162,7 +163,7 @@ def main():
                 error = max(error, float(np.abs(actual - want).max()))
         for _ in range(args.rounds):
             for name, model in compiled.items():
-                model.library.num_threads = threads
+                set_threads(model.library, threads)
                 seconds = best_of(args.repeat, lambda: model.run(inputs))
                 timed[name] = min(timed.get(name, seconds), seconds)
         row = [f"{threads}", f"{reference[threads] * 1e3:.2f}"]
