@@ -591,12 +591,7 @@ private:
               }
               scf::YieldOp::create(lb, ll, updated);
             });
-        initial.assign(unrolled.getResults().begin(),
-                       std::next(unrolled.getResults().begin(), vectors));
-        for (unsigned set = 1; set < sets; ++set)
-          for (unsigned v = 0; v < vectors; ++v)
-            initial[v] = arith::AddFOp::create(
-                b, loc, initial[v], unrolled.getResult(set * vectors + v));
+        initial = sumAccumulatorSets(b, loc, unrolled.getResults(), vectors);
       }
       auto loop = scf::ForOp::create(
           b, loc, rest, end, c1, initial,

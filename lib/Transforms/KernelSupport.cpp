@@ -415,6 +415,16 @@ unsigned accumulatorSets(unsigned nTile, unsigned vectors) {
   return std::clamp(nTile / std::max(1u, vectors), 1u, kMaxAccumulatorSets);
 }
 
+SmallVector<Value> sumAccumulatorSets(OpBuilder &b, Location loc,
+                                      ValueRange accumulators,
+                                      unsigned vectors) {
+  SmallVector<Value> sums(accumulators.take_front(vectors));
+  for (size_t at = vectors; at < accumulators.size(); ++at)
+    sums[at % vectors] =
+        arith::AddFOp::create(b, loc, sums[at % vectors], accumulators[at]);
+  return sums;
+}
+
 void emitColumnTiles(
     OpBuilder &b, Location loc, Value begin, Value cols, unsigned lanes,
     unsigned nTile,

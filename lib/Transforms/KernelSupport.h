@@ -284,6 +284,12 @@ void emitColumnTiles(
 constexpr unsigned kMaxAccumulatorSets = 4;
 unsigned accumulatorSets(unsigned nTile, unsigned vectors);
 
+/// A tile's `vectors` accumulators from the sets of them in `accumulators`
+/// (set s at [s * vectors, (s + 1) * vectors)), summed lane by lane.
+SmallVector<Value> sumAccumulatorSets(OpBuilder &b, Location loc,
+                                      ValueRange accumulators,
+                                      unsigned vectors);
+
 /// The part of emitColumnTiles after the full tiles: columns [column, cols)
 /// with one tile each of nTile/2, ..., 1 vectors where they fit, then one
 /// masked vector.

@@ -376,14 +376,12 @@ private:
           }
           scf::YieldOp::create(lb, ll, updated);
         });
+    SmallVector<Value> sums =
+        sumAccumulatorSets(b, loc, loop.getResults(), vectors);
     for (unsigned v = 0; v < vectors; ++v) {
-      Value sum = loop.getResult(v);
-      for (int64_t set = 1; set < sets; ++set)
-        sum = arith::AddFOp::create(b, loc, sum,
-                                    loop.getResult(set * vectors + v));
       Value j = arith::AddIOp::create(b, loc, column,
                                       indexConstant(b, loc, v * p.lanes));
-      storeVector(b, loc, sum, p.result.buffer, ValueRange{row, j}, mask);
+      storeVector(b, loc, sums[v], p.result.buffer, ValueRange{row, j}, mask);
     }
   }
 
