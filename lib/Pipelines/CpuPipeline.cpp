@@ -181,6 +181,8 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
   FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
   memrefToLLVM.useGenericFunctions = options.reuseLargeBuffers;
   if (options.useOpenMP) {
+    // One-thread calls take serial twins and never enter OpenMP.
+    pm.addPass(createSparseOptSerialTwins());
     pm.addPass(createConvertSCFToOpenMPPass());
     SparseOptThreadControlOptions threadControl;
     threadControl.defaultNumThreads = options.numThreads;
