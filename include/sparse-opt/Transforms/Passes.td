@@ -75,9 +75,9 @@ def SparseOptThreadControl : Pass<"sparse-opt-thread-control", "ModuleOp"> {
       `<symbol-prefix>_get_num_threads() -> i32` (the latter returns the
       count a parallel region entered now would use);
     * where such an `omp.parallel` is the then-branch of an `scf.if` marked
-      `sparse_opt.serial_fallback` (a kernel's parallel loop whose
-      else-branch runs the same loop serially, see
-      `sparse-opt-csr-kernels`), the count is read before the `scf.if` and
+      `sparse_opt.serial_fallback` (a parallel loop whose else-branch runs
+      the same loop serially: a kernel's, see `sparse-opt-csr-kernels`, or
+      any other, see `sparse-opt-serial-twins`), the count is read before the `scf.if` and
       a count of 1 takes the else-branch too: a one-thread call then never
       enters the OpenMP runtime, whose serialized path (a region of one
       thread) costs about a microsecond per call in libomp 22.
