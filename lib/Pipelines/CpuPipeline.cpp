@@ -136,6 +136,14 @@ llvm::Error buildCpuBufferizePipeline(OpPassManager &pm,
     dense.parallel = parallelDenseLoops(options);
     pm.addNestedPass<func::FuncOp>(createSparseOptDenseKernels(dense));
   }
+  if (options.denseLoops) {
+    // Before generalization and fusion, which fold the padding into the
+    // convolution's reads.
+    SparseOptDepthwiseKernelsOptions depthwise;
+    depthwise.vectorLength = *vectorLength;
+    depthwise.parallel = parallelDenseLoops(options);
+    pm.addNestedPass<func::FuncOp>(createSparseOptDepthwiseKernels(depthwise));
+  }
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
 

@@ -334,3 +334,83 @@ def test_other_ops(other_ops, threads):
     # i1 results (a byte each in memory, bit-packed in LLVM vectors).
     a = rng.integers(0, 3, (3, 40), dtype=np.int64)
     np.testing.assert_array_equal(other_ops.run("nonzero", a), a != 0)
+
+
+# Depthwise convolutions (linalg.depthwise_conv_2d_nchw_chw, the input
+# already padded): N, C, H, W, KH, KW, strides, dilations. They cover the
+# vector loops' edges: output widths below, at and above a vector (8 or 16
+# lanes) with a masked rest, output heights that leave rows after the
+# 4-row tiles, strides 1 (loads), 2 (loads and a shuffle, a gather for the
+# masked rest) and 3 (gathers), dilation, KH != KW, two images, and one
+# large enough to run in parallel.
+DEPTHWISE_SHAPES = [
+    (1, 3, 9, 9, 3, 3, (1, 1), (1, 1)),
+    (1, 5, 40, 35, 3, 3, (1, 1), (1, 1)),
+    (2, 4, 21, 37, 3, 3, (2, 2), (1, 1)),
+    (1, 3, 35, 67, 3, 3, (2, 2), (1, 1)),
+    (1, 2, 17, 30, 3, 5, (3, 2), (1, 1)),
+    (1, 3, 20, 50, 3, 3, (1, 3), (2, 2)),
+    (1, 32, 114, 114, 3, 3, (1, 1), (1, 1)),
+]
+
+
+def depthwise_output_size(size, kernel, stride, dilation):
+    return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def depthwise_source():
+    parts = []
+    for i, (n, c, h, w, kh, kw, strides, dilations) in enumerate(
+            DEPTHWISE_SHAPES):
+        oh = depthwise_output_size(h, kh, strides[0], dilations[0])
+        ow = depthwise_output_size(w, kw, strides[1], dilations[1])
+        x, f, o = (f"tensor<{n}x{c}x{h}x{w}xf32>", f"tensor<{c}x{kh}x{kw}xf32>",
+                   f"tensor<{n}x{c}x{oh}x{ow}xf32>")
+        parts.append(f"""
+func.func @dw{i}(%x: {x}, %f: {f}, %init: {o}) -> {o}
+    attributes {{llvm.emit_c_interface}} {{
+  %r = linalg.depthwise_conv_2d_nchw_chw
+      {{dilations = dense<[{dilations[0]}, {dilations[1]}]> : tensor<2xi64>,
+        strides = dense<[{strides[0]}, {strides[1]}]> : tensor<2xi64>}}
+      ins(%x, %f : {x}, {f}) outs(%init : {o}) -> {o}
+  return %r : {o}
+}}
+""")
+    return "".join(parts)
+
+
+def depthwise_reference(x, f, init, strides, dilations):
+    _, _, oh, ow = init.shape
+    kh, kw = f.shape[1:]
+    out = init.astype(np.float64)
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dilations[0],
+                         i * dilations[0] + (oh - 1) * strides[0] + 1,
+                         strides[0])
+            cols = slice(j * dilations[1],
+                         j * dilations[1] + (ow - 1) * strides[1] + 1,
+                         strides[1])
+            out += x[:, :, rows, cols] * f[None, :, i, j, None, None]
+    return out
+
+
+@pytest.fixture(scope="module")
+def depthwise(tmp_path_factory):
+    path = tmp_path_factory.mktemp("dense") / "depthwise.so"
+    with sparse_opt.compile(depthwise_source(), path) as lib:
+        yield lib
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_depthwise_convolutions(depthwise, threads):
+    depthwise.num_threads = threads
+    for i, (n, c, h, w, kh, kw, strides, dilations) in enumerate(
+            DEPTHWISE_SHAPES):
+        oh = depthwise_output_size(h, kh, strides[0], dilations[0])
+        ow = depthwise_output_size(w, kw, strides[1], dilations[1])
+        x, f, init = random(n, c, h, w), random(c, kh, kw), random(n, c, oh, ow)
+        np.testing.assert_allclose(
+            depthwise.run(f"dw{i}", x, f, init),
+            depthwise_reference(x, f, init, strides, dilations),
+            rtol=1e-5, atol=1e-5)

@@ -836,6 +836,54 @@ def SparseOptDenseKernels : Pass<"sparse-opt-dense-kernels", "func::FuncOp"> {
   ];
 }
 
+def SparseOptDepthwiseKernels
+    : Pass<"sparse-opt-depthwise-kernels", "func::FuncOp"> {
+  let summary = "Compile depthwise convolutions on tensors to vector loops";
+  let description = [{
+    Replaces every `linalg.depthwise_conv_2d_nchw_chw` on float tensors
+    (MobileNetV2's 3x3 convolutions; the importer pads the input before
+    them) whose filter is static with at most 49 taps, and whose sizes other
+    than the batch are static, by vector loops on the buffers of its
+    operands (the result zero-filled or accumulated onto its init):
+
+    - Threads: the (image, channel) pairs in one `scf.parallel` when
+      `parallel` is set and the convolution has at least
+      `parallel-min-flops` flops (or a dynamic batch).
+    - Per pair, the KH x KW filter taps are broadcast once; tiles of 4
+      output rows x one vector of output columns (the last vector masked,
+      the rows after the last whole tile one at a time) add each tap times
+      the input vector under it. Four rows are four independent
+      accumulator chains (one output vector's taps are a chain).
+    - The input vector: a (masked) load at column stride 1; at stride 2,
+      two loads (the second stops one element short, which is never used)
+      and a shuffle of the even lanes; otherwise, and for a masked vector
+      at stride 2, a gather.
+
+    Without it, the generic path could vectorize nothing (the innermost loop
+    is the filter width): after the pipeline's elementwise fusion folded
+    the padding into the convolution, `sparse-opt-dense-loops` ran each
+    output point as a scalar loop of its own. Run it before
+    `linalg-generalize-named-ops`.
+  }];
+  let options = [
+    Option<"vectorLength", "vector-length", "unsigned", /*default=*/"16",
+           "Lanes per vector for 32-bit elements; 0 leaves the "
+           "convolutions as they are">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Run the (image, channel) pairs on OpenMP threads">,
+    Option<"parallelMinFlops", "parallel-min-flops", "uint64_t",
+           /*default=*/"262144",
+           "Convolutions with fewer flops (static) stay serial">,
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::bufferization::BufferizationDialect",
+    "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect",
+    "mlir::vector::VectorDialect",
+  ];
+}
+
 def SparseOptDenseLoops : Pass<"sparse-opt-dense-loops", "func::FuncOp"> {
   let summary = "Tile dense linalg ops on buffers into parallel loops over "
                 "vectors and vectorize them";
