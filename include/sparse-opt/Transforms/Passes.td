@@ -902,7 +902,9 @@ def SparseOptDenseLoops : Pass<"sparse-opt-dense-loops", "func::FuncOp"> {
       32-bit lanes (scaled by the op's widest element type) and every other
       loop by 1, and the tile is vectorized with the linalg vectorizer, the
       last partial vector masked. Ops the vectorizer does not take
-      (convolution and pooling windows, gathers) keep scalar tile loops,
+      (convolution and pooling windows, gathers; depthwise convolutions come
+    as vector loops from `sparse-opt-depthwise-kernels`) keep scalar tile
+    loops,
       lowered by `convert-linalg-to-loops` later.
 
     The vector forms left (masks, unit dimensions, multi-reductions,
