@@ -38,14 +38,11 @@ namespace {
 /// KH x KW taps are a chain).
 constexpr int64_t kDepthwiseTileRows = 4;
 
-/// `linalg.depthwise_conv_2d_nchw_chw` on buffers (MobileNetV2's 3x3
-/// convolutions; the importer pads the input first) as vector loops, which
-/// the generic tiling cannot give it: its innermost loop is the filter
-/// width, so each output point became a scalar loop of its own. Per
-/// (image, channel), in parallel, the KH x KW filter taps are broadcast
-/// once; tiles of kDepthwiseTileRows output rows x one vector of output
-/// columns (the last vector masked, leftover rows one at a time) add each
-/// tap times the input vector under it: a vector load at stride 1; at
+/// The loops of one `linalg.depthwise_conv_2d_nchw_chw` on its operands'
+/// buffers. Per (image, channel), in parallel, the KH x KW filter taps are
+/// broadcast once; tiles of kDepthwiseTileRows output rows x one vector of
+/// output columns (the last vector masked, leftover rows one at a time) add
+/// each tap times the input vector under it: a vector load at stride 1; at
 /// stride 2 two loads and a shuffle of the even lanes (the second load
 /// stops one element short, which the shuffle does not use, so that it
 /// never reads past the row's last needed element); otherwise, and for

@@ -415,6 +415,15 @@ unsigned accumulatorSets(unsigned nTile, unsigned vectors) {
   return std::clamp(nTile / std::max(1u, vectors), 1u, kMaxAccumulatorSets);
 }
 
+scf::IfOp serialFallbackOf(Operation *loop) {
+  auto branch = dyn_cast<scf::IfOp>(loop->getParentOp());
+  if (!branch || !branch->hasAttr(kSerialFallbackAttrName) ||
+      loop->getParentRegion() != &branch.getThenRegion() ||
+      branch.getElseRegion().empty())
+    return nullptr;
+  return branch;
+}
+
 SmallVector<Value> sumAccumulatorSets(OpBuilder &b, Location loc,
                                       ValueRange accumulators,
                                       unsigned vectors) {

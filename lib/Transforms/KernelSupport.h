@@ -109,6 +109,11 @@ Options scheduledOptions(const Options &options, Operation *op) {
 constexpr llvm::StringLiteral kSerialFallbackAttrName =
     "sparse_opt.serial_fallback";
 
+/// The scf.if marked kSerialFallbackAttrName whose then-branch directly
+/// holds `loop` and that has a serial else-branch, or null: where the
+/// parallel `loop` already has its serial twin.
+scf::IfOp serialFallbackOf(Operation *loop);
+
 /// How much work one call of a kernel's parallel loop does, to decide
 /// whether it is worth OpenMP threads: `steps` vector steps (one vector
 /// multiply-add, or one gathered lane, each) against `minSteps`. A null

@@ -20,15 +20,6 @@ using namespace mlir;
 
 namespace {
 
-/// Whether `loop` is the then-branch of a kernel's serial-fallback scf.if
-/// (it has its twin already).
-bool hasSerialTwin(scf::ParallelOp loop) {
-  auto branch = dyn_cast<scf::IfOp>(loop->getParentOp());
-  return branch &&
-         branch->hasAttr(sparse_opt::kernels::kSerialFallbackAttrName) &&
-         loop->getParentRegion() == &branch.getThenRegion();
-}
-
 /// Replaces `loop` (without results) by the same nest of scf.for loops, one
 /// per dimension, outermost first.
 void serialize(scf::ParallelOp loop, RewriterBase &rewriter) {
@@ -56,7 +47,8 @@ struct SerialTwinsPass
   void runOnOperation() override {
     SmallVector<scf::ParallelOp> outermost;
     getOperation()->walk([&](scf::ParallelOp loop) {
-      if (loop->getParentOfType<scf::ParallelOp>() || hasSerialTwin(loop))
+      if (loop->getParentOfType<scf::ParallelOp>() ||
+          sparse_opt::kernels::serialFallbackOf(loop))
         return;
       bool reduces = false;
       loop->walk([&](scf::ParallelOp nested) {

@@ -90,14 +90,9 @@ struct ThreadControlPass
       if (parallel.getNumThreads() ||
           parallel->getParentOfType<omp::ParallelOp>())
         return;
-      // A kernel's parallel loop with a serial twin: one thread runs the
-      // twin (see kernels::forEachParallel).
-      auto fallback = dyn_cast<scf::IfOp>(parallel->getParentOp());
-      if (fallback &&
-          (!fallback->hasAttr(sparse_opt::kernels::kSerialFallbackAttrName) ||
-           parallel->getParentRegion() != &fallback.getThenRegion() ||
-           fallback.getElseRegion().empty()))
-        fallback = nullptr;
+      // A parallel loop with a serial twin (kernels::forEachParallel,
+      // sparse-opt-serial-twins): one thread runs the twin.
+      scf::IfOp fallback = sparse_opt::kernels::serialFallbackOf(parallel);
       OpBuilder callBuilder(fallback ? fallback.getOperation()
                                      : parallel.getOperation());
       Location loc = parallel.getLoc();

@@ -77,8 +77,8 @@ def SparseOptThreadControl : Pass<"sparse-opt-thread-control", "ModuleOp"> {
     * where such an `omp.parallel` is the then-branch of an `scf.if` marked
       `sparse_opt.serial_fallback` (a parallel loop whose else-branch runs
       the same loop serially: a kernel's, see `sparse-opt-csr-kernels`, or
-      any other, see `sparse-opt-serial-twins`), the count is read before the `scf.if` and
-      a count of 1 takes the else-branch too: a one-thread call then never
+      any other, see `sparse-opt-serial-twins`), the count is read before
+      the `scf.if` and a count of 1 takes the else-branch too: a one-thread call then never
       enters the OpenMP runtime, whose serialized path (a region of one
       thread) costs about a microsecond per call in libomp 22.
 
@@ -902,10 +902,9 @@ def SparseOptDenseLoops : Pass<"sparse-opt-dense-loops", "func::FuncOp"> {
       32-bit lanes (scaled by the op's widest element type) and every other
       loop by 1, and the tile is vectorized with the linalg vectorizer, the
       last partial vector masked. Ops the vectorizer does not take
-      (convolution and pooling windows, gathers; depthwise convolutions come
-    as vector loops from `sparse-opt-depthwise-kernels`) keep scalar tile
-    loops,
-      lowered by `convert-linalg-to-loops` later.
+      (convolution and pooling windows, gathers; depthwise convolutions
+      come as vector loops from `sparse-opt-depthwise-kernels`) keep scalar
+      tile loops, lowered by `convert-linalg-to-loops` later.
 
     The vector forms left (masks, unit dimensions, multi-reductions,
     permuted transfers) are then lowered to 1-D loads, stores and
