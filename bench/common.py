@@ -56,6 +56,30 @@ def best_of(repeat, call):
     return min(times)
 
 
+def interleaved_rounds(calls, rounds, repeat, before=None):
+    """{name: [seconds per round]}: `rounds` rounds over `calls` ({name:
+    call}), each call's best of `repeat` in each round (best_of), the
+    variants in turns so that a burst of load from other processes hits
+    them alike. `before(name)`, if given, runs before each variant's turn
+    (e.g. to set its thread count)."""
+    times = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            if before:
+                before(name)
+            times[name].append(best_of(repeat, call))
+    return times
+
+
+def round_ratios(times, baselines, candidate):
+    """Per round, the fastest of `baselines` over `candidate` (> 1: the
+    candidate was faster in that round), from interleaved_rounds' times.
+    Ratios within one round share that round's load, so their spread is
+    the noise a best-of-rounds ratio should be judged against."""
+    return [min(times[b][r] for b in baselines) / times[candidate][r]
+            for r in range(len(times[candidate]))]
+
+
 def geomean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values))
 

@@ -34,7 +34,7 @@ import time
 import numpy as np
 
 from common import (PRUNINGS, ROOT, benchmark_environment, best_of,
-                    set_threads)
+                    interleaved_rounds, round_ratios, set_threads)
 
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
@@ -150,7 +150,6 @@ def main():
           + " | max error |")
     print("|---|---|" + "---|" * (2 * len(compiled) + auto_vs + 1))
     for threads in thread_counts:
-        timed = {}
         error = 0.0
         for name, model in compiled.items():
             set_threads(model.library, threads)
@@ -161,17 +160,21 @@ def main():
                     sys.exit(f"error: {name} output differs from onnxruntime "
                              f"beyond {tolerances}")
                 error = max(error, float(np.abs(actual - want).max()))
-        for _ in range(args.rounds):
-            for name, model in compiled.items():
-                set_threads(model.library, threads)
-                seconds = best_of(args.repeat, lambda: model.run(inputs))
-                timed[name] = min(timed.get(name, seconds), seconds)
+        per_round = interleaved_rounds(
+            {name: (lambda model=model: model.run(inputs))
+             for name, model in compiled.items()},
+            args.rounds, args.repeat,
+            before=lambda name: set_threads(compiled[name].library, threads))
+        timed = {name: min(t) for name, t in per_round.items()}
         row = [f"{threads}", f"{reference[threads] * 1e3:.2f}"]
         row += [f"{timed[name] * 1e3:.2f}" for name in compiled]
         row += [f"{reference[threads] / timed[name]:.2f}x"
                 for name in compiled]
         if auto_vs:
-            row.append(f"{min(timed['dense'], timed['csr']) / timed['auto']:.2f}x")
+            ratios = round_ratios(per_round, ("dense", "csr"), "auto")
+            row.append(f"{min(timed['dense'], timed['csr']) / timed['auto']:.2f}x"
+                       f" (rounds {min(ratios):.2f}-{max(ratios):.2f}, "
+                       f"faster in {sum(r > 1 for r in ratios)}/{len(ratios)})")
         row.append(f"{error:.1e}")
         print("| " + " | ".join(row) + " |")
 
