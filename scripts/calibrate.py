@@ -712,10 +712,13 @@ def kernel_parameters(target, n_tile=8):
                 l2_bytes=target["l2_bytes"])
 
 
-def fitted_model(target, kernels, samples, transpose_pairs, validating):
+def fitted_model(target, kernels, samples, transpose_pairs, validating,
+                 check_all=False):
     """The model file's fits, checks and target for timed samples (harness
     overhead already taken off); returns it with the kernel parameters
-    (the fitted outer cache added) and the validation rows."""
+    (the fitted outer cache added) and the validation rows. The checks are
+    a few samples per fit (check_samples), or every sample with
+    `check_all`."""
     transposes = [dict(n=right["n"], rows=right["rows"], cols=right["cols"],
                        seconds=max(right["seconds"] - left["seconds"], 0.0),
                        layer_seconds=right["seconds"])
@@ -739,20 +742,41 @@ def fitted_model(target, kernels, samples, transpose_pairs, validating):
             sparsity=round(sample["sparsity"], 4),
             measured_seconds=sample["seconds"], predicted_seconds=guess,
             error=abs(guess - sample["seconds"]) / sample["seconds"]))
-    # What this calibration predicts for one sample of each fit: the
+    # What this calibration predicts for some samples of each fit: the
     # compiler re-computes them and rejects the file if it disagrees.
-    checks = []
-    for fmt_text, regimes in formats.items():
-        for regime in regimes:
-            sample = next(s for s in samples if s["format"] == fmt_text and
-                          (s["n"] == 1) == (regime == "vector"))
-            checks.append(dict(
-                format=fmt_text, rows=sample["rows"], cols=sample["cols"],
-                n=sample["n"], weight_on_right=sample["form"] != "left",
-                stored=sample["stored"], kernel_rows=sample["kernel_rows"],
-                seconds=predicted(model, sample, kernels)))
-    model["checks"] = checks
+    model["checks"] = [
+        dict(format=sample["format"], rows=sample["rows"],
+             cols=sample["cols"], n=sample["n"],
+             weight_on_right=sample["form"] != "left",
+             stored=sample["stored"], kernel_rows=sample["kernel_rows"],
+             seconds=predicted(model, sample, kernels))
+        for fmt_text, regimes in formats.items()
+        for regime, fit in regimes.items()
+        for sample in (
+            [s for s in samples if s["format"] == fmt_text and
+             (s["n"] == 1) == (regime == "vector")] if check_all
+            else check_samples(fmt_text, regime, fit, samples, kernels))]
     return model, kernels, validation
+
+
+def check_samples(fmt_text, regime, fit, samples, kernels):
+    """The samples of one fit whose predictions the model file records: the
+    first, the one with the largest value of each of the fit's features
+    (so that every feature the fit uses, e.g. the K-blocked ones, is
+    recomputed by the compiler at a value that is not zero) and the first
+    with the weight on the right (the transposes)."""
+    fmt = parse_format(fmt_text)
+    own = [s for s in samples if s["format"] == fmt_text and
+           (s["n"] == 1) == (regime == "vector")]
+    values = [feature_values(fmt, s["stored"], s["kernel_rows"], s["rows"],
+                             s["cols"], s["n"], kernels) for s in own]
+    picked = [0]
+    for feature in fit["features"]:
+        largest = max(range(len(own)), key=lambda i: values[i][feature])
+        if values[largest][feature] > 0:
+            picked.append(largest)
+    picked += [i for i, s in enumerate(own) if s["form"] != "left"][:1]
+    return [own[i] for i in sorted(set(picked))]
 
 
 def read_model(path, option):
@@ -839,7 +863,7 @@ def refit(args):
     target = model["target"]
     fitted, kernels, validation = fitted_model(
         target, kernel_parameters(target, model["kernels"]["n_tile"]),
-        samples, transpose_pairs, validating)
+        samples, transpose_pairs, validating, check_all=args.check_all)
     for key in ("parallel", "calibration"):
         if key in model:
             fitted[key] = model[key]
@@ -977,6 +1001,13 @@ def main():
                         help="fit the existing model -o FILE again to the "
                              "samples file a calibration wrote (--samples), "
                              "measuring nothing")
+    parser.add_argument("--check-all", action="store_true",
+                        help="record every sample's prediction in the model "
+                             "file, not only a few per fit: the compiler "
+                             "recomputes each when it reads the file and "
+                             "rejects it if one differs (a test that the "
+                             "features of this script and of the compiler "
+                             "agree)")
     parser.add_argument("--parallel-only", action="store_true",
                         help="measure only the fork/join cost (a few "
                              "seconds) and add it to the existing model "
@@ -1047,7 +1078,8 @@ def main():
         sample["seconds"] = max(sample["seconds"] - overhead["seconds"],
                                 1e-9)
     model, kernels, validation = fitted_model(
-        target, kernels, samples, transpose_pairs, validating)
+        target, kernels, samples, transpose_pairs, validating,
+        check_all=args.check_all)
     model["parallel"] = calibration.fork_join(max(args.parallel_threads, 2))
     print(f"  fork/join on {model['parallel']['threads']} threads: "
           f"{model['parallel']['fork_join_seconds'] * 1e6:.2f} us",
