@@ -509,10 +509,13 @@ namespace {
 /// load and store per row and block cost more than B from L2 (the crossover
 /// measured in docs/performance.md, the kernels' k-block-min-nonzeros).
 constexpr double kKBlockMinStoredPerRow = 10;
-/// Column counts below which CSR and N:M SpMM that are not K-blocked use
-/// 4-vector tiles instead of the calibrated 8 (docs/cost-model.md,
-/// "Schedules": 1.07-1.26x at N = 64 and 96 on AVX2, level at N = 48 and
-/// from 128; K-blocked, 4-vector tiles lose).
+/// Column counts below which CSR and N:M SpMM that are not K-blocked but
+/// have a full calibrated tile use 4-vector tiles instead of the
+/// calibrated 8 (docs/cost-model.md, "Schedules": 1.1-2.2x at N = 96 and
+/// 112 on AVX2, level from 128; K-blocked, 4-vector tiles lose). Without
+/// a full tile (N < 64 on AVX2) the calibrated width runs every column in
+/// narrow tiles with more accumulator sets than 4-vector tiles have, and
+/// 4-vector tiles lose (0.74-1.0x at N = 49).
 constexpr unsigned kNarrowTileVectors = 4;
 constexpr unsigned kNarrowTileBelowVectors = 16;
 
@@ -636,21 +639,31 @@ KernelScheduleChoice CostModel::schedule(const WeightFormat &format,
                       kKBlockMinStoredPerRow)
             .str();
 
-  // Column tile: the calibrated one (the register budget), K-blocked or
-  // from 16 vectors; otherwise CSR and N:M take 4-vector tiles (BSR
-  // narrows its own tile to its accumulator registers).
-  bool narrow = !on && format.kind != WeightFormat::Kind::Bsr &&
+  // Column tile: the calibrated one (the register budget), K-blocked,
+  // from 16 vectors or below one full tile; otherwise CSR and N:M take
+  // 4-vector tiles (BSR narrows its own tile to its accumulator
+  // registers).
+  bool narrow = !on && blocking.fullTile &&
+                format.kind != WeightFormat::Kind::Bsr &&
                 tileVectors > kNarrowTileVectors &&
                 vectors < kNarrowTileBelowVectors;
   chooseSplit(on);
   choice.nTile = narrow ? kNarrowTileVectors : tileVectors;
-  choice.nTileReason =
-      narrow ? llvm::formatv("{0} vectors: N = {1} is under {2} vectors, "
-                             "not K-blocked",
-                             kNarrowTileVectors, layer.n,
-                             kNarrowTileBelowVectors)
-                   .str()
-             : llvm::formatv("{0} vectors, calibrated", tileVectors).str();
+  if (narrow)
+    choice.nTileReason =
+        llvm::formatv("{0} vectors: N = {1} is under {2} vectors, not "
+                      "K-blocked",
+                      kNarrowTileVectors, layer.n, kNarrowTileBelowVectors)
+            .str();
+  else if (!blocking.fullTile && format.kind != WeightFormat::Kind::Bsr)
+    choice.nTileReason =
+        llvm::formatv("{0} vectors, calibrated: N = {1} has no full tile, "
+                      "its narrow tiles take accumulator sets",
+                      tileVectors, layer.n)
+            .str();
+  else
+    choice.nTileReason =
+        llvm::formatv("{0} vectors, calibrated", tileVectors).str();
   return choice;
 }
 

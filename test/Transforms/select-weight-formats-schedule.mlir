@@ -82,7 +82,7 @@ func.func @kblock_sparse_rows(%b: tensor<256x2000xf32>) -> tensor<1x2000xf32> {
 }
 
 // N = 64: a full tile of 8 vectors, K-blocked (and so 8-vector tiles);
-// N = 63: no full tile, not K-blocked, 4-vector tiles.
+// N = 63: no full tile, not K-blocked, the calibrated 8-vector tile.
 // CHECK-LABEL: func.func @kblock_full_tile(
 // CHECK:         sparse_opt.schedule = {k_block = 64 : i64, n_tile = 8 : i64, parallel = false}
 // TEXT: kblock_full_tile {{.*}} n_tile 8 (8 vectors, calibrated), k_block 64 (64 rows: 10.0 stored per row and K block >= 10)
@@ -97,8 +97,8 @@ func.func @kblock_full_tile(%b: tensor<256x64xf32>) -> tensor<1x64xf32> {
 }
 
 // CHECK-LABEL: func.func @kblock_no_full_tile(
-// CHECK:         sparse_opt.schedule = {k_block = 0 : i64, n_tile = 4 : i64, parallel = false}
-// TEXT: kblock_no_full_tile {{.*}} n_tile 4 (4 vectors: N = 63 is under 16 vectors, not K-blocked), k_block 0 (off: N below one full tile)
+// CHECK:         sparse_opt.schedule = {k_block = 0 : i64, n_tile = 8 : i64, parallel = false}
+// TEXT: kblock_no_full_tile {{.*}} n_tile 8 (8 vectors, calibrated: N = 63 has no full tile, its narrow tiles take accumulator sets), k_block 0 (off: N below one full tile)
 
 func.func @kblock_no_full_tile(%b: tensor<256x63xf32>) -> tensor<1x63xf32> {
   %w = arith.constant dense<[[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]> : tensor<1x256xf32>
@@ -136,10 +136,10 @@ func.func @ntile_at(%b: tensor<256x128xf32>) -> tensor<1x128xf32> {
   return %c : tensor<1x128xf32>
 }
 
-// N = 24: 3 vectors, no full tile: K blocking is moot.
+// N = 24: 3 vectors, no full tile: K blocking is moot, the calibrated tile.
 // CHECK-LABEL: func.func @no_full_tile(
-// CHECK:         sparse_opt.schedule = {k_block = 0 : i64, n_tile = 4 : i64, parallel = false}
-// TEXT: no_full_tile {{.*}} k_block 0 (off: N below one full tile)
+// CHECK:         sparse_opt.schedule = {k_block = 0 : i64, n_tile = 8 : i64, parallel = false}
+// TEXT: no_full_tile {{.*}} n_tile 8 (8 vectors, calibrated: N = 24 has no full tile, its narrow tiles take accumulator sets), k_block 0 (off: N below one full tile)
 
 func.func @no_full_tile(%b: tensor<256x24xf32>) -> tensor<1x24xf32> {
   %w = arith.constant dense<[[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]]> : tensor<1x256xf32>

@@ -468,12 +468,20 @@ TEST(CostModelSchedule, KBlockWhenRowsAreDensePerKBlock) {
   EXPECT_EQ(scheduleOf(model, "bsr:4x4", 4, 256, 156, 520).kBlock, 0u);
 }
 
-TEST(CostModelSchedule, NarrowTilesUnder16VectorsUnlessKBlocked) {
+TEST(CostModelSchedule, NarrowTilesUnder16VectorsUnlessKBlockedOrNoFullTile) {
   CostModel model = scheduleModel();
   // 39 stored per row of 256: not K-blocked.
   EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 39, 120).nTile, 4u);
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 39, 64).nTile, 4u);
   EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 39, 128).nTile, 8u);
-  EXPECT_EQ(scheduleOf(model, "nm:2:4", 1, 256, 128, 63).nTile, 4u);
+  // No full 8-vector tile: the calibrated width, whose narrow tiles take
+  // accumulator sets.
+  KernelScheduleChoice noFullTile = scheduleOf(model, "nm:2:4", 1, 256, 128, 63);
+  EXPECT_EQ(noFullTile.nTile, 8u);
+  EXPECT_EQ(noFullTile.nTileReason, "8 vectors, calibrated: N = 63 has no "
+                                    "full tile, its narrow tiles take "
+                                    "accumulator sets");
+  EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 39, 49).nTile, 8u);
   // BSR narrows its own tile to its accumulators.
   EXPECT_EQ(scheduleOf(model, "bsr:4x4", 4, 256, 160, 64).nTile, 8u);
   // K-blocked (25 stored per row and K block): 8 vectors.
