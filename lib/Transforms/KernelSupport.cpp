@@ -571,6 +571,25 @@ void emitForColumnCount(OpBuilder &b, Location loc, const SpmmColumns &columns,
       });
 }
 
+void prefetchLines(OpBuilder &b, Location loc, Value buffer, Value start,
+                   unsigned lines) {
+  constexpr unsigned kCacheLineBytes = 64;
+  Type element = cast<MemRefType>(buffer.getType()).getElementType();
+  // Index coordinates (IR written by hand) are taken as 64-bit.
+  unsigned elementBits = element.isIndex() ? 64 : element.getIntOrFloatBitWidth();
+  unsigned elementBytes = std::max(1u, elementBits / 8);
+  for (unsigned line = 0; line < lines; ++line) {
+    Value at = start;
+    if (line)
+      at = arith::AddIOp::create(
+          b, loc, start,
+          indexConstant(b, loc, line * kCacheLineBytes / elementBytes));
+    memref::PrefetchOp::create(b, loc, buffer, ValueRange{at},
+                               /*isWrite=*/false, /*localityHint=*/3,
+                               /*isDataCache=*/true);
+  }
+}
+
 void prefetchVectors(OpBuilder &b, Location loc, Value buffer, unsigned vectors,
                      unsigned lanes, unsigned elementBits,
                      function_ref<Value(unsigned)> indexOf) {

@@ -453,6 +453,11 @@ struct SpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
   typename Emitter::Options options;
 };
 
+/// Prefetches (for reading, into all cache levels) `lines` cache lines of
+/// the 1-D `buffer` from element `start` on.
+void prefetchLines(OpBuilder &b, Location loc, Value buffer, Value start,
+                   unsigned lines);
+
 /// Prefetches, for reading, the cache lines of `vectors` consecutive
 /// vectors of `lanes` elements of `elementBits` bits in the 1-D `buffer`,
 /// vector v at index `indexOf(v)`: one prefetch per cache line.

@@ -204,6 +204,8 @@ public:
                             kb, kl, arith::CmpIPredicate::eq, groupBegin, c0);
                       emitLoop(kb, kl, first, last, c1,
                                [&](OpBuilder &rb, Location rl, Value row) {
+                                 prefetchRowBlockChunk(rb, rl, row, last,
+                                                       groupBegin);
                                  emitTile(rb, rl, row, column, options.nTile,
                                           Value(), groupBegin, groupEnd,
                                           zeroStart);
@@ -226,6 +228,34 @@ public:
   }
 
 private:
+  /// Prefetches the kept values and offsets a later row of the block has in
+  /// this K block: the K-blocked loops read each row's part of a block one
+  /// row after another, a stride the hardware prefetchers do not run ahead
+  /// of, so a cold weight otherwise waits on memory once per row and block.
+  void prefetchRowBlockChunk(OpBuilder &b, Location loc, Value row,
+                             Value last, Value groupBegin) const {
+    constexpr int64_t kRowsAhead = 2;
+    constexpr int64_t kCacheLineBytes = 64;
+    Value ahead = arith::MinUIOp::create(
+        b, loc,
+        arith::AddIOp::create(b, loc, row, indexConstant(b, loc, kRowsAhead)),
+        arith::SubIOp::create(b, loc, last, indexConstant(b, loc, 1)));
+    Value at = arith::MulIOp::create(
+        b, loc,
+        arith::AddIOp::create(b, loc,
+                              arith::MulIOp::create(b, loc, ahead, p.groups),
+                              groupBegin),
+        indexConstant(b, loc, p.n));
+    int64_t kept = kBlockGroups() * p.n;
+    for (Value buffer : {p.values, p.offsets}) {
+      Type element = cast<MemRefType>(buffer.getType()).getElementType();
+      int64_t bytes = std::max<int64_t>(
+          1, (element.isIndex() ? 64 : element.getIntOrFloatBitWidth()) / 8);
+      prefetchLines(b, loc, buffer, at,
+                    unsigned(llvm::divideCeil(kept * bytes, kCacheLineBytes)));
+    }
+  }
+
   /// The sum over the row's kept values of
   /// value * x[group * M + offset], vectorized over the kept values with a
   /// gather of x, one horizontal reduction per row.

@@ -88,6 +88,7 @@
 // KBLOCK-LABEL: func.func @zero_init(
 // KBLOCK-DAG:     %[[POS:.*]] = sparse_tensor.positions
 // KBLOCK-DAG:     %[[CRD:.*]] = sparse_tensor.coordinates
+// KBLOCK-DAG:     %[[VAL:.*]] = sparse_tensor.values
 // KBLOCK:         %[[C:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<8x?xf32>
 // KBLOCK:         %[[NNZ32:.*]] = memref.load %[[POS]][%c8] : memref<?xi32>
 // KBLOCK:         %[[NNZ:.*]] = arith.index_castui %[[NNZ32]] : i32 to index
@@ -115,6 +116,16 @@
 // KBLOCK:                 %[[KEND:.*]] = arith.addi %[[K0]], %c4
 // KBLOCK:                 %[[ISFIRST:.*]] = arith.cmpi eq, %[[K0]], %{{.*}} : index
 // KBLOCK:                 scf.for %[[I:.*]] = %[[FIRST]] to
+// Where the row two ahead (at most the block's last) resumes: two lines of
+// its values and one of its coordinates prefetched.
+// KBLOCK:                   %[[SLOT:.*]] = arith.subi %[[I]], %[[FIRST]]
+// KBLOCK:                   %[[AHEAD:.*]] = arith.addi %[[SLOT]], %c2
+// KBLOCK:                   %[[CLAMPED:.*]] = arith.minui %[[AHEAD]],
+// KBLOCK:                   %[[RESUME:.*]] = memref.load %[[CURSORS]][%[[CLAMPED]]]
+// KBLOCK:                   memref.prefetch %[[VAL]][%[[RESUME]]], read, locality<3>, data
+// KBLOCK:                   %[[NEXTLINE:.*]] = arith.addi %[[RESUME]], %c16
+// KBLOCK:                   memref.prefetch %[[VAL]][%[[NEXTLINE]]], read, locality<3>, data
+// KBLOCK:                   memref.prefetch %[[CRD]][%[[RESUME]]], read, locality<3>, data
 // KBLOCK:                   %[[BEGIN:.*]] = memref.load %[[CURSORS]]
 // KBLOCK:                   %[[START:.*]]:4 = scf.if %[[ISFIRST]] -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // KBLOCK:                   } else {

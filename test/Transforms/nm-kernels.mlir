@@ -144,7 +144,20 @@ func.func @transposed_untouched(%a: tensor<16x8xf32, #NV24>, %b: tensor<16x4xf32
 // KBLOCK:             scf.for %[[J:.*]] = %c0 to %{{.*}} step %c64 {
 // KBLOCK:               scf.for %[[G:.*]] = %c0 to %c64 step %c16 {
 // KBLOCK:                 %[[FIRST:.*]] = arith.cmpi eq, %[[G]], %c0 : index
-// KBLOCK:                 scf.for %[[ROW:.*]] = %{{.*}} to %{{.*}} step %c1 {
+// KBLOCK:                 scf.for %[[ROW:.*]] = %{{.*}} to %[[LAST:.*]] step %c1 {
+// The part of this K block the row two ahead (at most the block's last)
+// keeps: 32 values and 32 offsets (i32 here), two cache lines each.
+// KBLOCK:                   %[[AHEAD:.*]] = arith.addi %[[ROW]], %c2
+// KBLOCK:                   %[[BLOCKLAST:.*]] = arith.subi %[[LAST]], %c1
+// KBLOCK:                   %[[CLAMPED:.*]] = arith.minui %[[AHEAD]], %[[BLOCKLAST]]
+// KBLOCK:                   %[[GROUPS:.*]] = arith.muli %[[CLAMPED]], %c64
+// KBLOCK:                   %[[GROUP:.*]] = arith.addi %[[GROUPS]], %[[G]]
+// KBLOCK:                   %[[KEPT:.*]] = arith.muli %[[GROUP]], %c2
+// KBLOCK:                   memref.prefetch %[[VALS:.*]][%[[KEPT]]], read, locality<3>, data : memref<?xf32>
+// KBLOCK:                   %[[LINE:.*]] = arith.addi %[[KEPT]], %c16
+// KBLOCK:                   memref.prefetch %[[VALS]][%[[LINE]]], read, locality<3>, data : memref<?xf32>
+// KBLOCK:                   memref.prefetch %[[OFFS:.*]][%[[KEPT]]], read, locality<3>, data : memref<?xi32>
+// KBLOCK:                   memref.prefetch %[[OFFS]][%[[LINE]]], read, locality<3>, data : memref<?xi32>
 // KBLOCK:                   %[[INIT:.*]]:4 = scf.if %[[FIRST]] -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // KBLOCK:                   } else {
 // KBLOCK-COUNT-4:             vector.load %[[C]][%[[ROW]], %{{.*}}]
