@@ -630,6 +630,13 @@ def fit(features, rows, relative_to=None):
                 rms_error=float(np.sqrt(np.mean(errors ** 2))))
 
 
+def fit_samples(samples, fmt_text, regime):
+    """The samples of `fmt_text` that its `regime` ("vector": N = 1,
+    "matrix": N > 1) is fitted to."""
+    return [s for s in samples if s["format"] == fmt_text and
+            (s["n"] == 1) == (regime == "vector")]
+
+
 def fit_all(product_samples, transpose_samples, kernels):
     # Each sample is a pair of transposes, as CostModel::predict adds them;
     # its error counts relative to the time of the layer it is part of (the
@@ -647,9 +654,7 @@ def fit_all(product_samples, transpose_samples, kernels):
             rows = [(feature_values(fmt, s["stored"], s["kernel_rows"],
                                     s["rows"], s["cols"], s["n"], kernels),
                      s["seconds"])
-                    for s in product_samples
-                    if s["format"] == fmt_text
-                    and (s["n"] == 1) == (regime == "vector")]
+                    for s in fit_samples(product_samples, fmt_text, regime)]
             if rows:
                 regimes[regime] = fit(FIT_FEATURES[family][regime], rows)
         formats[fmt_text] = regimes
@@ -753,8 +758,7 @@ def fitted_model(target, kernels, samples, transpose_pairs, validating,
         for fmt_text, regimes in formats.items()
         for regime, fit in regimes.items()
         for sample in (
-            [s for s in samples if s["format"] == fmt_text and
-             (s["n"] == 1) == (regime == "vector")] if check_all
+            fit_samples(samples, fmt_text, regime) if check_all
             else check_samples(fmt_text, regime, fit, samples, kernels))]
     return model, kernels, validation
 
@@ -766,8 +770,7 @@ def check_samples(fmt_text, regime, fit, samples, kernels):
     recomputed by the compiler at a value that is not zero) and the first
     with the weight on the right (the transposes)."""
     fmt = parse_format(fmt_text)
-    own = [s for s in samples if s["format"] == fmt_text and
-           (s["n"] == 1) == (regime == "vector")]
+    own = fit_samples(samples, fmt_text, regime)
     values = [feature_values(fmt, s["stored"], s["kernel_rows"], s["rows"],
                              s["cols"], s["n"], kernels) for s in own]
     picked = [0]

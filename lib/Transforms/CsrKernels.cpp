@@ -475,20 +475,15 @@ private:
   void emitPrefetch(OpBuilder &b, Location loc, Value k, Value lastPosition,
                     Value bFlat, Value ld, Value column,
                     unsigned vectors) const {
-    constexpr unsigned kCacheLineBytes = 64;
-    unsigned elementBytes = FloatType(p.elementType).getWidth() / 8;
     Value ahead = arith::AddIOp::create(
         b, loc, k, indexConstant(b, loc, options.prefetchDistance));
     Value position = arith::MinUIOp::create(b, loc, ahead, lastPosition);
     Value base = bRowStart(
         b, loc, memref::LoadOp::create(b, loc, p.coordinates, position),
         column, ld);
-    for (unsigned v = 0; v < vectors; ++v)
-      if (v * p.lanes * elementBytes % kCacheLineBytes == 0)
-        memref::PrefetchOp::create(b, loc, bFlat,
-                                   ValueRange{offset(b, loc, base, v)},
-                                   /*isWrite=*/false, /*localityHint=*/3,
-                                   /*isDataCache=*/true);
+    prefetchVectors(b, loc, bFlat, vectors, p.lanes,
+                    FloatType(p.elementType).getWidth(),
+                    [&](unsigned v) { return offset(b, loc, base, v); });
   }
 
   /// Index of B[coordinate, column] in B's flattened buffer. The tile's

@@ -571,19 +571,20 @@ void emitForColumnCount(OpBuilder &b, Location loc, const SpmmColumns &columns,
       });
 }
 
+unsigned elementBytes(Value buffer) {
+  Type element = cast<MemRefType>(buffer.getType()).getElementType();
+  unsigned bits = element.isIndex() ? 64 : element.getIntOrFloatBitWidth();
+  return std::max(1u, bits / 8);
+}
+
 void prefetchLines(OpBuilder &b, Location loc, Value buffer, Value start,
                    unsigned lines) {
-  constexpr unsigned kCacheLineBytes = 64;
-  Type element = cast<MemRefType>(buffer.getType()).getElementType();
-  // Index coordinates (IR written by hand) are taken as 64-bit.
-  unsigned elementBits = element.isIndex() ? 64 : element.getIntOrFloatBitWidth();
-  unsigned elementBytes = std::max(1u, elementBits / 8);
+  unsigned perLine = kCacheLineBytes / elementBytes(buffer);
   for (unsigned line = 0; line < lines; ++line) {
     Value at = start;
     if (line)
-      at = arith::AddIOp::create(
-          b, loc, start,
-          indexConstant(b, loc, line * kCacheLineBytes / elementBytes));
+      at = arith::AddIOp::create(b, loc, start,
+                                 indexConstant(b, loc, line * perLine));
     memref::PrefetchOp::create(b, loc, buffer, ValueRange{at},
                                /*isWrite=*/false, /*localityHint=*/3,
                                /*isDataCache=*/true);
@@ -593,7 +594,6 @@ void prefetchLines(OpBuilder &b, Location loc, Value buffer, Value start,
 void prefetchVectors(OpBuilder &b, Location loc, Value buffer, unsigned vectors,
                      unsigned lanes, unsigned elementBits,
                      function_ref<Value(unsigned)> indexOf) {
-  constexpr unsigned kCacheLineBytes = 64;
   unsigned elementBytes = elementBits / 8;
   for (unsigned v = 0; v < vectors; ++v)
     if (v * lanes * elementBytes % kCacheLineBytes == 0)

@@ -453,6 +453,13 @@ struct SpmvPattern : public OpRewritePattern<linalg::MatvecOp> {
   typename Emitter::Options options;
 };
 
+/// The cache line size the kernels' prefetches assume.
+constexpr unsigned kCacheLineBytes = 64;
+
+/// Bytes per element of the memref `buffer` (index elements, in IR written
+/// by hand, as 64-bit).
+unsigned elementBytes(Value buffer);
+
 /// Prefetches (for reading, into all cache levels) `lines` cache lines of
 /// the 1-D `buffer` from element `start` on.
 void prefetchLines(OpBuilder &b, Location loc, Value buffer, Value start,

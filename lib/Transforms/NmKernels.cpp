@@ -235,7 +235,6 @@ private:
   void prefetchRowBlockChunk(OpBuilder &b, Location loc, Value row,
                              Value last, Value groupBegin) const {
     constexpr int64_t kRowsAhead = 2;
-    constexpr int64_t kCacheLineBytes = 64;
     Value ahead = arith::MinUIOp::create(
         b, loc,
         arith::AddIOp::create(b, loc, row, indexConstant(b, loc, kRowsAhead)),
@@ -247,13 +246,10 @@ private:
                               groupBegin),
         indexConstant(b, loc, p.n));
     int64_t kept = kBlockGroups() * p.n;
-    for (Value buffer : {p.values, p.offsets}) {
-      Type element = cast<MemRefType>(buffer.getType()).getElementType();
-      int64_t bytes = std::max<int64_t>(
-          1, (element.isIndex() ? 64 : element.getIntOrFloatBitWidth()) / 8);
+    for (Value buffer : {p.values, p.offsets})
       prefetchLines(b, loc, buffer, at,
-                    unsigned(llvm::divideCeil(kept * bytes, kCacheLineBytes)));
-    }
+                    unsigned(llvm::divideCeil(kept * elementBytes(buffer),
+                                              kCacheLineBytes)));
   }
 
   /// The sum over the row's kept values of
