@@ -343,22 +343,12 @@ public:
   }
 
   /// Prefetches where a later row of the block resumes in this K block (its
-  /// cursor): the K-blocked loops read each row's part of a block one row
-  /// after another, a pattern the hardware prefetchers do not run ahead of,
-  /// so a cold weight otherwise waits on memory once per row and block
-  /// (docs/performance.md). Two lines of values and one of coordinates
-  /// cover a typical part (K block 64 at 30% density: ~19 non-zeros).
+  /// cursor; see kBlockChunkRowsAhead). Two lines of values and one of
+  /// coordinates cover a typical part (K block 64 at 30% density: ~19
+  /// non-zeros).
   void prefetchBlockChunk(OpBuilder &b, Location loc, Value cursors,
                           Value slot, Value first, Value last) const {
-    constexpr int64_t kRowsAhead = 2;
-    Value lastSlot = arith::SubIOp::create(
-        b, loc, arith::SubIOp::create(b, loc, last, first),
-        indexConstant(b, loc, 1));
-    Value aheadSlot = arith::MinUIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, slot,
-                                      indexConstant(b, loc, kRowsAhead)),
-        lastSlot);
-    Value position = memref::LoadOp::create(b, loc, cursors, aheadSlot);
+    Value position = cursorAhead(b, loc, cursors, slot, first, last);
     prefetchLines(b, loc, p.values, position, 2);
     prefetchLines(b, loc, p.coordinates, position, 1);
   }

@@ -591,6 +591,19 @@ void prefetchLines(OpBuilder &b, Location loc, Value buffer, Value start,
   }
 }
 
+Value cursorAhead(OpBuilder &b, Location loc, Value cursors, Value slot,
+                  Value first, Value last) {
+  Value lastSlot = arith::SubIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, last, first),
+      indexConstant(b, loc, 1));
+  Value aheadSlot = arith::MinUIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc, slot,
+                            indexConstant(b, loc, kBlockChunkRowsAhead)),
+      lastSlot);
+  return memref::LoadOp::create(b, loc, cursors, aheadSlot);
+}
+
 void prefetchVectors(OpBuilder &b, Location loc, Value buffer, unsigned vectors,
                      unsigned lanes, unsigned elementBits,
                      function_ref<Value(unsigned)> indexOf) {

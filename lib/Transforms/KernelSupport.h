@@ -465,6 +465,19 @@ unsigned elementBytes(Value buffer);
 void prefetchLines(OpBuilder &b, Location loc, Value buffer, Value start,
                    unsigned lines);
 
+/// How many rows ahead the K-blocked loops prefetch a row's part of the
+/// current K block: they read the rows' parts one row after another, a
+/// stride the hardware prefetchers do not run ahead of, so a cold weight
+/// otherwise waits on memory once per row and block (docs/performance.md).
+constexpr int64_t kBlockChunkRowsAhead = 2;
+
+/// The cursor (where it resumes in the current K block) of the row
+/// kBlockChunkRowsAhead after the one in `slot`, clamped to the last row of
+/// the block [first, last); `cursors` holds one position per row from
+/// `first` on.
+Value cursorAhead(OpBuilder &b, Location loc, Value cursors, Value slot,
+                  Value first, Value last);
+
 /// Prefetches, for reading, the cache lines of `vectors` consecutive
 /// vectors of `lanes` elements of `elementBits` bits in the 1-D `buffer`,
 /// vector v at index `indexOf(v)`: one prefetch per cache line.

@@ -228,16 +228,14 @@ public:
   }
 
 private:
-  /// Prefetches the kept values and offsets a later row of the block has in
-  /// this K block: the K-blocked loops read each row's part of a block one
-  /// row after another, a stride the hardware prefetchers do not run ahead
-  /// of, so a cold weight otherwise waits on memory once per row and block.
+  /// Prefetches the kept values and offsets that the row
+  /// kBlockChunkRowsAhead later (clamped to the block) has in this K block.
   void prefetchRowBlockChunk(OpBuilder &b, Location loc, Value row,
                              Value last, Value groupBegin) const {
-    constexpr int64_t kRowsAhead = 2;
     Value ahead = arith::MinUIOp::create(
         b, loc,
-        arith::AddIOp::create(b, loc, row, indexConstant(b, loc, kRowsAhead)),
+        arith::AddIOp::create(b, loc, row,
+                              indexConstant(b, loc, kBlockChunkRowsAhead)),
         arith::SubIOp::create(b, loc, last, indexConstant(b, loc, 1)));
     Value at = arith::MulIOp::create(
         b, loc,
