@@ -173,18 +173,33 @@ def miss_share(cache_bytes, data_bytes):
 K_BLOCK_MIN_STORED_PER_ROW = 10
 
 
+def kernel_tile(fmt, kernels):
+    """The column tile, in vectors, the format's SpMM kernel runs
+    (CostModel::kernelTileVectors): BSR narrows it so that R x tile
+    accumulators fit."""
+    tile = kernels["n_tile"]
+    if fmt[0] == "bsr":
+        fit = max(1, kernels["accumulator_registers"] // fmt[1])
+        tile = min(tile, 1 << (fit.bit_length() - 1))
+    return tile
+
+
 def k_blocked(fmt, stored, rows, cols, n, kernels):
-    """Whether a sparse SpMM runs K-blocked (CostModel::kBlocking): a full
-    column tile, K deeper than a K block (the calibrated tile's B panel in
-    half of L1) and enough stored values per row and K block."""
+    """Whether a sparse SpMM runs K-blocked (CostModel::kBlocking): N holds
+    the kernel's full tile, or, for N:M, two vectors with B beyond two
+    K-block panels;
+    K deeper than a K block (the calibrated tile's B panel in half of L1);
+    enough stored values per row and K block."""
     if fmt[0] == "dense":
         return False
-    lanes, tile = kernels["lanes"], kernels["n_tile"]
-    block = max(8, kernels["l1d_bytes"] // 2 // (tile * lanes * 4))
+    lanes = kernels["lanes"]
+    block = max(8, kernels["l1d_bytes"] // 2 // (kernels["n_tile"] * lanes * 4))
     block = 1 << (block.bit_length() - 1)
+    width = kernel_tile(fmt, kernels) * lanes
+    wide = n >= width or (fmt[0] == "nm" and n >= 2 * lanes and
+                          cols * n > 2 * block * width)
     per_row = stored / max(1, rows) * block / max(1, cols)
-    return (n >= tile * lanes and cols > block and
-            per_row >= K_BLOCK_MIN_STORED_PER_ROW)
+    return wide and cols > block and per_row >= K_BLOCK_MIN_STORED_PER_ROW
 
 
 def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
@@ -192,10 +207,7 @@ def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
     weight stored as `fmt` (a parse_format tuple) times N columns."""
     lanes = kernels["lanes"]
     vectors = -(-n // lanes)
-    tile = kernels["n_tile"]
-    if fmt[0] == "bsr":
-        fit = max(1, kernels["accumulator_registers"] // fmt[1])
-        tile = min(tile, 1 << (fit.bit_length() - 1))
+    tile = kernel_tile(fmt, kernels)
     stored = float(stored)
     weight_bytes, operand_bytes = 4.0 * stored, 4.0 * cols * n
     l1, l2 = float(kernels["l1d_bytes"]), float(kernels["l2_bytes"])

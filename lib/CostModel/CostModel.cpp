@@ -411,18 +411,15 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
                            const LayerShape &layer) const {
   int64_t lanes = this->lanes();
   int64_t vectors = llvm::divideCeil(layer.n, lanes);
-  // BSR kernels narrow their tile so that R x tile accumulators fit.
-  int64_t tile = tileVectors;
-  if (format.kind == WeightFormat::Kind::Bsr)
-    tile = std::min<int64_t>(
-        tile, llvm::bit_floor(std::max<uint64_t>(1, accumulators / format.a)));
+  int64_t tile = kernelTileVectors(format);
   double stored = double(footprint.storedValues);
   // Bytes of the stored weight and of the dense operand (B, or X).
   double weightBytes = 4.0 * stored;
   double operandBytes = 4.0 * double(layer.cols) * double(layer.n);
   double l1 = double(measuredOn.l1Bytes), l2 = double(measuredOn.l2Bytes),
          outer = double(measuredOn.outerBytes);
-  bool kBlocked = !format.isDense() && kBlocking(footprint, layer).on();
+  bool kBlocked =
+      !format.isDense() && kBlocking(format, footprint, layer).on();
   return dot(fit, [&](llvm::StringRef name) -> double {
     if (name == "calls")
       return 1;
@@ -525,11 +522,23 @@ std::string microseconds(double seconds) {
 
 } // namespace
 
-// K blocking with the calibrated tile: when the rows are dense enough per K
+int64_t CostModel::kernelTileVectors(const WeightFormat &format) const {
+  // BSR kernels narrow their tile so that R x tile accumulators fit.
+  if (format.kind == WeightFormat::Kind::Bsr)
+    return std::min<int64_t>(
+        tileVectors,
+        llvm::bit_floor(std::max<uint64_t>(1, accumulators / format.a)));
+  return tileVectors;
+}
+
+// K blocking as the kernels decide it: when the rows are dense enough per K
 // block to pay for reloading their C tile (whether B fits L2 or not:
-// measured on constant weights, docs/cost-model.md). The K block's B panel
-// (k x tile x lanes x 4 bytes) takes half of L1.
-CostModel::KBlocking CostModel::kBlocking(const FormatFootprint &footprint,
+// measured on constant weights, docs/cost-model.md), and N holds the
+// kernel's full tile, or, for N:M, two vectors with B beyond two K-block
+// panels (NmKernels.cpp, useKBlocking). The K block's B panel (k x
+// calibrated tile x lanes x 4 bytes) takes half of L1.
+CostModel::KBlocking CostModel::kBlocking(const WeightFormat &format,
+                                          const FormatFootprint &footprint,
                                           const LayerShape &layer) const {
   KBlocking blocking;
   int64_t lanes = this->lanes();
@@ -540,7 +549,11 @@ CostModel::KBlocking CostModel::kBlocking(const FormatFootprint &footprint,
                           double(std::max<int64_t>(1, layer.rows)) *
                           double(blocking.rows) /
                           double(std::max<int64_t>(1, layer.cols));
-  blocking.fullTile = layer.n >= int64_t(tileVectors) * lanes;
+  int64_t tileWidth = kernelTileVectors(format) * lanes;
+  blocking.fullTile = layer.n >= tileWidth;
+  blocking.narrowPays =
+      format.kind == WeightFormat::Kind::Nm && layer.n >= 2 * lanes &&
+      layer.cols * layer.n > 2 * int64_t(blocking.rows) * tileWidth;
   blocking.deep = layer.cols > int64_t(blocking.rows);
   blocking.dense = blocking.storedPerRow >= kKBlockMinStoredPerRow;
   return blocking;
@@ -622,11 +635,17 @@ KernelScheduleChoice CostModel::schedule(const WeightFormat &format,
   }
 
   int64_t vectors = llvm::divideCeil(layer.n, lanes);
-  KBlocking blocking = kBlocking(footprint, layer);
+  KBlocking blocking = kBlocking(format, footprint, layer);
   bool on = blocking.on();
   choice.kBlock = on ? blocking.rows : 0;
-  if (!blocking.fullTile)
-    choice.kBlockReason = "off: N below one full tile";
+  if (!blocking.fullTile && !blocking.narrowPays)
+    choice.kBlockReason =
+        format.kind == WeightFormat::Kind::Nm
+            ? llvm::formatv("off: N = {0} below one full tile, and below two "
+                            "vectors or B within two K-block panels",
+                            layer.n)
+                  .str()
+            : std::string("off: N below one full tile");
   else if (!blocking.deep)
     choice.kBlockReason =
         llvm::formatv("off: K = {0} <= {1}", layer.cols, blocking.rows).str();

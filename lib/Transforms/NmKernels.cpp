@@ -152,20 +152,37 @@ public:
     return indexConstant(b, loc, options.nTile * p.lanes);
   }
 
-  /// K blocking runs when N holds a full tile (the kept count per block is
-  /// static, checked by blocksK).
+  /// K blocking runs (the kept count per block is static, checked by
+  /// blocksK) when N holds a full tile, or is at least two vectors and B
+  /// (K x N) is more than two K-block panels (k-block x full tile), so that
+  /// it would not stay in L1 across the rows: the per-row loops' narrow
+  /// tiles then wait on B (2:4 at N = 16-49 ran 1.05-2.4x faster K-blocked,
+  /// docs/performance.md). One masked vector is bound by its accumulator
+  /// chains, not B. CSR and BSR measured slower K-blocked below a full
+  /// tile, and keep their per-row loops there.
   Value useKBlocking(OpBuilder &b, Location loc, Value cols) const {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, cols,
-                                 fullTileWidth(b, loc));
+    auto atLeast = [&](Value x, int64_t y) {
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, x,
+                                   indexConstant(b, loc, y));
+    };
+    int64_t tileWidth = int64_t(options.nTile) * p.lanes;
+    Value operand = arith::MulIOp::create(
+        b, loc, cols, indexConstant(b, loc, p.staticGroups * p.m));
+    Value beyondPanels = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ugt, operand,
+        indexConstant(b, loc, 2 * int64_t(options.kBlock) * tileWidth));
+    Value narrow = arith::AndIOp::create(
+        b, loc, atLeast(cols, 2 * int64_t(p.lanes)), beyondPanels);
+    return arith::OrIOp::create(b, loc, atLeast(cols, tileWidth), narrow);
   }
 
   /// K-blocked SpMM: rows in blocks of `row-block` run in parallel; for
-  /// each full tile of columns, the groups are taken `k-block` columns at a
-  /// time and every row of the block accumulates them into its C tile, so
-  /// the B panel (k-block rows x tile) stays in L1 across the rows instead
-  /// of each kept value fetching its B row from L2. An N:M row has the same
-  /// groups in every K block, so no per-row cursor is needed. The tail
-  /// columns run per row as in emitTiled.
+  /// each column tile (the full ones, then the tail ones), the groups are
+  /// taken `k-block` columns at a time and every row of the block
+  /// accumulates them into its C tile, so the B panel (k-block rows x tile)
+  /// stays in L1 across the rows instead of each kept value fetching its B
+  /// row from L2. An N:M row has the same
+  /// groups in every K block, so no per-row cursor is needed.
   void emitKBlocked(OpBuilder &b, Location loc, Value cols) const {
     Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
     // Fewer rows per block when that would leave fewer than kMinRowBlocks
@@ -188,41 +205,35 @@ public:
           Value first = arith::MulIOp::create(pb, pl, block, rowBlock);
           Value last = arith::MinUIOp::create(
               pb, pl, arith::AddIOp::create(pb, pl, first, rowBlock), p.rows);
-          emitLoop(
-              pb, pl, c0, fullEnd, tileWidth,
-              [&](OpBuilder &tb, Location tl, Value column) {
-                emitLoop(
-                    tb, tl, c0, p.groups, groupStep,
-                    [&](OpBuilder &kb, Location kl, Value groupBegin) {
-                      Value groupEnd = arith::MinUIOp::create(
-                          kb, kl,
-                          arith::AddIOp::create(kb, kl, groupBegin, groupStep),
-                          p.groups);
-                      Value zeroStart;
-                      if (p.result.zeroInit)
-                        zeroStart = arith::CmpIOp::create(
-                            kb, kl, arith::CmpIPredicate::eq, groupBegin, c0);
-                      emitLoop(kb, kl, first, last, c1,
-                               [&](OpBuilder &rb, Location rl, Value row) {
-                                 prefetchRowBlockChunk(rb, rl, row, last,
-                                                       groupBegin);
-                                 emitTile(rb, rl, row, column, options.nTile,
-                                          Value(), groupBegin, groupEnd,
-                                          zeroStart);
-                               });
-                    });
-              });
-          emitLoop(pb, pl, first, last, c1,
-                   [&](OpBuilder &rb, Location rl, Value row) {
-                     emitTailTiles(rb, rl, fullEnd, cols, p.lanes,
-                                   options.nTile,
-                                   [&](OpBuilder &tb, Location tl, Value column,
-                                       unsigned vectors, Value mask) {
-                                     emitTile(tb, tl, row, column, vectors,
-                                              mask, indexConstant(tb, tl, 0),
-                                              p.groups, Value());
-                                   });
+          // One column tile, K block by K block over the rows of the block.
+          auto emitKBlockedTile = [&](OpBuilder &tb, Location tl, Value column,
+                                      unsigned vectors, Value mask) {
+            emitLoop(
+                tb, tl, c0, p.groups, groupStep,
+                [&](OpBuilder &kb, Location kl, Value groupBegin) {
+                  Value groupEnd = arith::MinUIOp::create(
+                      kb, kl,
+                      arith::AddIOp::create(kb, kl, groupBegin, groupStep),
+                      p.groups);
+                  Value zeroStart;
+                  if (p.result.zeroInit)
+                    zeroStart = arith::CmpIOp::create(
+                        kb, kl, arith::CmpIPredicate::eq, groupBegin, c0);
+                  emitLoop(kb, kl, first, last, c1,
+                           [&](OpBuilder &rb, Location rl, Value row) {
+                             prefetchRowBlockChunk(rb, rl, row, last,
+                                                   groupBegin);
+                             emitTile(rb, rl, row, column, vectors, mask,
+                                      groupBegin, groupEnd, zeroStart);
+                           });
+                });
+          };
+          emitLoop(pb, pl, c0, fullEnd, tileWidth,
+                   [&](OpBuilder &tb, Location tl, Value column) {
+                     emitKBlockedTile(tb, tl, column, options.nTile, Value());
                    });
+          emitTailTiles(pb, pl, fullEnd, cols, p.lanes, options.nTile,
+                        emitKBlockedTile);
         },
         productWork(b, loc, p.values, cols, p.lanes, options.minParallelWork));
   }

@@ -130,15 +130,20 @@ func.func @transposed_untouched(%a: tensor<16x8xf32, #NV24>, %b: tensor<16x4xf32
 }
 
 // K = 256 with 64-column K blocks (16 groups, 32 kept values per row and
-// block): when N holds a full tile (64 columns), blocks of rows (16, or 8
-// here to leave 8 blocks for the threads) run in
-// parallel; for each full tile and K block every row of the block
-// accumulates its 16 groups into its C tile, which starts at zero in the
-// first K block and from C after. The tail tiles then run per row over all
-// 64 groups. Below a full tile, the per-row kernel.
+// block): when N holds a full tile (64 columns), or two vectors (32) and B
+// (256 x N) is more than two K-block panels (2 x 64 x 64), blocks of rows
+// (16, or 8 here to leave 8 blocks for the threads) run in parallel; for
+// each column tile and K block every row of the block accumulates its 16
+// groups into its C tile, which starts at zero in the first K block and
+// from C after. Otherwise, the per-row kernel.
 // KBLOCK-LABEL: func.func @spmm_k_blocked(
-// KBLOCK:         %[[C:.*]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<64x?xf32>
-// KBLOCK:         %[[WIDE:.*]] = arith.cmpi uge, %{{.*}}, %c64 : index
+// KBLOCK:         %[[C:.*]] = memref.alloc(%[[N:.*]]) {alignment = 64 : i64} : memref<64x?xf32>
+// KBLOCK:         %[[B:.*]] = arith.muli %[[N]], %c256 : index
+// KBLOCK:         %[[BEYOND:.*]] = arith.cmpi ugt, %[[B]], %c8192 : index
+// KBLOCK:         %[[TWO:.*]] = arith.cmpi uge, %[[N]], %c32 : index
+// KBLOCK:         %[[NARROW:.*]] = arith.andi %[[TWO]], %[[BEYOND]] : i1
+// KBLOCK:         %[[FULL:.*]] = arith.cmpi uge, %[[N]], %c64 : index
+// KBLOCK:         %[[WIDE:.*]] = arith.ori %[[FULL]], %[[NARROW]] : i1
 // KBLOCK:         scf.if %[[WIDE]] {
 // KBLOCK:           scf.parallel (%{{.*}}) = (%c0) to (%c8) step (%c1) {
 // KBLOCK:             scf.for %[[J:.*]] = %c0 to %{{.*}} step %c64 {
@@ -164,8 +169,12 @@ func.func @transposed_untouched(%a: tensor<16x8xf32, #NV24>, %b: tensor<16x4xf32
 // KBLOCK:                   scf.for %{{.*}} = %[[G]] to %{{.*}} step %c1 iter_args(%{{.*}} = %[[INIT]]#0, {{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // KBLOCK-COUNT-8:             vector.fma
 // KBLOCK:                   vector.store %{{.*}}, %[[C]][%[[ROW]], %[[J]]]
-// KBLOCK:             scf.for
-// KBLOCK:               scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>)
+// The tail tiles run K-blocked too: here 2 vectors in 2 accumulator sets.
+// KBLOCK:           scf.if %{{.*}} {
+// KBLOCK:             scf.for %{{.*}} = %c0 to %c64 step %c16 {
+// KBLOCK:               scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
+// KBLOCK-COUNT-4:         memref.prefetch
+// KBLOCK:                 scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // KBLOCK:         } else {
 // KBLOCK:           scf.parallel (%{{.*}}) = (%c0) to (%c64) step (%c1) {
 // NOKBLOCK-LABEL: func.func @spmm_k_blocked(

@@ -198,7 +198,7 @@ TEST(CostModel, KBlockedFeatures) {
   // L1 32 KiB: K blocks of 32 B rows (a tile's B panel, 8 vectors x 16
   // lanes x 4 bytes per row, in half of L1). A 128 x 128 weight stored as
   // 8192 values (32 KiB, half of it beyond the 16 KiB outer cache) has 16
-  // per row and K block: K-blocked with a full tile (N = 128), not below.
+  // per row and K block: K-blocked with a full tile (N = 128).
   std::string text = modelText();
   text.replace(text.find("\"l1d_bytes\": 1024"), 17, "\"l1d_bytes\": 32768");
   text.insert(text.find("\"formats\": {") + 12, R"(
@@ -211,8 +211,13 @@ TEST(CostModel, KBlockedFeatures) {
                    1e-9 * 8192 * 8 + 2e-9 * 8192 * 8 * 0.5);
   EXPECT_EQ(model.schedule(format("nm:4:8"), {8192, 128}, layer, false).kBlock,
             32u);
+  // Below a full tile, N:M K-blocks where B (128 x N) is over two K-block
+  // panels (2 x 32 x 128): N = 65, not 64.
+  EXPECT_GT(
+      *model.predict(format("nm:4:8"), {8192, 128}, {128, 128, 65, false}),
+      0.0);
   EXPECT_DOUBLE_EQ(
-      *model.predict(format("nm:4:8"), {8192, 128}, {128, 128, 127, false}),
+      *model.predict(format("nm:4:8"), {8192, 128}, {128, 128, 64, false}),
       0.0);
   // 10 stored per row and K block is the threshold: 5120 values.
   EXPECT_GT(*model.predict(format("nm:4:8"), {5120, 128}, layer), 0.0);
@@ -481,6 +486,19 @@ TEST(CostModelSchedule, NarrowTilesUnder16VectorsUnlessKBlockedOrNoFullTile) {
   EXPECT_EQ(noFullTile.nTileReason, "8 vectors, calibrated: N = 63 has no "
                                     "full tile, its narrow tiles take "
                                     "accumulator sets");
+  // N:M below a full tile K-blocks its narrow tiles where B (256 x N) is
+  // over two K-block panels (2 x 64 x 64): N = 63 yes, N = 32 no.
+  EXPECT_EQ(noFullTile.kBlock, 64u);
+  KernelScheduleChoice withinPanels =
+      scheduleOf(model, "nm:2:4", 1, 256, 128, 32);
+  EXPECT_EQ(withinPanels.kBlock, 0u);
+  EXPECT_EQ(withinPanels.kBlockReason,
+            "off: N = 32 below one full tile, and below two vectors or B "
+            "within two K-block panels");
+  EXPECT_EQ(scheduleOf(model, "nm:2:4", 1, 256, 128, 33).kBlock, 64u);
+  // Two vectors at least: N = 15 on K = 2048 stays per row.
+  EXPECT_EQ(scheduleOf(model, "nm:2:4", 1, 2048, 1024, 15).kBlock, 0u);
+  EXPECT_EQ(scheduleOf(model, "nm:2:4", 1, 2048, 1024, 16).kBlock, 64u);
   EXPECT_EQ(scheduleOf(model, "csr", 1, 256, 39, 49).nTile, 8u);
   // BSR narrows its own tile to its accumulators.
   EXPECT_EQ(scheduleOf(model, "bsr:4x4", 4, 256, 160, 64).nTile, 8u);
@@ -488,7 +506,8 @@ TEST(CostModelSchedule, NarrowTilesUnder16VectorsUnlessKBlockedOrNoFullTile) {
   KernelScheduleChoice blocked = scheduleOf(model, "csr", 1, 4096, 1600, 64);
   EXPECT_EQ(blocked.kBlock, 64u);
   EXPECT_EQ(blocked.nTile, 8u);
-  // No full tile: K blocking is moot.
+  // No full tile: CSR keeps its per-row loops (K-blocked, its narrow
+  // tiles measured slower).
   KernelScheduleChoice narrow = scheduleOf(model, "csr", 1, 256, 40, 24);
   EXPECT_EQ(narrow.kBlock, 0u);
   EXPECT_EQ(narrow.kBlockReason, "off: N below one full tile");

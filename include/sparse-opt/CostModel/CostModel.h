@@ -207,11 +207,17 @@ private:
     unsigned rows = 0;
     /// Stored values per weight row and K block.
     double storedPerRow = 0;
-    bool fullTile = false, deep = false, dense = false;
-    bool on() const { return fullTile && deep && dense; }
+    /// N holds the kernel's full tile; or, for N:M, at least two vectors
+    /// with B beyond two K-block panels (NmKernels.cpp, useKBlocking).
+    bool fullTile = false, narrowPays = false;
+    bool deep = false, dense = false;
+    bool on() const { return (fullTile || narrowPays) && deep && dense; }
   };
-  KBlocking kBlocking(const FormatFootprint &footprint,
+  KBlocking kBlocking(const WeightFormat &format,
+                      const FormatFootprint &footprint,
                       const LayerShape &layer) const;
+  /// The column tile the format's SpMM kernel runs, in vectors.
+  int64_t kernelTileVectors(const WeightFormat &format) const;
 
   double evaluate(const LinearFit &fit, const WeightFormat &format,
                   const FormatFootprint &footprint,
