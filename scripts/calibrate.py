@@ -117,9 +117,16 @@ FULL = dict(
     # model at 0.5 ran 1.09x instead of 1.27x faster than dense. Not B
     # (cols x N) beyond 8 MB (128 x 1152 and 256 x 2304 at N = 3136): it
     # comes from memory there, at costs these linear features do not
-    # follow (docs/cost-model.md, limits).
+    # follow (docs/cost-model.md, limits). The expanding 1x1 filters (256 x
+    # 64 at 56x56, 512 x 128 at 28x28, 2048 x 512 at 7x7): without them
+    # the dense fit, free to charge its time to outputs (rows x N) rather
+    # than multiply-adds, predicted 256 x 64 at N = 3136 1.6x slow and sent
+    # 14 of ResNet-50's layers at 0.5 to CSR, which ran them 0.7-0.84x
+    # dense (docs/performance.md, "Where the mixed rows stand").
     wide_shapes=[(64, 256, [784, 3136]), (64, 576, [784, 3136]),
-                 (128, 1152, [784]), (256, 2304, [784])],
+                 (128, 1152, [784]), (256, 2304, [784]),
+                 (256, 64, [784, 3136]), (512, 128, [784]),
+                 (2048, 512, [49])],
     wide_formats=["csr"],
     sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
     formats=["csr", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:16x1",
