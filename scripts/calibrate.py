@@ -194,9 +194,8 @@ def kernel_tile(fmt, kernels):
 def k_blocked(fmt, stored, rows, cols, n, kernels):
     """Whether a sparse SpMM runs K-blocked (CostModel::kBlocking): N holds
     the kernel's full tile, or, for N:M, two vectors with B beyond two
-    K-block panels;
-    K deeper than a K block (the calibrated tile's B panel in half of L1);
-    enough stored values per row and K block."""
+    K-block panels; K deeper than a K block (the calibrated tile's B panel
+    in half of L1); enough stored values per row and K block."""
     if fmt[0] == "dense":
         return False
     lanes = kernels["lanes"]

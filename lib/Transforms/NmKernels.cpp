@@ -148,8 +148,13 @@ public:
            kBlockGroups() * p.n >= int64_t(options.kBlockMinNonZeros);
   }
 
+  /// Columns of a full tile of n-tile vectors.
+  int64_t fullTileColumns() const {
+    return int64_t(options.nTile) * p.lanes;
+  }
+
   Value fullTileWidth(OpBuilder &b, Location loc) const {
-    return indexConstant(b, loc, options.nTile * p.lanes);
+    return indexConstant(b, loc, fullTileColumns());
   }
 
   /// K blocking runs (the kept count per block is static, checked by
@@ -165,15 +170,16 @@ public:
       return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, x,
                                    indexConstant(b, loc, y));
     };
-    int64_t tileWidth = int64_t(options.nTile) * p.lanes;
     Value operand = arith::MulIOp::create(
         b, loc, cols, indexConstant(b, loc, p.staticGroups * p.m));
     Value beyondPanels = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::ugt, operand,
-        indexConstant(b, loc, 2 * int64_t(options.kBlock) * tileWidth));
+        indexConstant(b, loc,
+                      2 * int64_t(options.kBlock) * fullTileColumns()));
     Value narrow = arith::AndIOp::create(
         b, loc, atLeast(cols, 2 * int64_t(p.lanes)), beyondPanels);
-    return arith::OrIOp::create(b, loc, atLeast(cols, tileWidth), narrow);
+    return arith::OrIOp::create(b, loc, atLeast(cols, fullTileColumns()),
+                                narrow);
   }
 
   /// K-blocked SpMM: rows in blocks of `row-block` run in parallel; for
@@ -181,8 +187,8 @@ public:
   /// taken `k-block` columns at a time and every row of the block
   /// accumulates them into its C tile, so the B panel (k-block rows x tile)
   /// stays in L1 across the rows instead of each kept value fetching its B
-  /// row from L2. An N:M row has the same
-  /// groups in every K block, so no per-row cursor is needed.
+  /// row from L2. An N:M row has the same groups in every K block, so no
+  /// per-row cursor is needed.
   void emitKBlocked(OpBuilder &b, Location loc, Value cols) const {
     Value c0 = indexConstant(b, loc, 0), c1 = indexConstant(b, loc, 1);
     // Fewer rows per block when that would leave fewer than kMinRowBlocks
