@@ -146,6 +146,48 @@ def test_matmul_forms(products, threads):
     assert_product_close(products.run("weight", a), a @ WEIGHT, 4)
 
 
+
+def test_matmul_blocks_free_their_panels(tmp_path):
+    """Each block of a dense product packs B into a stack buffer, which must
+    be freed when the block ends on one thread too (the serial twin and the
+    `openmp=false` loops, which convert-scf-to-openmp does not scope): 1600
+    blocks of 6 x 16 with 128-deep panels take 13-52 MB of stack if each
+    keeps its own, past the 8 MB of a main thread (a crash, as ResNet-50's
+    dense build on AVX-512 crashed on one thread)."""
+    m, k, n = 600, 64, 256
+    a, b = random(m, k), random(k, n)
+    for openmp in ("true", "false"):
+        with sparse_opt.compile(
+                matmul_source("blocks", m, k, n), tmp_path / f"{openmp}.so",
+                pipeline_options=f"dense-row-block=6 dense-column-block=16 "
+                                 f"openmp={openmp}") as lib:
+            if lib.num_threads is not None:
+                lib.num_threads = 1
+            for _ in range(3):
+                assert_product_close(lib.run("blocks", a, b), a @ b, k)
+
+
+
+@pytest.mark.parametrize("openmp", ["true", "false"])
+def test_matmul_blocks_free_their_panels(tmp_path, openmp):
+    """Each block of a dense product packs B into a stack buffer, which a
+    serial loop must free at the end of the block (sparse-opt-free-loop-
+    allocas): 1600 blocks of 6 x 16 with 128-deep panels keep 13-52 MB of
+    stack otherwise, past a main thread's 8 MB (a crash, as ResNet-50's
+    dense build crashed on one thread on AVX-512). One thread takes the
+    serial twin; `openmp=false` has serial loops only."""
+    m, k, n = 600, 64, 256
+    a, b = random(m, k), random(k, n)
+    with sparse_opt.compile(
+            matmul_source("blocks", m, k, n), tmp_path / "blocks.so",
+            pipeline_options=f"dense-row-block=6 dense-column-block=16 "
+                             f"openmp={openmp}") as lib:
+        if lib.num_threads is not None:
+            lib.num_threads = 1
+        for _ in range(3):
+            assert_product_close(lib.run("blocks", a, b), a @ b, k)
+
+
 OTHER_OPS = """
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>

@@ -57,6 +57,61 @@ def SparseOptSerialTwins : Pass<"sparse-opt-serial-twins", "ModuleOp"> {
   ];
 }
 
+def SparseOptFreeLoopAllocas : Pass<"sparse-opt-free-loop-allocas"> {
+  let summary = "Free the stack buffers of each loop iteration when it ends";
+  let description = [{
+    Kernels keep small scratch buffers on the stack (`memref.alloca`: a
+    dense product's packed B panel per block, a CSR or BSR row block's
+    cursors, an attention row's scores), allocated in the body of a
+    parallel loop. `scf.parallel` is an allocation scope, and
+    `convert-scf-to-openmp` gives each parallel body its own; but the loops
+    that run serially (the serial twins of `sparse-opt-serial-twins`, a
+    kernel's serial fallback, every loop with `openmp=false`) are `scf.for`
+    loops, where LLVM frees a stack allocation only when the function
+    returns. A model's layers all run in one function, so every iteration
+    of every such loop kept its buffer: ResNet-50's dense build at batch 1,
+    on one thread, overflowed the 8 MB stack with the B panels of its
+    products on AVX-512 (32 KB each).
+
+    This pass saves the stack pointer at the start of each loop body that
+    allocates on the stack (an `scf.for`, an `scf.while` region, and an
+    `scf.parallel` with `parallel-loops-serial`, for pipelines without
+    OpenMP, where `scf.parallel` becomes loops) and restores it before the
+    body's terminator (`llvm.intr.stacksave` / `llvm.intr.stackrestore`,
+    what a `memref.alloca_scope` lowers to; a scope itself would be lowered
+    by splitting the loop's single block). An allocation counts for the
+    innermost loop or allocation scope around it. A body whose buffer is
+    yielded to the next iteration or out of the loop is left alone.
+
+    Example:
+
+    ```mlir
+    scf.for %i = %c0 to %n step %c1 {
+      %panel = memref.alloca() : memref<8192xf32>
+      ...
+    }
+    ```
+
+    becomes
+
+    ```mlir
+    scf.for %i = %c0 to %n step %c1 {
+      %sp = llvm.intr.stacksave : !llvm.ptr
+      %panel = memref.alloca() : memref<8192xf32>
+      ...
+      llvm.intr.stackrestore %sp : !llvm.ptr
+    }
+    ```
+  }];
+  let options = [
+    Option<"parallelLoopsSerial", "parallel-loops-serial", "bool",
+           /*default=*/"false",
+           "scf.parallel loops run serially (a pipeline without OpenMP): "
+           "their bodies are freed per iteration too">,
+  ];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 def SparseOptThreadControl : Pass<"sparse-opt-thread-control", "ModuleOp"> {
   let summary = "Give a compiled module a run-time settable OpenMP thread count";
   let description = [{
