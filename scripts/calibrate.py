@@ -194,13 +194,12 @@ def kernel_tile(fmt, kernels):
 def k_blocked(fmt, stored, rows, cols, n, kernels):
     """Whether a sparse SpMM runs K-blocked (CostModel::kBlocking): N holds
     the kernel's full tile, or, for N:M, two vectors with B beyond two
-    K-block panels; K deeper than a K block (the calibrated tile's B panel
-    in half of L1); enough stored values per row and K block."""
+    K-block panels; K deeper than the kernels' K block (K_BLOCK); enough
+    stored values per row and K block."""
     if fmt[0] == "dense":
         return False
     lanes = kernels["lanes"]
-    block = max(8, kernels["l1d_bytes"] // 2 // (kernels["n_tile"] * lanes * 4))
-    block = 1 << (block.bit_length() - 1)
+    block = kernels["k_block"]
     width = kernel_tile(fmt, kernels) * lanes
     wide = n >= width or (fmt[0] == "nm" and n >= 2 * lanes and
                           cols * n > 2 * block * width)
@@ -382,7 +381,8 @@ class Calibration:
             f.write(source)
         command = [self.compiler, stem + ".mlir", "-o", stem + ".so",
                    "--no-header", f"--target-cpu={self.args.target_cpu}",
-                   f"--pipeline-options=weight-formats={weight_format}"]
+                   f"--pipeline-options=weight-formats={weight_format} "
+                   f"spmm-k-block={K_BLOCK}"]
         if self.args.target_features:
             command.append(f"--target-features={self.args.target_features}")
         done = subprocess.run(command, capture_output=True, text=True)
@@ -726,12 +726,18 @@ def revision():
         return "unknown"
 
 
+# The K block of the SpMM kernels measured: the pipeline's spmm-k-block
+# default, which the calibration compiles with (CostModel.cpp,
+# kDefaultCalibratedKBlock).
+K_BLOCK = 64
+
+
 def kernel_parameters(target, n_tile=8):
     """What the features need of the target and the kernels (as
     CostModel.cpp reads them from the file)."""
     return dict(lanes=target["vector_bits"] // 32, n_tile=n_tile,
                 accumulator_registers=16 if target["vector_bits"] >= 512
-                else 8, l1d_bytes=target["l1d_bytes"],
+                else 8, k_block=K_BLOCK, l1d_bytes=target["l1d_bytes"],
                 l2_bytes=target["l2_bytes"])
 
 
@@ -752,7 +758,8 @@ def fitted_model(target, kernels, samples, transpose_pairs, validating,
         "sparse_opt_cost_model": 1,
         "target": dict(target, outer_cache_bytes=kernels["outer_cache_bytes"]),
         "kernels": {"n_tile": kernels["n_tile"],
-                    "accumulator_registers": kernels["accumulator_registers"]},
+                    "accumulator_registers": kernels["accumulator_registers"],
+                    "k_block": kernels["k_block"]},
         "transpose": transpose,
         "formats": formats,
     }

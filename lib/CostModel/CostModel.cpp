@@ -179,16 +179,23 @@ bool readFit(const llvm::json::Value &value, llvm::json::Path path,
   return true;
 }
 
-/// What the measured kernels' column tiles were (they define tiles(N)).
+/// The K block of the measured SpMM kernels when the file does not name
+/// one: the pipeline's spmm-k-block default, which every calibration so
+/// far compiled with.
+constexpr unsigned kDefaultCalibratedKBlock = 64;
+
+/// What the measured kernels' column tiles (they define tiles(N)) and K
+/// blocks were.
 struct KernelShape {
-  unsigned nTile = 0, accumulators = 0;
+  unsigned nTile = 0, accumulators = 0, kBlock = kDefaultCalibratedKBlock;
 };
 
 bool fromJSON(const llvm::json::Value &value, KernelShape &kernels,
               llvm::json::Path path) {
   llvm::json::ObjectMapper mapper(value, path);
   if (!mapper || !mapper.map("n_tile", kernels.nTile) ||
-      !mapper.map("accumulator_registers", kernels.accumulators))
+      !mapper.map("accumulator_registers", kernels.accumulators) ||
+      !mapper.mapOptional("k_block", kernels.kBlock))
     return false;
   if (kernels.nTile == 0 || !llvm::isPowerOf2_32(kernels.nTile)) {
     path.field("n_tile").report("expected a power of two");
@@ -196,6 +203,10 @@ bool fromJSON(const llvm::json::Value &value, KernelShape &kernels,
   }
   if (kernels.accumulators == 0) {
     path.field("accumulator_registers").report("expected >= 1");
+    return false;
+  }
+  if (kernels.kBlock == 0) {
+    path.field("k_block").report("expected >= 1");
     return false;
   }
   return true;
@@ -312,6 +323,7 @@ llvm::Expected<CostModel> CostModel::parse(llvm::StringRef text,
   }
   model.tileVectors = kernels.nTile;
   model.accumulators = kernels.accumulators;
+  model.kBlock = kernels.kBlock;
   model.transposeFit = std::move(transpose.fit);
 
   const llvm::json::Object *formats = object->getObject("formats");
@@ -535,16 +547,14 @@ int64_t CostModel::kernelTileVectors(const WeightFormat &format) const {
 // block to pay for reloading their C tile (whether B fits L2 or not:
 // measured on constant weights, docs/cost-model.md), and N holds the
 // kernel's full tile, or, for N:M, two vectors with B beyond two K-block
-// panels (NmKernels.cpp, useKBlocking). The K block's B panel (k x
-// calibrated tile x lanes x 4 bytes) takes half of L1.
+// panels (NmKernels.cpp, useKBlocking). The K block is the calibrated
+// kernels' (`k_block`): a schedule names only what was measured.
 CostModel::KBlocking CostModel::kBlocking(const WeightFormat &format,
                                           const FormatFootprint &footprint,
                                           const LayerShape &layer) const {
   KBlocking blocking;
   int64_t lanes = this->lanes();
-  uint64_t panelRow = uint64_t(tileVectors) * uint64_t(lanes) * 4;
-  blocking.rows = unsigned(llvm::bit_floor(std::max<uint64_t>(
-      8, measuredOn.l1Bytes / 2 / std::max<uint64_t>(1, panelRow))));
+  blocking.rows = kBlock;
   blocking.storedPerRow = double(footprint.storedValues) /
                           double(std::max<int64_t>(1, layer.rows)) *
                           double(blocking.rows) /

@@ -195,12 +195,13 @@ TEST(CostModel, CacheMissFeatures) {
 }
 
 TEST(CostModel, KBlockedFeatures) {
-  // L1 32 KiB: K blocks of 32 B rows (a tile's B panel, 8 vectors x 16
-  // lanes x 4 bytes per row, in half of L1). A 128 x 128 weight stored as
-  // 8192 values (32 KiB, half of it beyond the 16 KiB outer cache) has 16
-  // per row and K block: K-blocked with a full tile (N = 128).
+  // Kernels calibrated with K blocks of 32 B rows (`k_block`). A 128 x 128
+  // weight stored as 8192 values (32 KiB, half of it beyond the 16 KiB
+  // outer cache) has 16 per row and K block: K-blocked with a full tile
+  // (N = 128).
   std::string text = modelText();
-  text.replace(text.find("\"l1d_bytes\": 1024"), 17, "\"l1d_bytes\": 32768");
+  text.replace(text.find("\"accumulator_registers\": 16}"), 28,
+               "\"accumulator_registers\": 16, \"k_block\": 32}");
   text.insert(text.find("\"formats\": {") + 12, R"(
     "nm:4:8": {"matrix": {"features": ["stored_vectors_k_blocked",
                                        "stored_vectors_k_blocked_outer_miss"],
@@ -228,6 +229,24 @@ TEST(CostModel, KBlockedFeatures) {
   EXPECT_DOUBLE_EQ(
       *model.predict(format("nm:4:8"), {4096, 128}, {128, 32, 128, false}),
       0.0);
+}
+
+TEST(CostModel, KBlockIsTheCalibratedKernels) {
+  // Without `k_block` the file's kernels had the pipeline's default K block
+  // (64 rows), whatever L1 holds; 0 is no K block a kernel can run.
+  std::string text = modelText();
+  text.insert(text.find("\"formats\": {") + 12, R"(
+    "nm:4:8": {"matrix": {"features": ["stored_vectors_k_blocked"],
+                          "coefficients": [1e-9]}},)");
+  CostModel model = parsed(text);
+  EXPECT_EQ(model.schedule(format("nm:4:8"), {16384, 128}, {128, 256, 128, false},
+                           false)
+                .kBlock,
+            64u);
+  std::string zero = modelText();
+  zero.replace(zero.find("\"accumulator_registers\": 16}"), 28,
+               "\"accumulator_registers\": 16, \"k_block\": 0}");
+  EXPECT_NE(parseError(zero).find("k_block"), std::string::npos);
 }
 
 TEST(CostModel, RecordedPredictionsMustMatch) {

@@ -228,6 +228,7 @@ private:
   CostTarget measuredOn;
   unsigned tileVectors = 8;
   unsigned accumulators = 16;
+  unsigned kBlock = 64;
   std::optional<double> forkJoin;
   LinearFit transposeFit;
   std::map<WeightFormat, FormatFits> fits;
