@@ -146,28 +146,6 @@ def test_matmul_forms(products, threads):
     assert_product_close(products.run("weight", a), a @ WEIGHT, 4)
 
 
-
-def test_matmul_blocks_free_their_panels(tmp_path):
-    """Each block of a dense product packs B into a stack buffer, which must
-    be freed when the block ends on one thread too (the serial twin and the
-    `openmp=false` loops, which convert-scf-to-openmp does not scope): 1600
-    blocks of 6 x 16 with 128-deep panels take 13-52 MB of stack if each
-    keeps its own, past the 8 MB of a main thread (a crash, as ResNet-50's
-    dense build on AVX-512 crashed on one thread)."""
-    m, k, n = 600, 64, 256
-    a, b = random(m, k), random(k, n)
-    for openmp in ("true", "false"):
-        with sparse_opt.compile(
-                matmul_source("blocks", m, k, n), tmp_path / f"{openmp}.so",
-                pipeline_options=f"dense-row-block=6 dense-column-block=16 "
-                                 f"openmp={openmp}") as lib:
-            if lib.num_threads is not None:
-                lib.num_threads = 1
-            for _ in range(3):
-                assert_product_close(lib.run("blocks", a, b), a @ b, k)
-
-
-
 @pytest.mark.parametrize("openmp", ["true", "false"])
 def test_matmul_blocks_free_their_panels(tmp_path, openmp):
     """Each block of a dense product packs B into a stack buffer, which a
