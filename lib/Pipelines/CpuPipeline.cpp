@@ -188,22 +188,21 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm,
   // (lib/Runtime/BufferCache.c), or malloc and free.
   FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
   memrefToLLVM.useGenericFunctions = options.reuseLargeBuffers;
-  // Serial loops free their iterations' stack buffers; without OpenMP the
-  // parallel loops are serial too.
-  SparseOptFreeLoopAllocasOptions freeLoopAllocas;
-  freeLoopAllocas.parallelLoopsSerial = !options.useOpenMP;
   if (options.useOpenMP) {
     // One-thread calls take serial twins and never enter OpenMP.
     pm.addPass(createSparseOptSerialTwins());
-    pm.addPass(createSparseOptFreeLoopAllocas(freeLoopAllocas));
     pm.addPass(createConvertSCFToOpenMPPass());
     SparseOptThreadControlOptions threadControl;
     threadControl.defaultNumThreads = options.numThreads;
     threadControl.symbolPrefix = options.symbolPrefix;
     pm.addPass(createSparseOptThreadControl(threadControl));
-  } else {
-    pm.addPass(createSparseOptFreeLoopAllocas(freeLoopAllocas));
   }
+  // Serial loops (serial twins and fallbacks; every parallel loop without
+  // OpenMP) free their iterations' stack buffers. Parallel bodies under
+  // OpenMP have convert-scf-to-openmp's alloca scopes.
+  SparseOptFreeLoopAllocasOptions freeLoopAllocas;
+  freeLoopAllocas.parallelLoopsSerial = !options.useOpenMP;
+  pm.addPass(createSparseOptFreeLoopAllocas(freeLoopAllocas));
   // Before scf-to-cf: convert-scf-to-openmp wraps parallel bodies in
   // memref.alloca_scope, which must be lowered while it still has a single
   // block.
