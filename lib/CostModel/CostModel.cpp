@@ -720,14 +720,22 @@ mlir::sparse_opt::shippedCostModel(const CpuTarget &target) {
   llvm::Triple triple(target.triple);
   if (!triple.isX86() || !triple.isArch64Bit())
     return std::nullopt;
-  const char *file = target.vectorBits == 512   ? "x86-64-avx512.json"
-                     : target.vectorBits == 256 ? "x86-64-avx2.json"
-                                                : nullptr;
-  if (!file)
+  const char *isa = target.vectorBits == 512   ? "avx512"
+                    : target.vectorBits == 256 ? "avx2"
+                                               : nullptr;
+  if (!isa)
     return std::nullopt;
-  llvm::SmallString<256> path(SPARSE_OPT_COST_MODEL_DIR);
-  llvm::sys::path::append(path, file);
-  if (!llvm::sys::fs::exists(path))
-    return std::nullopt;
-  return std::string(path);
+  // A model measured on this very CPU first: CPUs of one vector width run
+  // the same kernels at other speeds (Zen 4 splits each 512-bit operation
+  // in two, an Intel core does not), so the width's model is the fallback.
+  for (std::string file : {llvm::formatv("x86-64-{0}-{1}.json", isa,
+                                         target.cpu)
+                               .str(),
+                           llvm::formatv("x86-64-{0}.json", isa).str()}) {
+    llvm::SmallString<256> path(SPARSE_OPT_COST_MODEL_DIR);
+    llvm::sys::path::append(path, file);
+    if (llvm::sys::fs::exists(path))
+      return std::string(path);
+  }
+  return std::nullopt;
 }

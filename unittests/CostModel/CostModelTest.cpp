@@ -349,6 +349,7 @@ TEST(CostModel, ChecksTheTarget) {
 TEST(CostModel, ShippedModelsAreByVectorWidth) {
   CpuTarget target;
   target.triple = "x86_64-unknown-linux-gnu";
+  target.cpu = "a-cpu-no-model-was-measured-on";
   for (auto [bits, file] : {std::pair<unsigned, const char *>{512, "x86-64-avx512.json"},
                             {256, "x86-64-avx2.json"}}) {
     target.vectorBits = bits;
@@ -365,6 +366,27 @@ TEST(CostModel, ShippedModelsAreByVectorWidth) {
   target.triple = "aarch64-unknown-linux-gnu";
   target.vectorBits = 512;
   EXPECT_FALSE(shippedCostModel(target));
+}
+
+TEST(CostModel, ShippedModelOfTheCpuComesBeforeTheWidths) {
+  CpuTarget target;
+  target.triple = "x86_64-unknown-linux-gnu";
+  target.cpu = "znver4";
+  target.vectorBits = 512;
+  std::optional<std::string> path = shippedCostModel(target);
+  ASSERT_TRUE(path);
+  EXPECT_NE(path->find("x86-64-avx512-znver4.json"), std::string::npos)
+      << *path;
+  llvm::Expected<CostModel> model = CostModel::readFile(*path);
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  std::string warning;
+  EXPECT_FALSE(bool(model->checkTarget(target, warning)));
+  EXPECT_EQ(warning, "");
+  // Zen 4 with AVX-512 turned off runs the 256-bit kernels: not its model.
+  target.vectorBits = 256;
+  path = shippedCostModel(target);
+  ASSERT_TRUE(path);
+  EXPECT_EQ(path->find("znver4"), std::string::npos) << *path;
 }
 
 } // namespace

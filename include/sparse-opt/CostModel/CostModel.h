@@ -234,8 +234,9 @@ private:
   std::map<WeightFormat, FormatFits> fits;
 };
 
-/// The cost model shipped for `target` (cost-models/ in the source tree:
-/// x86-64-avx512.json, x86-64-avx2.json by vector width), or nullopt if
+/// The cost model shipped for `target` (cost-models/ in the source tree):
+/// the one measured on its CPU (x86-64-avx512-znver4.json), else the one of
+/// its vector width (x86-64-avx512.json, x86-64-avx2.json), or nullopt if
 /// none is there.
 std::optional<std::string> shippedCostModel(const CpuTarget &target);
 
