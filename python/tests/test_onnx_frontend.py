@@ -10,6 +10,7 @@ MLP use the per-dtype defaults (onnx_frontend.TOLERANCES).
 """
 
 import json
+import re
 import subprocess
 import time
 
@@ -261,7 +262,14 @@ def test_pruned_mlp_with_automatic_formats(tmp_path, require_ops, fmt):
         assert {"dense", "csr"} <= set(predicted)
         # The variant's own structure is one of the candidates.
         assert fmt in predicted
-        assert layer["format"] == min(predicted, key=predicted.get)
+        # A narrower BSR block predicted faster than a wider one that
+        # stores the same values is passed over, and the reason says so
+        # ("not bsr:4x1, predicted faster: bsr:4x4 stores the same values").
+        passed_over = re.findall(r"not (\S+), predicted faster",
+                                 layer["reason"])
+        eligible = {f: t for f, t in predicted.items()
+                    if f not in passed_over}
+        assert layer["format"] == min(eligible, key=eligible.get)
         assert layer["reason"].startswith("fastest predicted")
 
 
