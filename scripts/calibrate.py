@@ -75,11 +75,21 @@ FIT_FEATURES = {
     "sparse": {"vector": ["calls", "rows", "stored", "stored_l2_miss",
                           "stored_outer_miss"],
                "matrix": ["calls", "rows", "stored", "stored_vectors",
-                          "stored_vectors_l1_miss", "stored_vectors_l2_miss",
-                          "stored_vectors_outer_miss",
                           "stored_vectors_k_blocked",
                           "stored_vectors_k_blocked_outer_miss",
                           "stored_tiles", "output_vectors"]},
+}
+# How the sparse SpMM fits count the misses of B's rows (added to
+# FIT_FEATURES["sparse"]["matrix"]): over all of B, or over the B rows the
+# kernel cycles through, one K-block panel of its column tile when it runs
+# K-blocked. Which one describes a CPU's kernels is measured: a calibration
+# keeps the one whose choices over its own weights lose least
+# (choice_regrets), the first on a tie.
+B_MISS_FEATURES = {
+    "operand": ["stored_vectors_l1_miss", "stored_vectors_l2_miss",
+                "stored_vectors_outer_miss"],
+    "panel": ["stored_vectors_panel_l1_miss", "stored_vectors_panel_l2_miss",
+              "stored_vectors_panel_outer_miss"],
 }
 # Candidates for the effective capacity beyond L2 (outer_cache_bytes): the
 # one whose fits have the smallest errors is kept.
@@ -122,11 +132,17 @@ FULL = dict(
     # the dense fit, free to charge its time to outputs (rows x N) rather
     # than multiply-adds, predicted 256 x 64 at N = 3136 1.6x slow and sent
     # 14 of ResNet-50's layers at 0.5 to CSR, which ran them 0.7-0.84x
-    # dense (docs/performance.md, "Where the mixed rows stand").
-    wide_shapes=[(64, 256, [784, 3136]), (64, 576, [784, 3136]),
-                 (128, 1152, [784]), (256, 2304, [784]),
+    # dense (docs/performance.md, "Where the mixed rows stand"). The 14x14
+    # and 7x7 stages (N = 196, 49) and the 3x3 filters at 56x56 in the
+    # panels of two output rows they run in (N = 112): without them the
+    # Zen 4 fits sent ResNet-50's 14x14 stage at 0.5 to CSR, with which the
+    # whole model ran 4.8 ms (5%) slower than dense (docs/performance.md,
+    # "On Zen 4").
+    wide_shapes=[(64, 256, [784, 3136]), (64, 576, [112, 784, 3136]),
+                 (128, 1152, [784]), (256, 2304, [196, 784]),
                  (256, 64, [784, 3136]), (512, 128, [784]),
-                 (2048, 512, [49])],
+                 (2048, 512, [49]), (64, 64, [3136]), (1024, 256, [196]),
+                 (256, 1024, [196]), (512, 2048, [49]), (512, 4608, [49])],
     wide_formats=["csr"],
     sparsities=[0.5, 0.7, 0.8, 0.9, 0.95, 0.98],
     formats=["csr", "bsr:1x4", "bsr:4x1", "bsr:4x4", "bsr:8x1", "bsr:16x1",
@@ -218,6 +234,10 @@ def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
     l1, l2 = float(kernels["l1d_bytes"]), float(kernels["l2_bytes"])
     outer = float(kernels["outer_cache_bytes"])
     blocked = k_blocked(fmt, stored, rows, cols, n, kernels)
+    # The B rows the kernel cycles through: one K-block panel of its column
+    # tile when K-blocked, else all of B.
+    panel_bytes = (4.0 * kernels["k_block"] * min(n, tile * lanes)
+                   if blocked else operand_bytes)
     return {
         "calls": 1.0, "rows": float(kernel_rows), "stored": stored,
         "stored_l1_miss": stored * miss_share(l1, weight_bytes),
@@ -234,6 +254,12 @@ def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
             stored * vectors * miss_share(l2, operand_bytes),
         "stored_vectors_outer_miss":
             stored * vectors * miss_share(outer, operand_bytes),
+        "stored_vectors_panel_l1_miss":
+            stored * vectors * miss_share(l1, panel_bytes),
+        "stored_vectors_panel_l2_miss":
+            stored * vectors * miss_share(l2, panel_bytes),
+        "stored_vectors_panel_outer_miss":
+            stored * vectors * miss_share(outer, panel_bytes),
         "stored_vectors_k_blocked": stored * vectors if blocked else 0.0,
         "stored_vectors_k_blocked_outer_miss":
             stored * vectors * miss_share(outer, weight_bytes)
@@ -655,7 +681,18 @@ def fit_samples(samples, fmt_text, regime):
             (s["n"] == 1) == (regime == "vector")]
 
 
-def fit_all(product_samples, transpose_samples, kernels):
+def fit_features(family, regime, b_misses):
+    """The features `family` ("dense", "sparse") is fitted with in `regime`,
+    sparse SpMM products counting B's misses as `b_misses` says
+    (B_MISS_FEATURES)."""
+    features = FIT_FEATURES[family][regime]
+    if family == "dense" or regime == "vector":
+        return features
+    at = features.index("stored_vectors") + 1
+    return features[:at] + B_MISS_FEATURES[b_misses] + features[at:]
+
+
+def fit_all(product_samples, transpose_samples, kernels, b_misses):
     # Each sample is a pair of transposes, as CostModel::predict adds them;
     # its error counts relative to the time of the layer it is part of (the
     # difference itself may be near zero).
@@ -674,12 +711,14 @@ def fit_all(product_samples, transpose_samples, kernels):
                      s["seconds"])
                     for s in fit_samples(product_samples, fmt_text, regime)]
             if rows:
-                regimes[regime] = fit(FIT_FEATURES[family][regime], rows)
+                regimes[regime] = fit(
+                    fit_features(family, regime, b_misses), rows)
         formats[fmt_text] = regimes
     return transpose, formats
 
 
-def fit_with_outer_cache(product_samples, transpose_samples, kernels):
+def fit_with_outer_cache(product_samples, transpose_samples, kernels,
+                         b_misses):
     """fit_all at each candidate outer_cache_bytes above L2; the kernels
     dict completed with the candidate whose fits have the smallest mean
     RMS relative error, and its fits."""
@@ -689,12 +728,31 @@ def fit_with_outer_cache(product_samples, transpose_samples, kernels):
             continue
         trial = dict(kernels, outer_cache_bytes=outer)
         transpose, formats = fit_all(product_samples, transpose_samples,
-                                     trial)
+                                     trial, b_misses)
         fits = [f for regimes in formats.values() for f in regimes.values()]
         score = sum(f["rms_error"] for f in fits) / len(fits)
         if best is None or score < best[0]:
             best = (score, trial, transpose, formats)
     return best[1:]
+
+
+def fit_b_misses(product_samples, transpose_samples, kernels):
+    """fit_with_outer_cache for each way of counting B's misses
+    (B_MISS_FEATURES); the one whose choices over the samples' own weights
+    lose least (geometric mean of choice_regrets): its kernels and fits."""
+    best = None
+    for b_misses in B_MISS_FEATURES:
+        trial, transpose, formats = fit_with_outer_cache(
+            product_samples, transpose_samples, kernels, b_misses)
+        regrets = choice_regrets(dict(transpose=transpose, formats=formats),
+                                 trial, product_samples)
+        score = sum(map(math.log, regrets)) / max(1, len(regrets))
+        print(f"  B misses over the {b_misses}: choices "
+              f"{math.exp(score):.4f}x the best measured", file=sys.stderr)
+        if best is None or score < best[0] - 1e-12:
+            best = (score, b_misses, trial, transpose, formats)
+    print(f"  kept B misses over the {best[1]}", file=sys.stderr)
+    return best[2:]
 
 
 def predicted(model, sample, kernels):
@@ -752,8 +810,7 @@ def fitted_model(target, kernels, samples, transpose_pairs, validating,
                        seconds=max(right["seconds"] - left["seconds"], 0.0),
                        layer_seconds=right["seconds"])
                   for left, right in transpose_pairs]
-    kernels, transpose, formats = fit_with_outer_cache(samples, transposes,
-                                                       kernels)
+    kernels, transpose, formats = fit_b_misses(samples, transposes, kernels)
     model = {
         "sparse_opt_cost_model": 1,
         "target": dict(target, outer_cache_bytes=kernels["outer_cache_bytes"]),

@@ -116,6 +116,9 @@ constexpr llvm::StringRef kFeatureNames[] = {
     "stored_vectors_l1_miss",
     "stored_vectors_l2_miss",
     "stored_vectors_outer_miss",
+    "stored_vectors_panel_l1_miss",
+    "stored_vectors_panel_l2_miss",
+    "stored_vectors_panel_outer_miss",
     "stored_vectors_k_blocked",
     "stored_vectors_k_blocked_outer_miss",
     "stored_tiles",
@@ -430,8 +433,14 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
   double operandBytes = 4.0 * double(layer.cols) * double(layer.n);
   double l1 = double(measuredOn.l1Bytes), l2 = double(measuredOn.l2Bytes),
          outer = double(measuredOn.outerBytes);
-  bool kBlocked =
-      !format.isDense() && kBlocking(format, footprint, layer).on();
+  KBlocking blocking = kBlocking(format, footprint, layer);
+  bool kBlocked = !format.isDense() && blocking.on();
+  // The B rows the kernel cycles through: one K-block panel of its column
+  // tile when K-blocked, else all of B.
+  double panelBytes =
+      kBlocked ? 4.0 * double(blocking.rows) *
+                     double(std::min<int64_t>(layer.n, tile * lanes))
+               : operandBytes;
   return dot(fit, [&](llvm::StringRef name) -> double {
     if (name == "calls")
       return 1;
@@ -461,6 +470,12 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
       return stored * double(vectors) * missShare(l2, operandBytes);
     if (name == "stored_vectors_outer_miss")
       return stored * double(vectors) * missShare(outer, operandBytes);
+    if (name == "stored_vectors_panel_l1_miss")
+      return stored * double(vectors) * missShare(l1, panelBytes);
+    if (name == "stored_vectors_panel_l2_miss")
+      return stored * double(vectors) * missShare(l2, panelBytes);
+    if (name == "stored_vectors_panel_outer_miss")
+      return stored * double(vectors) * missShare(outer, panelBytes);
     if (name == "stored_vectors_k_blocked")
       return kBlocked ? stored * double(vectors) : 0.0;
     if (name == "stored_vectors_k_blocked_outer_miss")

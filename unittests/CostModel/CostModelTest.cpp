@@ -231,6 +231,29 @@ TEST(CostModel, KBlockedFeatures) {
       0.0);
 }
 
+TEST(CostModel, PanelMissFeaturesCountTheKBlockPanel) {
+  // K blocks of 32 B rows, full tiles of 8 x 16 columns: a K-blocked
+  // product (here 16 stored per row and K block) cycles through a 32 x 128
+  // panel (16 KiB), which misses L1 (1 KiB) for 15/16, L2 (4 KiB) for 3/4
+  // and stays in the outer cache (16 KiB), though B is 512 KiB.
+  std::string text = modelText();
+  text.replace(text.find("\"accumulator_registers\": 16}"), 28,
+               "\"accumulator_registers\": 16, \"k_block\": 32}");
+  text.insert(text.find("\"formats\": {") + 12, R"(
+    "nm:4:8": {"matrix": {"features": ["stored_vectors_panel_l1_miss",
+                                       "stored_vectors_panel_l2_miss",
+                                       "stored_vectors_panel_outer_miss"],
+                          "coefficients": [1e-9, 2e-9, 4e-9]}},)");
+  CostModel model = parsed(text);
+  EXPECT_DOUBLE_EQ(
+      *model.predict(format("nm:4:8"), {65536, 128}, {128, 1024, 128, false}),
+      65536 * 8 * (1e-9 * 15 / 16 + 2e-9 * 0.75));
+  // Not K-blocked (K = 32, one block): all of B, 32 x 256 (32 KiB).
+  EXPECT_DOUBLE_EQ(
+      *model.predict(format("nm:4:8"), {4096, 128}, {128, 32, 256, false}),
+      4096 * 16 * (1e-9 * 31 / 32 + 2e-9 * 0.875 + 4e-9 * 0.5));
+}
+
 TEST(CostModel, KBlockIsTheCalibratedKernels) {
   // Without `k_block` the file's kernels had the pipeline's default K block
   // (64 rows), whatever L1 holds; 0 is no K block a kernel can run.

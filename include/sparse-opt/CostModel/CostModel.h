@@ -203,7 +203,7 @@ private:
   /// parts: the schedule's decision for a static N, the kernels' run-time
   /// rule (the same test) for a dynamic one.
   struct KBlocking {
-    /// B rows per K block: the calibrated tile's panel in half of L1.
+    /// B rows per K block: the calibrated kernels' (`k_block`).
     unsigned rows = 0;
     /// Stored values per weight row and K block.
     double storedPerRow = 0;
