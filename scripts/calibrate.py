@@ -234,10 +234,20 @@ def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
     l1, l2 = float(kernels["l1d_bytes"]), float(kernels["l2_bytes"])
     outer = float(kernels["outer_cache_bytes"])
     blocked = k_blocked(fmt, stored, rows, cols, n, kernels)
-    # The B rows the kernel cycles through: one K-block panel of its column
-    # tile when K-blocked, else all of B.
-    panel_bytes = (4.0 * kernels["k_block"] * min(n, tile * lanes)
-                   if blocked else operand_bytes)
+    # The B rows the kernel cycles through: K-blocked, one K-block panel of
+    # its column tile, reused across a block of rows, except that CSR and
+    # BSR run the columns past their full tiles unblocked, over all of B.
+    width = tile * lanes
+    panel_bytes, panel_vectors = operand_bytes, vectors
+    if blocked:
+        panel_bytes = 4.0 * kernels["k_block"] * min(n, width)
+        if fmt[0] != "nm":
+            panel_vectors = n // width * tile
+
+    def panel_misses(cache):
+        return stored * (panel_vectors * miss_share(cache, panel_bytes) +
+                         (vectors - panel_vectors) *
+                         miss_share(cache, operand_bytes))
     return {
         "calls": 1.0, "rows": float(kernel_rows), "stored": stored,
         "stored_l1_miss": stored * miss_share(l1, weight_bytes),
@@ -254,12 +264,9 @@ def feature_values(fmt, stored, kernel_rows, rows, cols, n, kernels):
             stored * vectors * miss_share(l2, operand_bytes),
         "stored_vectors_outer_miss":
             stored * vectors * miss_share(outer, operand_bytes),
-        "stored_vectors_panel_l1_miss":
-            stored * vectors * miss_share(l1, panel_bytes),
-        "stored_vectors_panel_l2_miss":
-            stored * vectors * miss_share(l2, panel_bytes),
-        "stored_vectors_panel_outer_miss":
-            stored * vectors * miss_share(outer, panel_bytes),
+        "stored_vectors_panel_l1_miss": panel_misses(l1),
+        "stored_vectors_panel_l2_miss": panel_misses(l2),
+        "stored_vectors_panel_outer_miss": panel_misses(outer),
         "stored_vectors_k_blocked": stored * vectors if blocked else 0.0,
         "stored_vectors_k_blocked_outer_miss":
             stored * vectors * miss_share(outer, weight_bytes)

@@ -435,12 +435,23 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
          outer = double(measuredOn.outerBytes);
   KBlocking blocking = kBlocking(format, footprint, layer);
   bool kBlocked = !format.isDense() && blocking.on();
-  // The B rows the kernel cycles through: one K-block panel of its column
-  // tile when K-blocked, else all of B.
-  double panelBytes =
-      kBlocked ? 4.0 * double(blocking.rows) *
-                     double(std::min<int64_t>(layer.n, tile * lanes))
-               : operandBytes;
+  // The B rows the kernel cycles through: K-blocked, one K-block panel of
+  // its column tile, reused across a block of rows, except that CSR and BSR
+  // run the columns past their full tiles unblocked, over all of B.
+  int64_t width = tile * lanes;
+  double panelBytes = operandBytes;
+  int64_t panelVectors = vectors;
+  if (kBlocked) {
+    panelBytes = 4.0 * double(blocking.rows) *
+                 double(std::min<int64_t>(layer.n, width));
+    if (format.kind != WeightFormat::Kind::Nm)
+      panelVectors = layer.n / width * tile;
+  }
+  auto panelMisses = [&](double cache) {
+    return stored * (double(panelVectors) * missShare(cache, panelBytes) +
+                     double(vectors - panelVectors) *
+                         missShare(cache, operandBytes));
+  };
   return dot(fit, [&](llvm::StringRef name) -> double {
     if (name == "calls")
       return 1;
@@ -471,11 +482,11 @@ double CostModel::evaluate(const LinearFit &fit, const WeightFormat &format,
     if (name == "stored_vectors_outer_miss")
       return stored * double(vectors) * missShare(outer, operandBytes);
     if (name == "stored_vectors_panel_l1_miss")
-      return stored * double(vectors) * missShare(l1, panelBytes);
+      return panelMisses(l1);
     if (name == "stored_vectors_panel_l2_miss")
-      return stored * double(vectors) * missShare(l2, panelBytes);
+      return panelMisses(l2);
     if (name == "stored_vectors_panel_outer_miss")
-      return stored * double(vectors) * missShare(outer, panelBytes);
+      return panelMisses(outer);
     if (name == "stored_vectors_k_blocked")
       return kBlocked ? stored * double(vectors) : 0.0;
     if (name == "stored_vectors_k_blocked_outer_miss")

@@ -252,6 +252,23 @@ TEST(CostModel, PanelMissFeaturesCountTheKBlockPanel) {
   EXPECT_DOUBLE_EQ(
       *model.predict(format("nm:4:8"), {4096, 128}, {128, 32, 256, false}),
       4096 * 16 * (1e-9 * 31 / 32 + 2e-9 * 0.875 + 4e-9 * 0.5));
+  // N:M K-blocks its tail tiles too; BSR (and CSR) run the 4 vectors past
+  // the full tile at N = 192 unblocked, over all of B (768 KiB).
+  EXPECT_DOUBLE_EQ(
+      *model.predict(format("nm:4:8"), {65536, 128}, {128, 1024, 192, false}),
+      65536 * 12 * (1e-9 * 15 / 16 + 2e-9 * 0.75));
+  std::string bsr = text;
+  bsr.insert(bsr.find("\"formats\": {") + 12, R"(
+    "bsr:1x4": {"matrix": {"features": ["stored_vectors_panel_l1_miss",
+                                        "stored_vectors_panel_l2_miss",
+                                        "stored_vectors_panel_outer_miss"],
+                           "coefficients": [1e-9, 2e-9, 4e-9]}},)");
+  EXPECT_DOUBLE_EQ(
+      *parsed(bsr).predict(format("bsr:1x4"), {65536, 128},
+                           {128, 1024, 192, false}),
+      65536 * (8 * (1e-9 * 15 / 16 + 2e-9 * 0.75) +
+               4 * (1e-9 * (1 - 1.0 / 768) + 2e-9 * (1 - 4.0 / 768) +
+                    4e-9 * (1 - 16.0 / 768))));
 }
 
 TEST(CostModel, KBlockIsTheCalibratedKernels) {
