@@ -45,6 +45,22 @@ std::string modelText(const std::string &extra = "",
 })";
 }
 
+/// `text` (a model file) with `entry` ("FORMAT": {...},) first among its
+/// formats.
+std::string withFormat(std::string text, const std::string &entry) {
+  text.insert(text.find("\"formats\": {") + 12, entry);
+  return text;
+}
+
+/// `text` (a model file) whose kernels were compiled with K blocks of
+/// `kBlock` B rows.
+std::string withKBlock(std::string text, unsigned kBlock) {
+  text.replace(text.find("\"accumulator_registers\": 16}"), 28,
+               "\"accumulator_registers\": 16, \"k_block\": " +
+                   std::to_string(kBlock) + "}");
+  return text;
+}
+
 CostModel parsed(const std::string &text) {
   llvm::Expected<CostModel> model = CostModel::parse(text, "model.json");
   if (!model) {
@@ -168,8 +184,7 @@ TEST(CostModel, CacheMissFeatures) {
   // (8 KiB) misses L1 for 7/8 and L2 for 1/2 of its accesses and stays in
   // the outer cache, and so does a 512 x 4 dense operand (8 KiB); 8192
   // stored values (32 KiB) miss the outer cache for 1/2.
-  std::string text = modelText();
-  text.insert(text.find("\"formats\": {") + 12, R"(
+  std::string text = withFormat(modelText(), R"(
     "bsr:8x8": {"vector": {"features": ["stored_l1_miss", "stored_l2_miss",
                                         "stored_outer_miss"],
                            "coefficients": [1e-9, 1e-9, 1e-9]},
@@ -199,10 +214,7 @@ TEST(CostModel, KBlockedFeatures) {
   // weight stored as 8192 values (32 KiB, half of it beyond the 16 KiB
   // outer cache) has 16 per row and K block: K-blocked with a full tile
   // (N = 128).
-  std::string text = modelText();
-  text.replace(text.find("\"accumulator_registers\": 16}"), 28,
-               "\"accumulator_registers\": 16, \"k_block\": 32}");
-  text.insert(text.find("\"formats\": {") + 12, R"(
+  std::string text = withFormat(withKBlock(modelText(), 32), R"(
     "nm:4:8": {"matrix": {"features": ["stored_vectors_k_blocked",
                                        "stored_vectors_k_blocked_outer_miss"],
                           "coefficients": [1e-9, 2e-9]}},)");
@@ -236,10 +248,7 @@ TEST(CostModel, PanelMissFeaturesCountTheKBlockPanel) {
   // product (here 16 stored per row and K block) cycles through a 32 x 128
   // panel (16 KiB), which misses L1 (1 KiB) for 15/16, L2 (4 KiB) for 3/4
   // and stays in the outer cache (16 KiB), though B is 512 KiB.
-  std::string text = modelText();
-  text.replace(text.find("\"accumulator_registers\": 16}"), 28,
-               "\"accumulator_registers\": 16, \"k_block\": 32}");
-  text.insert(text.find("\"formats\": {") + 12, R"(
+  std::string text = withFormat(withKBlock(modelText(), 32), R"(
     "nm:4:8": {"matrix": {"features": ["stored_vectors_panel_l1_miss",
                                        "stored_vectors_panel_l2_miss",
                                        "stored_vectors_panel_outer_miss"],
@@ -257,8 +266,7 @@ TEST(CostModel, PanelMissFeaturesCountTheKBlockPanel) {
   EXPECT_DOUBLE_EQ(
       *model.predict(format("nm:4:8"), {65536, 128}, {128, 1024, 192, false}),
       65536 * 12 * (1e-9 * 15 / 16 + 2e-9 * 0.75));
-  std::string bsr = text;
-  bsr.insert(bsr.find("\"formats\": {") + 12, R"(
+  std::string bsr = withFormat(text, R"(
     "bsr:1x4": {"matrix": {"features": ["stored_vectors_panel_l1_miss",
                                         "stored_vectors_panel_l2_miss",
                                         "stored_vectors_panel_outer_miss"],
@@ -274,8 +282,7 @@ TEST(CostModel, PanelMissFeaturesCountTheKBlockPanel) {
 TEST(CostModel, KBlockIsTheCalibratedKernels) {
   // Without `k_block` the file's kernels had the pipeline's default K block
   // (64 rows), whatever L1 holds; 0 is no K block a kernel can run.
-  std::string text = modelText();
-  text.insert(text.find("\"formats\": {") + 12, R"(
+  std::string text = withFormat(modelText(), R"(
     "nm:4:8": {"matrix": {"features": ["stored_vectors_k_blocked"],
                           "coefficients": [1e-9]}},)");
   CostModel model = parsed(text);
@@ -283,10 +290,8 @@ TEST(CostModel, KBlockIsTheCalibratedKernels) {
                            false)
                 .kBlock,
             64u);
-  std::string zero = modelText();
-  zero.replace(zero.find("\"accumulator_registers\": 16}"), 28,
-               "\"accumulator_registers\": 16, \"k_block\": 0}");
-  EXPECT_NE(parseError(zero).find("k_block"), std::string::npos);
+  EXPECT_NE(parseError(withKBlock(modelText(), 0)).find("k_block"),
+            std::string::npos);
 }
 
 TEST(CostModel, RecordedPredictionsMustMatch) {
