@@ -137,7 +137,7 @@ FULL = dict(
     # panels of two output rows they run in (N = 112): without them the
     # Zen 4 fits sent ResNet-50's 14x14 stage at 0.5 to CSR, with which the
     # whole model ran 4.8 ms (5%) slower than dense (docs/performance.md,
-    # "On Zen 4").
+    # "On Zen 4: the mixed rows").
     wide_shapes=[(64, 256, [784, 3136]), (64, 576, [112, 784, 3136]),
                  (128, 1152, [784]), (256, 2304, [196, 784]),
                  (256, 64, [784, 3136]), (512, 128, [784]),
