@@ -23,7 +23,7 @@ numpy:
   product our kernels run (`weight-formats=FORMAT` rewrites it in place);
 * dense: `X W` with X (N x cols) and W (cols x rows) constant, the form of
   a linear layer, compiled as the dense pipeline compiles it (not a BLAS);
-  at the convolution shapes (`wide_shapes`: small weights, N = 784 and
+  at the convolution shapes (`wide_shapes`: small weights, N = 49 to
   3136, dense and CSR only) `W B`, the form im2col products run in;
 * the transposes a sparse `X W` adds around the kernel, fitted as their
   own model: the time of a CSR `X W` minus that of the same weight as
